@@ -1,0 +1,40 @@
+# Jiangxin — every target sets up what it needs on a fresh machine.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app wsgi
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test bench translations extract-messages update-translations lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+translations: $(STAMP)
+	$(BIN)/pybabel compile -q -d app/translations
+
+run: $(STAMP) translations
+	JIANGXIN_CONFIG=development $(FLASK) db upgrade
+	JIANGXIN_CONFIG=development $(FLASK) demo
+	JIANGXIN_CONFIG=development $(FLASK) run --host 127.0.0.1 --port 5000
+
+test: $(STAMP) translations
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: $(STAMP) translations
+	$(BIN)/python -m bench
+
+extract-messages: $(STAMP)
+	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot .
+
+update-translations: extract-messages
+	$(BIN)/pybabel update -q -N -i app/translations/messages.pot -d app/translations
+
+lint: $(STAMP)
+	$(BIN)/ruff check app tests bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache

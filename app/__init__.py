@@ -1,0 +1,143 @@
+"""Jiangxin application factory. ``create_app`` has no side effects beyond building the app."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from flask import Flask, g, request
+from flask_babel import lazy_gettext as _l
+from flask_login import AnonymousUserMixin
+
+from app.config import Config, config_from_env
+from app.db import sqlite_begin_mode
+from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+__version__ = "0.1.0"
+
+
+def select_locale() -> str:
+    from flask import current_app
+
+    lang = request.cookies.get("lang")
+    if lang in current_app.config["LANGUAGES"]:
+        return lang
+    return request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "zh_CN"
+
+
+class Anonymous(AnonymousUserMixin):
+    roles: list = []
+    role_names: set = set()
+    hr_enterprise_ids: set = set()
+    worker_id = None
+
+    def has_role(self, *roles: str) -> bool:
+        return False
+
+
+def create_app(config: Config | None = None) -> Flask:
+    config = config or config_from_env()
+    app = Flask(__name__, instance_path=str(config.INSTANCE_PATH), instance_relative_config=False)
+    app.config.from_object(config)
+
+    from app.models import import_all_models
+
+    import_all_models()
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = app.root_path + "/translations"
+    limiter.init_app(app)
+    _init_login(app)
+
+    from app.errors import register_error_handlers
+    from app.security import init_security_headers
+
+    register_error_handlers(app)
+    init_security_headers(app)
+    _init_request_hooks(app)
+    _register_blueprints(app)
+
+    from app.cli import register_cli
+
+    register_cli(app)
+    logging.getLogger("jiangxin").setLevel(logging.INFO)
+    return app
+
+
+def _init_login(app: Flask) -> None:
+    from app.accounts.models import ApiToken, User
+    from app.crypto import token_digest
+
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = _l("Please log in.")
+    login_manager.session_protection = app.config["SESSION_PROTECTION"]
+    login_manager.anonymous_user = Anonymous
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.is_enabled else None
+
+    @login_manager.request_loader
+    def load_from_token(req):
+        header = req.headers.get("Authorization", "")
+        if not req.path.startswith("/api/") or not header.startswith("Bearer "):
+            return None
+        digest = token_digest(header[7:].strip())
+        token = db.session.execute(
+            db.select(ApiToken).where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
+        ).scalar_one_or_none()
+        if token is None or not token.user.is_enabled:
+            return None
+        g.api_token_id = token.id
+        return token.user
+
+
+def _init_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def _begin_mode():
+        # Reads never take SQLite's write lock; writes take it up front (see app.db).
+        g._begin_token = sqlite_begin_mode.set("DEFERRED" if request.method in ("GET", "HEAD", "OPTIONS") else "IMMEDIATE")
+
+    @app.teardown_request
+    def _reset_begin_mode(exc):
+        token = g.pop("_begin_token", None)
+        if token is not None:
+            sqlite_begin_mode.reset(token)
+
+    @app.after_request
+    def _commit(resp):
+        # One commit per request: services only flush. Failed responses roll back.
+        if resp.status_code < 400:
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return resp
+
+    @app.context_processor
+    def _globals():
+        from flask_babel import get_locale
+
+        return {"current_locale": str(get_locale()), "now_year": datetime.now(UTC).year}
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.api import init_api
+
+    api = init_api(app)
+
+    from app.accounts import register as register_accounts
+    from app.audit import register as register_audit
+    from app.orgs import register as register_orgs
+    from app.people import register as register_people
+    from app.views import bp as core_bp
+
+    app.register_blueprint(core_bp)
+    from app.auth import public
+
+    app.view_functions["static"] = public(app.view_functions["static"])
+    for register in (register_accounts, register_orgs, register_people, register_audit):
+        register(app, api)

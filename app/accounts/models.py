@@ -1,0 +1,87 @@
+"""Users, their scoped roles and personal API tokens."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import db, utcnow
+
+if TYPE_CHECKING:
+    from app.orgs.models import Enterprise
+    from app.people.models import Worker
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    ORGANIZER = "organizer"
+    HR = "hr"
+    JUDGE = "judge"
+    WORKER = "worker"
+
+
+class User(UserMixin, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_enabled: Mapped[bool] = mapped_column(default=True)
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("worker.id"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+    roles: Mapped[list[UserRole]] = relationship(
+        back_populates="user", lazy="selectin", cascade="all, delete-orphan", order_by="UserRole.id"
+    )
+    worker: Mapped[Worker | None] = relationship(lazy="joined")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: disabled users cannot log in
+        return self.is_enabled
+
+    def has_role(self, *roles: str) -> bool:
+        return any(r.role in roles for r in self.roles)
+
+    @property
+    def role_names(self) -> set[str]:
+        return {r.role for r in self.roles}
+
+    @property
+    def hr_enterprise_ids(self) -> set[int]:
+        return {r.enterprise_id for r in self.roles if r.role == Role.HR and r.enterprise_id is not None}
+
+
+class UserRole(db.Model):
+    __table_args__ = (
+        UniqueConstraint("user_id", "role", "enterprise_id"),
+        CheckConstraint("(role = 'hr') = (enterprise_id IS NOT NULL)", name="hr_has_enterprise"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="roles")
+    enterprise: Mapped[Enterprise | None] = relationship(lazy="joined")
+
+
+class ApiToken(db.Model):
+    """A personal API token; only its SHA-256 is stored (the token itself has 256 bits of entropy)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(lazy="joined")

@@ -1,0 +1,190 @@
+"""Use cases for users, roles, login and API tokens. Services flush; the request commits."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from app.accounts.models import ApiToken, Role, User, UserRole
+from app.audit.services import record
+from app.crypto import token_digest
+from app.db import db, utcnow
+from app.errors import Conflict, DomainError, NotFound, PermissionDenied
+
+_hasher = PasswordHasher()
+# Verifying against this keeps the time of "unknown user" equal to "wrong password".
+_DUMMY_HASH = _hasher.hash("jiangxin-dummy-password")
+
+MIN_PASSWORD_LENGTH = 10
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password(user: User | None, password: str) -> bool:
+    try:
+        return _hasher.verify(user.password_hash if user else _DUMMY_HASH, password) and user is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The user, or None (the failure is audited, so the caller must not roll back)."""
+    user = db.session.execute(select(User).where(func.lower(User.username) == username.strip().lower())).scalar_one_or_none()
+    if not check_password(user, password) or not user.is_enabled:
+        record("login_failed", target_type="user", target_id=user.id if user else "", details={"username": username[:64]})
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    record("login", user, actor=user)
+    return user
+
+
+def _check_password_policy(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise DomainError(_l("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH), code="weak_password")
+
+
+def create_user(actor: User, username: str, display_name: str, password: str) -> User:
+    require_admin(actor)
+    username = username.strip()
+    if db.session.execute(select(User.id).where(func.lower(User.username) == username.lower())).first():
+        raise Conflict(_l("This username is taken."), code="username_taken")
+    _check_password_policy(password)
+    user = User(username=username, display_name=display_name.strip() or username, password_hash=hash_password(password))
+    db.session.add(user)
+    db.session.flush()
+    record("user_created", user, {"username": username})
+    return user
+
+
+def get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    return user
+
+
+def require_admin(actor: User) -> None:
+    if not actor.has_role(Role.ADMIN):
+        raise PermissionDenied()
+
+
+def update_user(actor: User, user: User, display_name: str, is_enabled: bool, password: str | None = None) -> User:
+    require_admin(actor)
+    if user.id == actor.id and not is_enabled:
+        raise DomainError(_l("You cannot disable your own account."), code="self_disable")
+    changes = {}
+    if display_name.strip() and display_name.strip() != user.display_name:
+        changes["display_name"] = [user.display_name, display_name.strip()]
+        user.display_name = display_name.strip()
+    if is_enabled != user.is_enabled:
+        changes["is_enabled"] = [user.is_enabled, is_enabled]
+        user.is_enabled = is_enabled
+    if password:
+        _check_password_policy(password)
+        user.password_hash = hash_password(password)
+        changes["password"] = "reset"
+    db.session.flush()
+    if changes:
+        record("user_updated", user, changes)
+    return user
+
+
+def change_own_password(user: User, current: str, new: str) -> None:
+    if not check_password(user, current):
+        raise DomainError(_l("The current password is wrong."), code="bad_credentials")
+    _check_password_policy(new)
+    user.password_hash = hash_password(new)
+    db.session.flush()
+    record("password_changed", user)
+
+
+def grant_role(actor: User, user: User, role: str, enterprise_id: int | None = None, worker_id: int | None = None) -> UserRole:
+    require_admin(actor)
+    if role not in set(Role):
+        raise DomainError(_l("Unknown role."), code="unknown_role")
+    if role == Role.HR:
+        from app.orgs.models import Enterprise
+
+        if enterprise_id is None or db.session.get(Enterprise, enterprise_id) is None:
+            raise DomainError(_l("An HR role needs an enterprise."), code="enterprise_required")
+    else:
+        enterprise_id = None
+    if role == Role.WORKER:
+        from app.people.models import Worker
+
+        if worker_id is None or db.session.get(Worker, worker_id) is None:
+            raise DomainError(_l("A worker role needs a worker record."), code="worker_required")
+        other = db.session.execute(select(User.id).where(User.worker_id == worker_id, User.id != user.id)).first()
+        if other:
+            raise Conflict(_l("This worker record is already linked to another user."), code="worker_linked")
+        user.worker_id = worker_id
+    if any(r.role == role and r.enterprise_id == enterprise_id for r in user.roles):
+        raise Conflict(_l("The user already has this role."), code="role_exists")
+    user_role = UserRole(role=role, enterprise_id=enterprise_id)
+    user.roles.append(user_role)
+    db.session.flush()
+    record("role_granted", user, {"role": role, "enterprise_id": enterprise_id, "worker_id": worker_id})
+    return user_role
+
+
+def revoke_role(actor: User, user: User, role_id: int) -> None:
+    require_admin(actor)
+    user_role = next((r for r in user.roles if r.id == role_id), None)
+    if user_role is None:
+        raise NotFound()
+    if user.id == actor.id and user_role.role == Role.ADMIN:
+        raise DomainError(_l("You cannot remove your own admin role."), code="self_demote")
+    if user_role.role == Role.WORKER:
+        user.worker_id = None
+    user.roles.remove(user_role)
+    db.session.flush()
+    record("role_revoked", user, {"role": user_role.role, "enterprise_id": user_role.enterprise_id})
+
+
+def list_users(page: int, per_page: int, q: str = ""):
+    stmt = select(User).order_by(User.username)
+    if q:
+        like = f"%{q.strip()}%"
+        stmt = stmt.where(User.username.ilike(like) | User.display_name.ilike(like))
+    return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+
+
+@dataclass(frozen=True)
+class NewToken:
+    token: ApiToken
+    secret: str  # shown once
+
+
+def create_token(user: User, name: str) -> NewToken:
+    name = name.strip()[:64]
+    if not name:
+        raise DomainError(_l("Give the token a name."), code="name_required")
+    secret = "jx_" + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=name, token_hash=token_digest(secret), prefix=secret[:10])
+    db.session.add(token)
+    db.session.flush()
+    record("token_created", token, {"name": name}, actor=user)
+    return NewToken(token, secret)
+
+
+def list_tokens(user: User) -> list[ApiToken]:
+    return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc())))
+
+
+def revoke_token(user: User, token_id: int) -> None:
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        raise NotFound()
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        db.session.flush()
+        record("token_revoked", token, actor=user)

@@ -1,0 +1,69 @@
+"""The JSON API shell: flask-smorest with our error envelope, token auth and CSRF for cookie clients.
+
+Errors are ``{"error": {"code", "message", "details"}}`` (the app-wide handler in ``app.errors``),
+so flask-smorest's own HTTP error handler is not registered. Browser clients authenticate with the
+session cookie and must send the CSRF token in ``X-CSRFToken`` for unsafe methods; scripts send
+``Authorization: Bearer <token>`` and need no CSRF token.
+"""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask import Flask, g, request
+from flask_login import current_user
+from flask_smorest import Api, Blueprint  # noqa: F401  (Blueprint re-exported for domain api modules)
+
+from app.auth import public
+from app.extensions import csrf
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+class ErrorBody(ma.Schema):
+    code = ma.fields.String(required=True)
+    message = ma.fields.String(required=True)
+    details = ma.fields.Raw()
+
+
+class ErrorSchema(ma.Schema):
+    error = ma.fields.Nested(ErrorBody, required=True)
+
+
+class JiangxinApi(Api):
+    ERROR_SCHEMA = ErrorSchema
+
+    def _register_error_handlers(self):  # the app-wide handler renders the envelope
+        return None
+
+
+class PageQuerySchema(ma.Schema):
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
+    per_page = ma.fields.Integer(load_default=20, validate=ma.validate.Range(min=1, max=200))
+
+
+def init_api(app: Flask) -> JiangxinApi:
+    api = JiangxinApi(
+        app,
+        spec_kwargs={
+            "components": {
+                "securitySchemes": {
+                    "bearerAuth": {"type": "http", "scheme": "bearer"},
+                    "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "session"},
+                }
+            },
+            "security": [{"bearerAuth": []}, {"cookieAuth": []}],
+        },
+    )
+    # The OpenAPI document is public; declare it like every other route.
+    for endpoint in [e for e in app.view_functions if e.startswith("api-docs.")]:
+        app.view_functions[endpoint] = public(app.view_functions[endpoint])
+    app.extensions["jiangxin_api"] = api
+
+    @app.before_request
+    def _api_csrf():
+        if request.path.startswith("/api/") and request.method not in SAFE_METHODS:
+            current_user._get_current_object()  # resolves a Bearer token first, if any
+            if not g.get("api_token_id"):
+                csrf.protect()
+
+    return api

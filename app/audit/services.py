@@ -1,0 +1,96 @@
+"""Appending to the audit log and verifying its hash chain.
+
+Each entry stores the hash of the previous entry and its own hash over a canonical JSON of its
+content, so removing, reordering or editing any row breaks the chain from that row on. Appends are
+serialized (SQLite: the write transaction is BEGIN IMMEDIATE; PostgreSQL: a transaction-scoped
+advisory lock) so two requests never chain onto the same predecessor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from flask import has_request_context, request
+from flask_login import current_user
+from sqlalchemy import select, text
+
+from app.audit.models import AuditEntry
+from app.db import db, utcnow
+
+GENESIS = "0" * 64
+_ADVISORY_LOCK_KEY = 0x4A58_4155  # "JXAU"
+
+
+def entry_digest(seq: int, at_iso: str, actor_id: int | None, actor_name: str, action: str,
+                 target_type: str, target_id: str, details: dict[str, Any], prev_hash: str) -> str:
+    payload = json.dumps(
+        [seq, at_iso, actor_id, actor_name, action, target_type, target_id, details, prev_hash],
+        ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _at_iso(entry: AuditEntry) -> str:
+    return entry.at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def record(action: str, target: Any = None, details: dict[str, Any] | None = None, *,
+           actor: Any = None, target_type: str | None = None, target_id: Any = None) -> AuditEntry:
+    """Append one entry in the current transaction (flushes, never commits)."""
+    session = db.session
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK_KEY})
+    last = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
+    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    if actor is None and has_request_context() and current_user and current_user.is_authenticated:
+        actor = current_user
+    if target is not None:
+        target_type = target_type or target.__tablename__
+        target_id = target_id if target_id is not None else getattr(target, "id", "")
+    details = json.loads(json.dumps(details or {}, ensure_ascii=False, default=str))
+    entry = AuditEntry(
+        seq=seq,
+        at=utcnow(),
+        actor_id=getattr(actor, "id", None),
+        actor_name=getattr(actor, "username", "") or "",
+        action=action,
+        target_type=target_type or "",
+        target_id=str(target_id if target_id is not None else ""),
+        ip=(request.remote_addr or "") if has_request_context() else "",
+        details=details,
+        prev_hash=prev,
+    )
+    entry.hash = entry_digest(entry.seq, _at_iso(entry), entry.actor_id, entry.actor_name, entry.action,
+                              entry.target_type, entry.target_id, entry.details, entry.prev_hash)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    seq: int
+    reason: str  # "gap" | "prev_hash" | "hash"
+
+
+def verify_chain(batch_size: int = 5000) -> tuple[int, list[ChainProblem]]:
+    """Walk the whole log in order; return (entries checked, problems)."""
+    problems: list[ChainProblem] = []
+    expected_seq, prev = 1, GENESIS
+    count = 0
+    stmt = select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=batch_size)
+    for entry in db.session.scalars(stmt):
+        count += 1
+        if entry.seq != expected_seq:
+            problems.append(ChainProblem(entry.seq, "gap"))
+        if entry.prev_hash != prev:
+            problems.append(ChainProblem(entry.seq, "prev_hash"))
+        digest = entry_digest(entry.seq, _at_iso(entry), entry.actor_id, entry.actor_name, entry.action,
+                              entry.target_type, entry.target_id, entry.details, entry.prev_hash)
+        if digest != entry.hash:
+            problems.append(ChainProblem(entry.seq, "hash"))
+        expected_seq, prev = entry.seq + 1, entry.hash
+    return count, problems

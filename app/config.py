@@ -1,0 +1,116 @@
+"""Configuration: classes that read the environment; missing secrets are generated into instance/.
+
+Secrets (session key, the HMAC key for ID numbers, the encryption key for ID copies) are generated
+once into ``instance/secrets.json`` with 0600 permissions when the environment does not give them,
+so a fresh checkout runs without set-up and nothing secret is ever committed.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE = BASE_DIR / "instance"
+
+SECRET_NAMES = ("SECRET_KEY", "ID_HMAC_KEY", "ID_ENCRYPTION_KEY")
+
+
+def _new_secret(name: str) -> str:
+    if name == "ID_ENCRYPTION_KEY":
+        # 256-bit AES-GCM key, urlsafe base64
+        return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    return secrets.token_urlsafe(48)
+
+
+def load_or_create_secrets(instance_path: Path) -> dict[str, str]:
+    """Return the instance secrets, creating the file (0600) on first use."""
+    instance_path.mkdir(parents=True, exist_ok=True)
+    path = instance_path / "secrets.json"
+    data: dict[str, str] = {}
+    if path.exists():
+        data = json.loads(path.read_text(encoding="utf-8"))
+    missing = [n for n in SECRET_NAMES if n not in data]
+    if missing:
+        for name in missing:
+            data[name] = _new_secret(name)
+        fd = os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh)
+        os.replace(path.with_suffix(".tmp"), path)
+    os.chmod(path, 0o600)
+    return data
+
+
+class Config:
+    """Embedded default: SQLite under instance/, limiter in memory, jobs in-process."""
+
+    INSTANCE_PATH = Path(os.environ.get("JIANGXIN_INSTANCE", DEFAULT_INSTANCE))
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_PATH / 'jiangxin.db'}"
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+    MAX_CONTENT_LENGTH = 10 * 1024 * 1024
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    SESSION_PROTECTION = "strong"
+    WTF_CSRF_TIME_LIMIT = None
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = ("zh_CN", "en")
+    PAGE_SIZE = 20
+    API_TITLE = "Jiangxin API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    IMPORT_MAX_ROWS = 50_000
+    TESTING = False
+
+    def __init__(self) -> None:
+        secrets_ = load_or_create_secrets(self.INSTANCE_PATH)
+        for name in SECRET_NAMES:
+            setattr(self, name, os.environ.get(name) or secrets_[name])
+
+
+class DevelopmentConfig(Config):
+    """`make run`: plain HTTP on localhost, so the session cookie must not require TLS."""
+
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+
+class TestingConfig(Config):
+    """One app per test run; TEST_DATABASE_URL selects PostgreSQL."""
+
+    TESTING = True
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
+    RATELIMIT_STORAGE_URI = "memory://"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
+
+    def __init__(self, **overrides) -> None:
+        for name in SECRET_NAMES:
+            setattr(self, name, overrides.pop(name, None) or _test_secret(name))
+        for key, value in overrides.items():
+            setattr(self, key, value)
+
+
+def _test_secret(name: str) -> str:
+    if name == "ID_ENCRYPTION_KEY":
+        return base64.urlsafe_b64encode(b"k" * 32).decode()
+    return f"test-{name.lower()}"
+
+
+def config_from_env() -> Config:
+    name = os.environ.get("JIANGXIN_CONFIG", "production")
+    return DevelopmentConfig() if name == "development" else Config()

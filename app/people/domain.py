@@ -1,0 +1,151 @@
+"""Pure rules about people and organizations: ID numbers, USCC, mobiles, masking.
+
+No Flask, no database. Functions return a reason code (``None`` when valid); views translate codes.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+# --- 居民身份证 (GB 11643-1999, ISO 7064 MOD 11-2) -------------------------------------------
+
+_ID_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))  # 7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, …
+_ID_CHECK = "10X98765432"
+_ID_RE = re.compile(r"^\d{17}[\dX]$")
+
+
+def id_check_char(first17: str) -> str:
+    """The ISO 7064 MOD 11-2 check character for 17 digits."""
+    total = sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True))
+    return _ID_CHECK[total % 11]
+
+
+def normalize_id_number(value: str) -> str:
+    return (value or "").strip().replace(" ", "").upper()
+
+
+def validate_resident_id(value: str, today: date | None = None) -> str | None:
+    """Return None if valid, else one of: length, format, date, check."""
+    v = normalize_id_number(value)
+    if len(v) != 18:
+        return "length"
+    if not _ID_RE.match(v):
+        return "format"
+    try:
+        born = date(int(v[6:10]), int(v[10:12]), int(v[12:14]))
+    except ValueError:
+        return "date"
+    today = today or date.today()
+    if born > today or born.year < 1900:
+        return "date"
+    if id_check_char(v[:17]) != v[17]:
+        return "check"
+    return None
+
+
+def resident_id_birth_date(value: str) -> date:
+    v = normalize_id_number(value)
+    return date(int(v[6:10]), int(v[10:12]), int(v[12:14]))
+
+
+def resident_id_gender(value: str) -> str:
+    """'M' or 'F' from the sequence digit (odd = male)."""
+    return "M" if int(normalize_id_number(value)[16]) % 2 else "F"
+
+
+_OTHER_ID_RE = re.compile(r"^[A-Z0-9()（）\-]{5,32}$")
+
+
+def validate_other_id(value: str) -> str | None:
+    """Passports and permits: 5–32 letters/digits; we cannot check them further."""
+    v = normalize_id_number(value)
+    if not v:
+        return "missing"
+    if not _OTHER_ID_RE.match(v):
+        return "format"
+    return None
+
+
+# --- 统一社会信用代码 (GB 32100-2015) ------------------------------------------------------------
+
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # no I, O, S, V, Z
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_USCC_RE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
+
+
+def uscc_check_char(first17: str) -> str:
+    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
+    return USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def validate_uscc(value: str) -> str | None:
+    """Return None if valid, else one of: length, format, check."""
+    v = (value or "").strip().upper()
+    if len(v) != 18:
+        return "length"
+    if not _USCC_RE.match(v):
+        return "format"
+    if uscc_check_char(v[:17]) != v[17]:
+        return "check"
+    return None
+
+
+# --- mobiles -----------------------------------------------------------------------------------
+
+_MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+
+
+def normalize_mobile(value: str) -> str:
+    v = re.sub(r"[\s\-]", "", value or "")
+    if v.startswith("+86"):
+        v = v[3:]
+    elif v.startswith("0086"):
+        v = v[4:]
+    return v
+
+
+def validate_mobile(value: str) -> str | None:
+    return None if _MOBILE_RE.match(normalize_mobile(value)) else "format"
+
+
+# --- names -------------------------------------------------------------------------------------
+
+_NAME_RE = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff\U00020000-\U0003134f·•A-Za-z .'\-]{1,64}$")
+
+
+def validate_name(value: str) -> str | None:
+    v = (value or "").strip()
+    if not v:
+        return "missing"
+    if len(v) > 64:
+        return "length"
+    if not _NAME_RE.match(v):
+        return "format"
+    return None
+
+
+# --- masking -----------------------------------------------------------------------------------
+
+
+def mask_name(name: str) -> str:
+    """张帅坤 → 张*坤, 张三 → 张*, 欧阳娜娜 → 欧**娜, 张 → *."""
+    n = (name or "").strip()
+    if len(n) <= 1:
+        return "*" if n else ""
+    if len(n) == 2:
+        return n[0] + "*"
+    return n[0] + "*" * (len(n) - 2) + n[-1]
+
+
+def mask_mobile(mobile: str | None) -> str:
+    m = mobile or ""
+    return m[:3] + "****" + m[-4:] if len(m) == 11 else ("*" * len(m))
+
+
+def mask_id(last4: str, id_type: str = "resident") -> str:
+    """Only the last four characters are stored in clear, so that is all a mask can show."""
+    return ("*" * 14 if id_type == "resident" else "*" * 6) + last4
+
+
+SKILL_LEVELS = (5, 4, 3, 2, 1)

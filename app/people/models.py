@@ -1,0 +1,94 @@
+"""Workers, trades (the occupational catalogue), consents and staged imports."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import db, utcnow
+from app.orgs.models import Enterprise
+
+
+class IdType(enum.StrEnum):
+    RESIDENT = "resident"  # 居民身份证 (validated, GB 11643)
+    PASSPORT = "passport"
+    HK_MACAO = "hk_macao"  # 港澳居民来往内地通行证 / 居住证
+    TAIWAN = "taiwan"
+    FOREIGN_PERMANENT = "foreign_permanent"
+    OTHER = "other"
+
+
+class ConsentPurpose(enum.StrEnum):
+    PUBLICITY = "publicity"  # name on public results
+    TALENT_POOL = "talent_pool"  # anonymized profile visible to other enterprises
+
+
+class Trade(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)  # e.g. 6-31-01-03
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+
+class Worker(db.Model):
+    __table_args__ = (Index("ix_worker_enterprise_active_name", "enterprise_id", "is_active", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    gender: Mapped[str | None] = mapped_column(String(1))  # "M" | "F"
+    birth_date: Mapped[date | None]
+    id_type: Mapped[str] = mapped_column(String(24))
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)  # HMAC-SHA256 of type + number
+    id_last4: Mapped[str] = mapped_column(String(4))
+    id_encrypted: Mapped[bytes] = mapped_column(LargeBinary)  # AES-GCM, only for printed documents
+    mobile: Mapped[str | None] = mapped_column(String(11))
+    trade_id: Mapped[int | None] = mapped_column(ForeignKey("trade.id"), index=True)
+    skill_level: Mapped[int | None]  # 5 (初级工) … 1 (高级技师)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    publicity_consent_at: Mapped[datetime | None]
+    talent_pool_consent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    enterprise: Mapped[Enterprise] = relationship(lazy="joined", innerjoin=True)
+    trade: Mapped[Trade | None] = relationship(lazy="joined")
+
+
+class ConsentEvent(db.Model):
+    """History of every consent given or withdrawn (PIPL Art. 25 separate consent)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    is_granted: Mapped[bool]
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+
+class WorkerImport(db.Model):
+    """An uploaded worker file after validation, waiting for HR to confirm.
+
+    ``rows`` holds normalized rows with the ID number already hashed and encrypted, so the plain ID
+    number never rests in the database and confirming needs no second parse.
+    """
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    filename: Mapped[str] = mapped_column(String(255))
+    file_format: Mapped[str] = mapped_column(String(8))
+    encoding: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="preview")  # preview | confirmed | discarded
+    row_count: Mapped[int] = mapped_column(default=0)
+    error_count: Mapped[int] = mapped_column(default=0)
+    rows: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    confirmed_at: Mapped[datetime | None]
+
+    enterprise: Mapped[Enterprise] = relationship(lazy="joined")

@@ -1,0 +1,219 @@
+"""Test fixtures: one app per run, each test inside a rolled-back transaction, factories.
+
+``TEST_DATABASE_URL`` selects PostgreSQL; by default a SQLite file in a temp dir (a file, not
+``:memory:``, so WAL and the pragmas are the real ones). ``JIANGXIN_REQUIRE_ALL=1`` turns a skip for a
+missing service (PostgreSQL, Redis, Chromium) into a failure.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from datetime import date
+
+import pytest
+from flask_login.utils import _create_identifier
+from flask_sqlalchemy.session import _app_ctx_id
+from sqlalchemy import text
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+from app import create_app
+from app.accounts.models import Role, User, UserRole
+from app.config import TestingConfig
+from app.crypto import id_cipher
+from app.db import db
+from app.people.domain import id_check_char, uscc_check_char
+
+REQUIRE_ALL = os.environ.get("JIANGXIN_REQUIRE_ALL") == "1"
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip locally when a service is missing; fail in CI (JIANGXIN_REQUIRE_ALL=1)."""
+    if condition:
+        return
+    if REQUIRE_ALL:
+        pytest.fail(f"required in CI but missing: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    if POSTGRES_URL:
+        return POSTGRES_URL
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory):
+    config = TestingConfig(SQLALCHEMY_DATABASE_URI=database_url, INSTANCE_PATH=tmp_path_factory.mktemp("instance"),
+                        LOGIN_RATE_LIMIT="1000 per minute")
+    app = create_app(config)
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _transaction(request, app):
+    """Every test runs in a transaction that is rolled back; requests commit to savepoints."""
+    if "no_transaction" in request.keywords:
+        yield
+        return
+    with app.app_context():
+        conn = db.engine.connect()
+        trans = conn.begin()
+        original = db.session
+        db.session = scoped_session(
+            sessionmaker(bind=conn, join_transaction_mode="create_savepoint"), scopefunc=_app_ctx_id
+        )
+        try:
+            yield
+        finally:
+            db.session.remove()
+            db.session = original
+            trans.rollback()
+            conn.close()
+    from app.extensions import limiter
+
+    limiter.reset()
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.app_context():
+        yield
+
+
+_seq = itertools.count(1)
+
+
+def _uscc(n: int) -> str:
+    body = f"91110000{n:09d}"[:17]
+    return body + uscc_check_char(body)
+
+
+def make_resident_id(n: int, born: date = date(1990, 1, 1)) -> str:
+    body = f"110105{born:%Y%m%d}{n % 1000:03d}"
+    return body + id_check_char(body)
+
+
+@pytest.fixture
+def create_enterprise(app):
+    from app.orgs.models import Enterprise
+
+    def make(**overrides):
+        n = next(_seq)
+        values = {"name": f"测试企业{n}", "uscc": _uscc(n), "region": "北京市"}
+        values.update(overrides)
+        ent = Enterprise(**values)
+        db.session.add(ent)
+        db.session.flush()
+        return ent
+
+    return make
+
+
+@pytest.fixture
+def create_trade(app):
+    from app.people.models import Trade
+
+    def make(**overrides):
+        n = next(_seq)
+        values = {"code": f"9-99-{n // 100:02d}-{n % 100:02d}", "name": f"测试工种{n}"}
+        values.update(overrides)
+        trade = Trade(**values)
+        db.session.add(trade)
+        db.session.flush()
+        return trade
+
+    return make
+
+
+@pytest.fixture
+def create_worker(app, create_enterprise):
+    from app.people.models import Worker
+
+    def make(**overrides):
+        n = next(_seq)
+        number = overrides.pop("id_number", None) or make_resident_id(n, date(1980 + n % 20, 1 + n % 12, 1 + n % 28))
+        if "enterprise" not in overrides and "enterprise_id" not in overrides:
+            overrides["enterprise"] = create_enterprise()
+        cipher = id_cipher()
+        values = {
+            "name": f"工人{n}", "gender": "M", "birth_date": date(1990, 1, 1), "id_type": "resident",
+            "id_hash": cipher.hash("resident", number), "id_last4": number[-4:], "id_encrypted": cipher.encrypt(number),
+            "mobile": f"138{n:08d}"[:11],
+        }
+        values.update(overrides)
+        worker = Worker(**values)
+        db.session.add(worker)
+        db.session.flush()
+        return worker
+
+    return make
+
+
+FAST_HASH = None
+
+
+@pytest.fixture
+def create_user(app):
+    """create_user("hr", enterprise=ent) / create_user("admin", "judge") / create_user("worker", worker=w)."""
+    from argon2 import PasswordHasher
+
+    global FAST_HASH
+    if FAST_HASH is None:
+        FAST_HASH = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("password-123")
+
+    def make(*roles: str, enterprise=None, worker=None, username: str | None = None, password_hash: str | None = None):
+        n = next(_seq)
+        user = User(username=username or f"user{n}", display_name=f"用户{n}", password_hash=password_hash or FAST_HASH)
+        for role in roles:
+            user.roles.append(UserRole(role=role, enterprise_id=enterprise.id if role == Role.HR else None))
+        if worker is not None:
+            user.worker_id = worker.id
+        db.session.add(user)
+        db.session.flush()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def login_as(client, user) -> None:
+    """Log a test client in as ``user`` without a password round trip."""
+    from importlib.metadata import version
+
+    werkzeug_version = version("werkzeug")
+
+    environ = {"REMOTE_ADDR": "127.0.0.1", "HTTP_USER_AGENT": f"Werkzeug/{werkzeug_version}"}  # as the test client
+    with client.application.test_request_context(environ_base=environ):
+        ident = _create_identifier()
+    with client.session_transaction() as sess:
+        sess["_user_id"] = str(user.id)
+        sess["_fresh"] = True
+        sess["_id"] = ident
+
+
+@pytest.fixture
+def login():
+    return login_as
+
+
+def csrf_token(client) -> str:
+    """Fetch a CSRF token bound to the client's session."""
+    resp = client.get("/login")
+    import re
+
+    return re.search(rb'name="csrf-token" content="([^"]+)"', resp.data).group(1).decode()
