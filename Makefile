@@ -28,7 +28,7 @@ bench: $(STAMP) translations
 	$(BIN)/python -m bench
 
 extract-messages: $(STAMP)
-	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot .
 
 update-translations: extract-messages
 	$(BIN)/pybabel update -q -N -i app/translations/messages.pot -d app/translations
