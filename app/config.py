@@ -46,22 +46,26 @@ def load_or_create_secrets(instance_path: Path) -> dict[str, str]:
 
 
 class Config:
-    """Embedded default: SQLite under instance/, limiter in memory, jobs in-process."""
+    """Embedded default: SQLite under instance/, limiter in memory, jobs in-process.
 
-    INSTANCE_PATH = Path(os.environ.get("JIANGXIN_INSTANCE", DEFAULT_INSTANCE))
-    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_PATH / 'jiangxin.db'}"
+    The environment is read when the config is instantiated (not at import), so a process (or a test)
+    that sets ``DATABASE_URL``/``REDIS_URL`` before building an app gets what it asked for.
+    """
+
+    INSTANCE_PATH = DEFAULT_INSTANCE
+    SQLALCHEMY_DATABASE_URI = f"sqlite:///{DEFAULT_INSTANCE / 'jiangxin.db'}"
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
-    REDIS_URL = os.environ.get("REDIS_URL") or None
-    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
+    REDIS_URL: str | None = None
+    RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
-    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+    LOGIN_RATE_LIMIT = "10 per minute"
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
+    SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
-    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    REMEMBER_COOKIE_SECURE = True
     SESSION_PROTECTION = "strong"
     WTF_CSRF_TIME_LIMIT = None
     BABEL_DEFAULT_LOCALE = "zh_CN"
@@ -77,28 +81,37 @@ class Config:
     TESTING = False
 
     def __init__(self) -> None:
+        env = os.environ
+        self.INSTANCE_PATH = Path(env.get("JIANGXIN_INSTANCE") or DEFAULT_INSTANCE)
+        self.SQLALCHEMY_DATABASE_URI = env.get("DATABASE_URL") or f"sqlite:///{self.INSTANCE_PATH / 'jiangxin.db'}"
+        self.REDIS_URL = env.get("REDIS_URL") or None
+        # Several app processes must share one login counter, so Redis holds it when there is one.
+        self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        self.LOGIN_RATE_LIMIT = env.get("LOGIN_RATE_LIMIT") or self.LOGIN_RATE_LIMIT
+        secure = env.get("SESSION_COOKIE_SECURE", "1" if self.SESSION_COOKIE_SECURE else "0") == "1"
+        self.SESSION_COOKIE_SECURE = self.REMEMBER_COOKIE_SECURE = secure
         secrets_ = load_or_create_secrets(self.INSTANCE_PATH)
         for name in SECRET_NAMES:
-            setattr(self, name, os.environ.get(name) or secrets_[name])
+            setattr(self, name, env.get(name) or secrets_[name])
 
 
 class DevelopmentConfig(Config):
     """`make run`: plain HTTP on localhost, so the session cookie must not require TLS."""
 
-    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
-    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
 
 
 class TestingConfig(Config):
-    """One app per test run; TEST_DATABASE_URL selects PostgreSQL."""
+    """One app per test run; TEST_DATABASE_URL selects PostgreSQL. Never touches instance/."""
 
     TESTING = True
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
     RATELIMIT_STORAGE_URI = "memory://"
-    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
 
     def __init__(self, **overrides) -> None:
+        self.SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
         for name in SECRET_NAMES:
             setattr(self, name, overrides.pop(name, None) or _test_secret(name))
         for key, value in overrides.items():

@@ -217,3 +217,31 @@ def csrf_token(client) -> str:
     import re
 
     return re.search(rb'name="csrf-token" content="([^"]+)"', resp.data).group(1).decode()
+
+
+@pytest.fixture
+def make_app(app, tmp_path_factory):
+    """Build extra apps (own database, own config) inside a test; mark such tests ``no_transaction``.
+
+    Flask-Limiter keeps one storage per Limiter object and ``init_app`` replaces it, so the session app
+    gets its own limiter storage back when the test ends.
+    """
+    from app.extensions import limiter
+
+    made = []
+
+    def make(database_url: str, config=None, **overrides):
+        if config is None:
+            overrides.setdefault("INSTANCE_PATH", tmp_path_factory.mktemp("instance"))
+            overrides.setdefault("LOGIN_RATE_LIMIT", "1000 per minute")
+            config = TestingConfig(SQLALCHEMY_DATABASE_URI=database_url, **overrides)
+        extra = create_app(config)
+        made.append(extra)
+        return extra
+
+    yield make
+    for extra in made:
+        with extra.app_context():
+            db.engine.dispose()
+    if made:
+        limiter.init_app(app)
