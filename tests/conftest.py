@@ -44,11 +44,25 @@ def database_url(tmp_path_factory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
 
 
+def _fresh_g() -> None:
+    """Start every request with an empty ``g``.
+
+    A test keeps one app context pushed (it holds the rolled-back session) and Flask reuses it for each
+    request, so ``g`` would carry the previous request's user (Flask-Login) and locale (Flask-Babel)
+    into the next one. In production each request has its own app context and so its own ``g``.
+    """
+    from flask import g
+
+    for key in list(vars(g)):
+        delattr(g, key)
+
+
 @pytest.fixture(scope="session")
 def app(database_url, tmp_path_factory):
     config = TestingConfig(SQLALCHEMY_DATABASE_URI=database_url, INSTANCE_PATH=tmp_path_factory.mktemp("instance"),
                         LOGIN_RATE_LIMIT="1000 per minute")
     app = create_app(config)
+    app.before_request_funcs.setdefault(None, []).insert(0, _fresh_g)
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
             with db.engine.begin() as conn:

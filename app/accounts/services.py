@@ -61,7 +61,7 @@ def create_user(actor: User, username: str, display_name: str, password: str) ->
     user = User(username=username, display_name=display_name.strip() or username, password_hash=hash_password(password))
     db.session.add(user)
     db.session.flush()
-    record("user_created", user, {"username": username})
+    record("user_created", user, {"username": username}, actor=actor)
     return user
 
 
@@ -94,7 +94,7 @@ def update_user(actor: User, user: User, display_name: str, is_enabled: bool, pa
         changes["password"] = "reset"
     db.session.flush()
     if changes:
-        record("user_updated", user, changes)
+        record("user_updated", user, changes, actor=actor)
     return user
 
 
@@ -132,7 +132,7 @@ def grant_role(actor: User, user: User, role: str, enterprise_id: int | None = N
     user_role = UserRole(role=role, enterprise_id=enterprise_id)
     user.roles.append(user_role)
     db.session.flush()
-    record("role_granted", user, {"role": role, "enterprise_id": enterprise_id, "worker_id": worker_id})
+    record("role_granted", user, {"role": role, "enterprise_id": enterprise_id, "worker_id": worker_id}, actor=actor)
     return user_role
 
 
@@ -147,7 +147,7 @@ def revoke_role(actor: User, user: User, role_id: int) -> None:
         user.worker_id = None
     user.roles.remove(user_role)
     db.session.flush()
-    record("role_revoked", user, {"role": user_role.role, "enterprise_id": user_role.enterprise_id})
+    record("role_revoked", user, {"role": user_role.role, "enterprise_id": user_role.enterprise_id}, actor=actor)
 
 
 def list_users(page: int, per_page: int, q: str = ""):
