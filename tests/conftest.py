@@ -45,16 +45,19 @@ def database_url(tmp_path_factory) -> str:
 
 
 def _fresh_g() -> None:
-    """Start every request with an empty ``g``.
+    """Start every request like production does: an empty ``g`` and the test's own data committed.
 
     A test keeps one app context pushed (it holds the rolled-back session) and Flask reuses it for each
     request, so ``g`` would carry the previous request's user (Flask-Login) and locale (Flask-Babel)
-    into the next one. In production each request has its own app context and so its own ``g``.
+    into the next one; in production each request has its own app context and so its own ``g``.
+    Committing here only releases the test's savepoint (the outer transaction is still rolled back at
+    the end), so a request that fails and rolls back undoes its own work, not the test's set-up.
     """
     from flask import g
 
     for key in list(vars(g)):
         delattr(g, key)
+    db.session.commit()
 
 
 @pytest.fixture(scope="session")

@@ -27,7 +27,16 @@ ROLE_LABELS = {
 
 
 def _safe_next(target: str | None) -> str:
-    if target and urlsplit(target).netloc == "" and target.startswith("/") and not target.startswith("//"):
+    """Only a path on this site: browsers read "/\\host" as "//host", so backslashes and controls are refused."""
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and not any(ord(c) < 32 or ord(c) == 127 for c in target)
+        and urlsplit(target).netloc == ""
+        and urlsplit(target).scheme == ""
+    ):
         return target
     return url_for("core.index")
 

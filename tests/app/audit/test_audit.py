@@ -123,7 +123,6 @@ def test_audit_page_is_admin_only(client, login, create_user, create_enterprise,
     ent = create_enterprise()
     users = [create_user("organizer"), create_user("hr", enterprise=ent), create_user("judge"),
              create_user("worker", worker=create_worker(enterprise=ent))]
-    db.session.commit()  # releases the test's savepoint, so a refused request's rollback keeps these rows
     for user in users:
         other = client.application.test_client()
         login(other, user)
