@@ -17,8 +17,10 @@ __version__ = "0.1.0"
 
 
 def select_locale() -> str:
-    from flask import current_app
+    from flask import current_app, has_request_context
 
+    if not has_request_context():  # CLI commands and jobs: services still build translated messages
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     lang = request.cookies.get("lang")
     if lang in current_app.config["LANGUAGES"]:
         return lang

@@ -59,7 +59,8 @@ class Tokens(MethodView):
     @blp.response(201, NewTokenSchema)
     def post(self, data):
         new = services.create_token(current_user, data["name"])
-        out = TokenSchema().dump(new.token)
+        # The response schema serializes; hand it the raw values (dumping twice breaks datetimes).
+        out = {name: getattr(new.token, name) for name in TokenSchema().fields}
         out["token"] = new.secret
         return out
 

@@ -1,0 +1,127 @@
+"""Personal API tokens (shown once, only SHA-256 stored, revocable) and CSRF for cookie API clients."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from sqlalchemy import select
+
+from app.accounts.models import ApiToken
+from app.db import db
+from tests.conftest import csrf_token
+
+
+def _create_on_account_page(client, name="ci script") -> str:
+    page = client.get("/account")
+    assert page.status_code == 200
+    resp = client.post("/account/tokens", data={"name": name, "csrf_token": csrf_token(client)})
+    assert resp.status_code == 200
+    match = re.search(r'<p class="secret">(jx_[A-Za-z0-9_-]+)</p>', resp.get_data(as_text=True))
+    assert match, "the new token is shown once"
+    return match.group(1)
+
+
+def _bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def test_token_is_shown_once_and_only_its_sha256_is_stored(app, client, logged_in):
+    user = logged_in("judge")
+    secret = _create_on_account_page(client)
+    token = db.session.scalar(select(ApiToken).where(ApiToken.user_id == user.id))
+    assert token.token_hash == hashlib.sha256(secret.encode()).hexdigest()
+    assert secret not in {token.name, token.prefix, token.token_hash}
+    assert secret.startswith(token.prefix)
+    account = client.get("/account").get_data(as_text=True)
+    assert "ci script" in account
+    assert secret not in account  # listed by name and prefix only
+
+
+def test_bearer_token_authenticates_api_requests(app, client, logged_in):
+    user = logged_in("judge")
+    secret = _create_on_account_page(client)
+    script = app.test_client()  # no cookies
+    resp = script.get("/api/v1/me", headers=_bearer(secret))
+    assert resp.status_code == 200
+    assert resp.json["username"] == user.username
+    assert resp.json["roles"] == [{"role": "judge", "enterprise_id": None}]
+    # a token client needs no CSRF token for unsafe methods
+    resp = script.post("/api/v1/tokens", json={"name": "from a script"}, headers=_bearer(secret))
+    assert resp.status_code == 201
+    assert resp.json["token"].startswith("jx_")
+
+
+def test_missing_or_wrong_token_is_401_with_envelope(app):
+    script = app.test_client()
+    for headers in ({}, _bearer("jx_not-a-real-token"), {"Authorization": "Basic abc"}):
+        resp = script.get("/api/v1/me", headers=headers)
+        assert resp.status_code == 401
+        assert resp.json["error"]["code"] == "unauthorized"
+        assert set(resp.json["error"]) == {"code", "message", "details"}
+
+
+def test_revoked_token_is_refused(app, client, logged_in):
+    user = logged_in("judge")
+    secret = _create_on_account_page(client)
+    script = app.test_client()
+    assert script.get("/api/v1/me", headers=_bearer(secret)).status_code == 200
+    token = db.session.scalar(select(ApiToken).where(ApiToken.user_id == user.id))
+    resp = client.post(f"/account/tokens/{token.id}/revoke", data={"csrf_token": csrf_token(client)})
+    assert resp.status_code == 302
+    assert script.get("/api/v1/me", headers=_bearer(secret)).status_code == 401
+    from tests.app.accounts.conftest import audit_actions
+
+    assert audit_actions()[-2:] == ["token_created", "token_revoked"]
+
+
+def test_token_of_a_disabled_user_is_refused(app, client, logged_in):
+    user = logged_in("judge")
+    secret = _create_on_account_page(client)
+    user.is_enabled = False
+    db.session.flush()
+    assert app.test_client().get("/api/v1/me", headers=_bearer(secret)).status_code == 401
+
+
+def test_token_does_not_work_on_html_pages(app, client, logged_in):
+    logged_in("admin")
+    secret = _create_on_account_page(client)
+    script = app.test_client()
+    for path in ("/account", "/admin/users", "/"):
+        resp = script.get(path, headers=_bearer(secret))
+        assert resp.status_code == 302, path
+        assert resp.headers["Location"].startswith("/login")
+
+
+def test_user_cannot_revoke_someone_elses_token(app, client, logged_in, create_user, login):
+    logged_in("judge")
+    secret = _create_on_account_page(client)
+    token_id = db.session.scalar(select(ApiToken.id).where(ApiToken.token_hash == hashlib.sha256(secret.encode()).hexdigest()))
+    other = app.test_client()
+    login(other, create_user("judge"))
+    resp = other.delete(f"/api/v1/tokens/{token_id}", headers={"X-CSRFToken": csrf_token(other)})
+    assert resp.status_code == 404
+    assert app.test_client().get("/api/v1/me", headers=_bearer(secret)).status_code == 200
+
+
+def test_cookie_api_post_needs_the_csrf_header(client, logged_in):
+    logged_in("judge")
+    resp = client.post("/api/v1/tokens", json={"name": "no csrf"})
+    assert resp.status_code == 400
+    assert resp.json["error"]["code"] == "bad_request"
+    assert db.session.scalar(select(ApiToken).where(ApiToken.name == "no csrf")) is None
+    resp = client.post("/api/v1/tokens", json={"name": "with csrf"}, headers={"X-CSRFToken": csrf_token(client)})
+    assert resp.status_code == 201
+    assert resp.json["name"] == "with csrf"
+    token_id = resp.json["id"]
+    assert client.delete(f"/api/v1/tokens/{token_id}").status_code == 400
+    assert client.delete(f"/api/v1/tokens/{token_id}", headers={"X-CSRFToken": csrf_token(client)}).status_code == 204
+
+
+def test_api_lists_own_tokens_without_secrets(client, logged_in):
+    logged_in("judge")
+    _create_on_account_page(client, "one")
+    resp = client.get("/api/v1/tokens")
+    assert resp.status_code == 200
+    assert [t["name"] for t in resp.json] == ["one"]
+    assert "token" not in resp.json[0] and "token_hash" not in resp.json[0]
