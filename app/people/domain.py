@@ -6,13 +6,14 @@ No Flask, no database. Functions return a reason code (``None`` when valid); vie
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 
 # --- 居民身份证 (GB 11643-1999, ISO 7064 MOD 11-2) -------------------------------------------
 
 _ID_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))  # 7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, …
 _ID_CHECK = "10X98765432"
-_ID_RE = re.compile(r"^\d{17}[\dX]$")
+_ID_RE = re.compile(r"^[0-9]{17}[0-9X]$")
 
 
 def id_check_char(first17: str) -> str:
@@ -21,8 +22,13 @@ def id_check_char(first17: str) -> str:
     return _ID_CHECK[total % 11]
 
 
+def _ascii_width(value: str) -> str:
+    """Full-width digits and letters (common in spreadsheets typed with a Chinese IME) to ASCII."""
+    return unicodedata.normalize("NFKC", value or "")
+
+
 def normalize_id_number(value: str) -> str:
-    return (value or "").strip().replace(" ", "").upper()
+    return re.sub(r"\s+", "", _ascii_width(value)).upper()
 
 
 def validate_resident_id(value: str, today: date | None = None) -> str | None:
@@ -71,7 +77,7 @@ def validate_other_id(value: str) -> str | None:
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # no I, O, S, V, Z
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-_USCC_RE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
+_USCC_RE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$")
 
 
 def uscc_check_char(first17: str) -> str:
@@ -93,11 +99,11 @@ def validate_uscc(value: str) -> str | None:
 
 # --- mobiles -----------------------------------------------------------------------------------
 
-_MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+_MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")
 
 
 def normalize_mobile(value: str) -> str:
-    v = re.sub(r"[\s\-]", "", value or "")
+    v = re.sub(r"[\s\-]", "", _ascii_width(value))
     if v.startswith("+86"):
         v = v[3:]
     elif v.startswith("0086"):
@@ -149,3 +155,73 @@ def mask_id(last4: str, id_type: str = "resident") -> str:
 
 
 SKILL_LEVELS = (5, 4, 3, 2, 1)
+
+
+def validate_skill_level(value: int | None) -> str | None:
+    """None (no level) or 1..5; else "range"."""
+    if value is None:
+        return None
+    return None if isinstance(value, int) and not isinstance(value, bool) and value in SKILL_LEVELS else "range"
+
+
+# --- other worker fields -----------------------------------------------------------------------
+
+GENDERS = ("M", "F")
+MIN_WORKING_AGE = 16  # 劳动法 Art. 15: no employment under 16
+
+
+def validate_gender(value: str | None) -> str | None:
+    return None if value in GENDERS else ("missing" if not value else "format")
+
+
+def age_on(born: date, today: date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def validate_birth_date(born: date | None, today: date | None = None) -> str | None:
+    """None if plausible for a worker, else one of: missing, future, too_old, too_young."""
+    if born is None:
+        return "missing"
+    today = today or date.today()
+    if born > today:
+        return "future"
+    if born.year < 1900:
+        return "too_old"
+    if age_on(born, today) < MIN_WORKING_AGE:
+        return "too_young"
+    return None
+
+
+def resident_id_mismatches(number: str, born: date | None, gender: str | None) -> set[str]:
+    """Fields that contradict a (valid) resident ID number: a subset of {"birth_date", "gender"}."""
+    out = set()
+    if born is not None and born != resident_id_birth_date(number):
+        out.add("birth_date")
+    if gender and gender != resident_id_gender(number):
+        out.add("gender")
+    return out
+
+
+def validate_id_number(id_type: str, value: str, today: date | None = None) -> str | None:
+    """Dispatch on the document type: resident IDs are fully checked, others only by shape."""
+    if not normalize_id_number(value):
+        return "missing"
+    if id_type == "resident":
+        return validate_resident_id(value, today)
+    return validate_other_id(value)
+
+
+# --- trades ------------------------------------------------------------------------------------
+
+TRADE_CODE_RE = re.compile(r"^\d-\d{2}-\d{2}-\d{2}$", re.ASCII)  # 职业分类大典: 6-31-01-03
+
+
+def normalize_trade_code(value: str | None) -> str:
+    return re.sub(r"\s+", "", _ascii_width(value)).replace("—", "-").replace("–", "-")
+
+
+def validate_trade_code(value: str | None) -> str | None:
+    v = normalize_trade_code(value)
+    if not v:
+        return "missing"
+    return None if TRADE_CODE_RE.match(v) else "format"
