@@ -25,7 +25,7 @@ from app.models import AppSetting
 from app.orgs.models import Enterprise, IndustryChain
 from app.people.domain import id_check_char, uscc_check_char
 from app.people.models import Trade, Worker
-from app.people.seed import TRADES
+from app.people.seed import seed_trades
 
 SEED_KEY = "demo_seed"
 
@@ -93,11 +93,8 @@ def load_demo() -> bool:
     seed = secrets.token_hex(16)
     db.session.add(AppSetting(key=SEED_KEY, value=seed))
 
+    seed_trades(db.session)
     trades = {t.code: t for t in db.session.scalars(select(Trade))}
-    for code, name in TRADES:
-        if code not in trades:
-            trades[code] = Trade(code=code, name=name)
-            db.session.add(trades[code])
 
     enterprises = []
     for i, (name, prefix, region) in enumerate(ENTERPRISES):
