@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+from babel import support
 from flask import Flask, g, request
+from flask_babel import Domain, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import AnonymousUserMixin
 
@@ -16,15 +18,57 @@ from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 __version__ = "0.1.0"
 
 
+class TranslationDomain(Domain):
+    """Finds translations/zh_CN for the zh_CN locale.
+
+    Babel parses "zh_CN" into zh_Hans_CN (it adds the likely script), and gettext then looks only for
+    translations/zh_Hans_CN and translations/zh, so the Chinese catalogue would silently never load.
+    """
+
+    def get_translations(self):
+        from flask import has_app_context
+
+        if not has_app_context():
+            return support.NullTranslations()
+        locale = get_locale()
+        key = (str(locale), self.domain[0])
+        if key not in self.cache:
+            names = [str(locale)]
+            if locale.territory:
+                names.append(f"{locale.language}_{locale.territory}")
+            names.append(locale.language)
+            translations = support.Translations()
+            for dirname in self.translation_directories:
+                catalog = support.Translations.load(dirname, names, self.domain[0])
+                translations.merge(catalog)
+                if hasattr(catalog, "plural"):
+                    translations.plural = catalog.plural
+            self.cache[key] = translations
+        return self.cache[key]
+
+
 def select_locale() -> str:
     from flask import current_app, has_request_context
 
+    languages = current_app.config["LANGUAGES"]
     if not has_request_context():  # CLI commands and jobs: services still build translated messages
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     lang = request.cookies.get("lang")
-    if lang in current_app.config["LANGUAGES"]:
+    if lang in languages:
         return lang
-    return request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "zh_CN"
+    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def current_language() -> str:
+    """The active entry of LANGUAGES ("zh_CN" or "en"), whatever script Babel added to the locale."""
+    from flask import current_app
+    from flask_babel import get_locale as babel_locale
+
+    locale = babel_locale()
+    for code in current_app.config["LANGUAGES"]:
+        if code.split("_")[0] == locale.language:
+            return code
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 class Anonymous(AnonymousUserMixin):
@@ -49,6 +93,7 @@ def create_app(config: Config | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
+    babel.domain_instance = TranslationDomain()
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = app.root_path + "/translations"
     limiter.init_app(app)
     _init_login(app)
@@ -121,9 +166,7 @@ def _init_request_hooks(app: Flask) -> None:
 
     @app.context_processor
     def _globals():
-        from flask_babel import get_locale
-
-        return {"current_locale": str(get_locale()), "now_year": datetime.now(UTC).year}
+        return {"current_locale": current_language(), "now_year": datetime.now(UTC).year}
 
 
 def _register_blueprints(app: Flask) -> None:
