@@ -17,7 +17,7 @@ from app.auth import roles_required
 from app.db import db
 from app.errors import DomainError
 from app.people import services
-from app.people.domain import mask_id, mask_mobile, mask_name
+from app.people.domain import mask_id, mask_mobile, mask_name, validate_id_number
 from app.people.forms import ConsentForm, TradeForm, WorkerForm
 from app.people.labels import (
     CONSENT_EXPLANATIONS,
@@ -62,6 +62,18 @@ def _form_failed(form, exc: DomainError) -> int:
     return exc.status if shown or exc.status in (409, 422) else 400
 
 
+def _forget_valid_id(form: WorkerForm) -> None:
+    """Never send a valid ID number back in a page: a re-shown form asks for it again.
+
+    An invalid entry is shown back so the typo can be found; it identifies nobody.
+    """
+    number = form.id_number.data or ""
+    if number and validate_id_number(form.id_type.data or "resident", number) is None:
+        form.id_number.data = ""
+        note = _("For privacy the number is not shown again; please re-enter it.")
+        form.id_number.errors = list(form.id_number.errors) + [note]
+
+
 # --- workers (HR) ----------------------------------------------------------------------------------
 
 
@@ -72,6 +84,9 @@ def workers():
     enterprises = services.hr_enterprises(current_user)
     enterprise_id = request.args.get("enterprise_id", type=int) or None
     q = request.args.get("q", "")
+    if len(q.strip()) >= 15 and validate_id_number("resident", q) is None:
+        flash(_("Search by the last 4 characters of the ID number; whole ID numbers are not searched or shown."), "warning")
+        q = ""
     status = request.args.get("status", "active")
     if status not in services.STATUS_FILTERS:
         status = "active"
@@ -105,6 +120,8 @@ def worker_new():
             return redirect(url_for("people.worker", worker_id=worker.id))
     elif form.is_submitted():
         status = 422
+    if status != 200:
+        _forget_valid_id(form)
     return render_template("people/worker_form.html", form=form, worker=None, show_enterprise=len(enterprises) > 1), status
 
 
@@ -136,6 +153,8 @@ def worker_edit(worker_id: int):
             return redirect(url_for("people.worker", worker_id=w.id))
     elif form.is_submitted():
         status = 422
+    if status != 200:
+        _forget_valid_id(form)
     return render_template("people/worker_form.html", form=form, worker=w, show_enterprise=False), status
 
 
