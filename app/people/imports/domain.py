@@ -1,0 +1,643 @@
+"""Pure rules of the worker import: read XLSX/CSV bytes, map the header row, validate every row.
+
+No Flask, no database. The reader turns bytes into rows of text (detecting the format and, for CSV,
+the encoding); ``validate_rows`` checks each row once with precompiled regexes and lookup tables,
+hashes and encrypts valid ID numbers through the functions it is given, and returns *staged rows*
+(``STAGED_*`` positions) plus error entries ``{"row", "column", "code", ...}``. Views translate the
+codes. The plain ID number never leaves this module: staged rows carry its hash, its last four
+characters and its encrypted copy only.
+
+Speed matters (10,000 rows are an ordinary file): a row is a list of stripped strings in ``FIELDS``
+order, the common case of every field takes a fast path (ASCII, already normalized), and the slow
+normalizers of ``app.people.domain`` run only for the unusual values.
+"""
+
+from __future__ import annotations
+
+import base64
+import codecs
+import csv
+import io
+import re
+import unicodedata
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from datetime import time as dtime
+from operator import getitem
+from typing import Any
+
+from app.people.domain import (
+    MIN_WORKING_AGE,
+    normalize_mobile,
+    normalize_trade_code,
+    validate_mobile,
+    validate_name,
+    validate_other_id,
+)
+
+# --- columns -----------------------------------------------------------------------------------
+
+# Internal field order of a row. "trade_code" and "trade_name" are two optional spellings of the
+# one required trade column (工种代码 / 工种); either may hold a code or a name.
+FIELDS = ("name", "gender", "birth_date", "id_type", "id_number", "mobile", "trade_code", "trade_name", "skill_level")
+F_NAME, F_GENDER, F_BIRTH, F_ID_TYPE, F_ID_NUMBER, F_MOBILE, F_TRADE_CODE, F_TRADE_NAME, F_LEVEL = range(len(FIELDS))
+
+# The headers of the template (Chinese is the canonical file format; English aliases are accepted).
+TEMPLATE_HEADERS = ("姓名", "性别", "出生日期", "证件类型", "证件号码", "手机号", "工种代码", "技能等级")
+TEMPLATE_EXAMPLE = ("张三", "女", "1949-12-31", "居民身份证", "11010519491231002X", "13800138000", "6-31-01-03", "四级/中级工")
+
+_HEADER_NAMES: dict[str, tuple[str, ...]] = {
+    "name": ("姓名", "名字", "name", "full name", "worker name"),
+    "gender": ("性别", "gender", "sex"),
+    "birth_date": ("出生日期", "出生年月日", "生日", "birth date", "date of birth", "birthdate", "birthday", "dob"),
+    "id_type": ("证件类型", "证件种类", "id type", "document type", "id document type"),
+    "id_number": ("证件号码", "证件号", "身份证号", "身份证号码", "公民身份号码", "id number", "id no", "document number",
+                  "id card number"),
+    "mobile": ("手机号", "手机号码", "手机", "联系电话", "移动电话", "mobile", "mobile number", "mobile phone", "phone",
+               "cell phone"),
+    "trade_code": ("工种代码", "职业代码", "职业编码", "trade code", "occupation code"),
+    "trade_name": ("工种", "职业", "工种名称", "职业名称", "职业(工种)", "职业（工种）", "trade", "trade name", "occupation"),
+    "skill_level": ("技能等级", "职业技能等级", "等级", "skill level", "level"),
+}
+
+
+def normalize_header(text: Any) -> str:
+    """'证件号码*' / ' ID_Number ' / '姓名（必填）' → a lookup key."""
+    t = unicodedata.normalize("NFKC", str(text if text is not None else "")).strip().lower()
+    t = re.sub(r"\((必填|选填|可选|required|optional)\)", "", t)
+    t = t.replace("_", " ").replace("*", "").replace("：", "").replace(":", "")
+    return " ".join(t.split())
+
+
+HEADER_ALIASES: dict[str, str] = {normalize_header(h): f for f, names in _HEADER_NAMES.items() for h in names}
+
+# What the "missing columns" message names (the template's headers).
+REQUIRED_COLUMNS: tuple[tuple[str, ...], ...] = (("name",), ("id_number",), ("trade_code", "trade_name"))
+COLUMN_HEADER = {"name": "姓名", "gender": "性别", "birth_date": "出生日期", "id_type": "证件类型", "id_number": "证件号码",
+                 "mobile": "手机号", "trade_code": "工种代码", "trade_name": "工种", "skill_level": "技能等级"}
+
+# Error entries name the column by one of these keys (both trade spellings report as "trade").
+ERROR_COLUMNS = ("name", "gender", "birth_date", "id_type", "id_number", "mobile", "trade", "skill_level")
+_ERROR_COLUMN = ("name", "gender", "birth_date", "id_type", "id_number", "mobile", "trade", "trade", "skill_level")
+
+MAX_COLUMNS = 64  # columns read from a sheet; a header beyond this is ignored
+MAX_VALUE_CHARS = 64  # raw values kept for the preview and the error file are cut to this
+
+
+# --- value vocabularies ----------------------------------------------------------------------
+
+ID_TYPES: dict[str, str] = {
+    "居民身份证": "resident", "身份证": "resident", "二代身份证": "resident", "中华人民共和国居民身份证": "resident",
+    "resident": "resident", "resident id": "resident", "resident id card": "resident", "resident identity card": "resident",
+    "id card": "resident",
+    "护照": "passport", "passport": "passport",
+    "港澳居民来往内地通行证": "hk_macao", "港澳通行证": "hk_macao", "回乡证": "hk_macao", "港澳居民居住证": "hk_macao",
+    "hk macao": "hk_macao", "hk/macao permit": "hk_macao", "hong kong/macao permit": "hk_macao",
+    "台湾居民来往大陆通行证": "taiwan", "台胞证": "taiwan", "台湾居民居住证": "taiwan", "taiwan": "taiwan",
+    "taiwan permit": "taiwan",
+    "外国人永久居留身份证": "foreign_permanent", "外国人永久居留证": "foreign_permanent", "永久居留证": "foreign_permanent",
+    "foreign permanent": "foreign_permanent", "foreign permanent resident id": "foreign_permanent",
+    "其他": "other", "其它": "other", "other": "other",
+}
+ID_TYPE_LABEL = {"resident": "居民身份证", "passport": "护照", "hk_macao": "港澳居民来往内地通行证",
+                 "taiwan": "台湾居民来往大陆通行证", "foreign_permanent": "外国人永久居留身份证", "other": "其他"}
+
+GENDERS: dict[str, str] = {"男": "M", "女": "F", "男性": "M", "女性": "F", "m": "M", "f": "F", "male": "M", "female": "F"}
+
+_LEVEL_WORDS = {
+    "五级": 5, "初级工": 5, "初级": 5, "四级": 4, "中级工": 4, "中级": 4, "三级": 3, "高级工": 3,
+    "二级": 2, "技师": 2, "一级": 1, "高级技师": 1,
+}
+SKILL_LEVELS: dict[str, int] = {**{str(n): n for n in range(1, 6)}, **_LEVEL_WORDS,
+                                **{f"level {n}": n for n in range(1, 6)}, **{f"{n}级": n for n in range(1, 6)}}
+LEVEL_LABEL = {5: "五级/初级工", 4: "四级/中级工", 3: "三级/高级工", 2: "二级/技师", 1: "一级/高级技师"}
+
+
+def parse_skill_level(text: str) -> int | None | str:
+    """'' → None; '3', '三级', '高级工', '三级/高级工', 'Level 3' → 3; anything else → 'invalid'."""
+    if not text:
+        return None
+    level = SKILL_LEVELS.get(text)
+    if level is not None:
+        return level
+    t = " ".join(unicodedata.normalize("NFKC", text).lower().split())
+    if t.endswith(".0") and t[:-2].isdigit():  # 3.0 from a spreadsheet number
+        t = t[:-2]
+    parts = [p.strip() for p in re.split(r"[/／、]", t) if p.strip()]
+    found = {SKILL_LEVELS.get(p) for p in parts}
+    if len(found) == 1 and None not in found:
+        return found.pop()
+    return "invalid"
+
+
+_BIRTH_RE = re.compile(
+    r"(\d{4})(?:[-/.年](\d{1,2})[-/.月](\d{1,2})日?|(\d{2})(\d{2}))"  # 1990-1-31, 1990年1月31日, 19900131
+    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?",  # a midnight time a spreadsheet may append
+    re.ASCII,
+)
+
+
+def parse_birth_date(text: str) -> date | None | str:
+    """'' → None; 1990-01-31, 1990/1/31, 1990.01.31, 19900131, 1990年1月31日 → date; else 'invalid'."""
+    if not text:
+        return None
+    m = _BIRTH_RE.fullmatch(text.strip())
+    if m is None:
+        return "invalid"
+    y, mo, d, mo2, d2 = m.groups()
+    try:
+        return date(int(y), int(mo or mo2), int(d or d2))
+    except ValueError:
+        return "invalid"
+
+
+# --- formulas ------------------------------------------------------------------------------------
+
+FORMULA_START = "=+-@"
+# '=…' and '@…' are formulas; '+…'/'-…' are unless the rest is number-like (+86 138 0013 8000, -).
+_FORMULA_RE = re.compile(r"[=@]|[+\-](?![\d\s().\-]*$)")
+
+
+def looks_like_formula(text: str) -> bool:
+    return bool(text) and text[0] in FORMULA_START and _FORMULA_RE.match(text) is not None
+
+
+def escape_spreadsheet_cell(value: Any) -> Any:
+    """Neutralize CSV/formula injection in an exported cell: a leading ' makes it plain text."""
+    if isinstance(value, str) and value and value[0] in "=+-@\t\r":
+        return "'" + value
+    return value
+
+
+# --- resident ID (fast path of app.people.domain.validate_resident_id) ------------------------
+
+_ID_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
+_ID_CHECK = "10X98765432"
+_ID_TABLES = tuple({str(d): d * w for d in range(10)} for w in _ID_WEIGHTS)
+_RESIDENT_RE = re.compile(r"[0-9]{17}[0-9X]")
+
+
+def resident_id_problem(number: str, today_ymd: str, birth_cache: dict[str, date | None]) -> str | None:
+    """Same answer as ``validate_resident_id`` for a normalized number; ``today_ymd`` is 'YYYYMMDD'.
+
+    ``birth_cache`` maps the 8 birth digits to their date (None: not a date), shared over one file.
+    """
+    if len(number) != 18:
+        return "length"
+    if _RESIDENT_RE.fullmatch(number) is None:
+        return "format"
+    ymd = number[6:14]
+    born = birth_cache.get(ymd, False)
+    if born is False:
+        try:
+            born = date(int(ymd[:4]), int(ymd[4:6]), int(ymd[6:]))
+        except ValueError:
+            born = None
+        birth_cache[ymd] = born
+    if born is None or ymd > today_ymd or born.year < 1900:
+        return "date"
+    if _ID_CHECK[sum(map(getitem, _ID_TABLES, number)) % 11] != number[17]:
+        return "check"
+    return None
+
+
+def normalize_id_text(text: str) -> str:
+    if text.isascii():
+        return "".join(text.split()).upper() if " " in text or "\t" in text else text.upper()
+    return "".join(unicodedata.normalize("NFKC", text).split()).upper()
+
+
+# --- reading files ------------------------------------------------------------------------------
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be imported; ``code`` names why, ``params`` fill the message."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, .doc
+_BINARY_MAGICS = (b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"%PDF", b"\x1f\x8b", b"Rar!", b"7z\xbc\xaf")
+NUMERIC_ID = "\x00number"  # an ID number that a spreadsheet stored as a (rounded) number
+
+
+def sniff_format(filename: str, data: bytes) -> str:
+    """'xlsx' or 'csv' from the bytes (the name only decides the error message)."""
+    head = data[:8192]
+    if not data.strip(b" \t\r\n\x00") or data in (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        raise ImportFileError("empty")
+    if head.startswith(_ZIP_MAGIC):
+        return "xlsx"
+    if head.startswith(_OLE_MAGIC):
+        raise ImportFileError("xls")
+    if (filename or "").lower().endswith((".xlsx", ".xlsm")):
+        raise ImportFileError("bad_xlsx")
+    if head.startswith(_BINARY_MAGICS):
+        raise ImportFileError("not_spreadsheet")
+    if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ImportFileError("not_spreadsheet")
+    return "csv"
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """(text, encoding label): UTF-8 with or without BOM, UTF-16 with BOM, GBK, then GB18030."""
+    if data.startswith(codecs.BOM_UTF8):
+        try:
+            return data[3:].decode("utf-8"), "UTF-8-BOM"
+        except UnicodeDecodeError:
+            raise ImportFileError("encoding") from None
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16"), "UTF-16"
+        except UnicodeDecodeError:
+            raise ImportFileError("encoding") from None
+    for codec, label in (("utf-8", "UTF-8"), ("gbk", "GBK"), ("gb18030", "GB18030")):
+        try:
+            return data.decode(codec), label
+        except UnicodeDecodeError:
+            continue
+    raise ImportFileError("encoding")
+
+
+def _csv_rows(text: str) -> Iterator[list[str]]:
+    first = text[: text.find("\n") if "\n" in text else len(text)]
+    delimiter = max(",\t;", key=first.count) if any(c in first for c in ",\t;") else ","
+    if "\x00" in text:
+        raise ImportFileError("not_spreadsheet")
+    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+
+
+def _xlsx_text(v: Any) -> str:
+    if v is None:
+        return ""
+    if type(v) is str:
+        return v.strip()
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() else repr(v)
+    if isinstance(v, datetime):
+        return v.date().isoformat() if v.time() == dtime() else v.isoformat(sep=" ")
+    if isinstance(v, date):
+        return v.isoformat()
+    return str(v).strip()
+
+
+def _xlsx_rows(data: bytes) -> list[tuple[Any, ...]]:
+    """Every row of the first worksheet (read-only mode, values only; formulas come as '=…')."""
+    import openpyxl
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # openpyxl warns about styles and extensions it ignores
+        try:
+            wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
+        except Exception as exc:  # any failure to open means: not a workbook we can read
+            raise ImportFileError("bad_xlsx") from exc
+        try:
+            if not wb.worksheets:
+                raise ImportFileError("bad_xlsx")
+            return list(wb.worksheets[0].iter_rows(values_only=True, max_col=MAX_COLUMNS))
+        except ImportFileError:
+            raise
+        except Exception as exc:
+            raise ImportFileError("bad_xlsx") from exc
+        finally:
+            wb.close()
+
+
+@dataclass
+class Table:
+    """A file read into its header mapping and an iterator of (row number, cells in FIELDS order)."""
+
+    file_format: str
+    encoding: str | None
+    headers: dict[str, str]  # field → header text as in the file
+    rows: Iterator[tuple[int, list[str]]]
+    ignored_headers: list[str] = field(default_factory=list)
+
+
+def map_headers(header: Iterable[Any]) -> tuple[list[int], dict[str, str], list[str]]:
+    """Column index per field (-1 when absent), field → header text, ignored headers.
+
+    Raises ``missing_headers`` (naming what is missing) or ``duplicate_headers``.
+    """
+    index = [-1] * len(FIELDS)
+    texts: dict[str, str] = {}
+    ignored, duplicates = [], []
+    for i, cell in enumerate(header):
+        text = str(cell).strip() if cell is not None else ""
+        if not text:
+            continue
+        f = HEADER_ALIASES.get(normalize_header(text))
+        if f is None:
+            ignored.append(text)
+            continue
+        k = FIELDS.index(f)
+        if index[k] >= 0:
+            duplicates.append(text)
+            continue
+        index[k] = i
+        texts[f] = text
+    if duplicates:
+        raise ImportFileError("duplicate_headers", columns=duplicates)
+    missing = ["/".join(COLUMN_HEADER[f] for f in group) for group in REQUIRED_COLUMNS
+               if all(index[FIELDS.index(f)] < 0 for f in group)]
+    if missing:
+        raise ImportFileError("missing_headers", columns=missing, found=[str(c) for c in header if c not in (None, "")][:20])
+    return index, texts, ignored
+
+
+def read_table(filename: str, data: bytes, max_rows: int) -> Table:
+    """Detect the format (and encoding), map the header row; rows are read lazily.
+
+    Blank rows are skipped; the row number is the one a spreadsheet shows (the header's row is 1 when
+    it is the first line). More than ``max_rows`` data rows raise ``too_many_rows`` while reading.
+    """
+    fmt = sniff_format(filename, data)
+    encoding = None
+    if fmt == "xlsx":
+        raw: Iterable[Any] = _xlsx_rows(data)
+        to_text: Callable[[Any], str] | None = _xlsx_text
+    else:
+        text, encoding = decode_text(data)
+        raw = _csv_rows(text)
+        to_text = None
+    it = iter(enumerate(raw, start=1))
+    header = None
+    try:
+        for _number, row in it:
+            if any((c.strip() if isinstance(c, str) else c is not None) for c in row):
+                header = row
+                break
+    except csv.Error as exc:
+        raise ImportFileError("not_spreadsheet") from exc
+    if header is None:
+        raise ImportFileError("empty")
+    index, texts, ignored = map_headers(header)
+    return Table(fmt, encoding, texts, _data_rows(it, index, to_text, max_rows), ignored)
+
+
+def _data_rows(it: Iterator[tuple[int, Any]], index: list[int], to_text: Callable[[Any], str] | None,
+               max_rows: int) -> Iterator[tuple[int, list[str]]]:
+    width = max(index) + 1
+    pairs = [(k, i) for k, i in enumerate(index) if i >= 0]
+    empty = [""] * len(FIELDS)
+    count = 0
+    try:
+        for number, row in it:
+            if to_text is None:  # CSV: strings
+                if not row or not "".join(row).strip():
+                    continue
+                if len(row) < width:
+                    row = row + [""] * (width - len(row))
+                cells = empty[:]
+                for k, i in pairs:
+                    cells[k] = row[i].strip()
+            else:
+                if all(c is None or (type(c) is str and not c.strip()) for c in row):
+                    continue
+                if len(row) < width:
+                    row = tuple(row) + (None,) * (width - len(row))
+                cells = empty[:]
+                for k, i in pairs:
+                    v = row[i]
+                    if k == F_ID_NUMBER and isinstance(v, float | int) and not isinstance(v, bool) and abs(v) >= 1e15:
+                        cells[k] = NUMERIC_ID  # 18 digits do not survive a double
+                    else:
+                        cells[k] = to_text(v)
+            count += 1
+            if count > max_rows:
+                raise ImportFileError("too_many_rows", max=max_rows)
+            yield number, cells
+    except csv.Error as exc:
+        raise ImportFileError("not_spreadsheet") from exc
+
+
+# --- validating rows -------------------------------------------------------------------------------
+
+# Positions in a staged row (a JSON list). For a row without errors the values are ready to insert;
+# for a row with errors the invalid ones hold the (cut) raw text, for display only.
+(STAGED_ROW, STAGED_NAME, STAGED_GENDER, STAGED_BIRTH, STAGED_ID_TYPE, STAGED_ID_HASH, STAGED_ID_LAST4,
+ STAGED_ID_ENCRYPTED, STAGED_MOBILE, STAGED_TRADE, STAGED_LEVEL, STAGED_BAD) = range(12)
+
+_MOBILE_RE = re.compile(r"1[3-9][0-9]{9}")
+
+
+@dataclass
+class Staged:
+    rows: list[list[Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    hashes: dict[str, int] = field(default_factory=dict)  # ID hash → row number (first occurrence)
+
+    @property
+    def bad_rows(self) -> int:
+        return sum(1 for r in self.rows if r[STAGED_BAD])
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"
+
+
+def validate_rows(rows: Iterable[tuple[int, list[str]]], *, trades_by_code: dict[str, int],
+                  trades_by_name: dict[str, int], hash_id: Callable[[str, str], str],
+                  encrypt_id: Callable[[str], bytes], today: date) -> Staged:
+    """Check every row; hash and encrypt valid ID numbers; find duplicates inside the file."""
+    out = Staged()
+    staged_rows, errors, seen = out.rows, out.errors, out.hashes
+    today_ymd = today.strftime("%Y%m%d")
+    youngest = _years_before(today, MIN_WORKING_AGE)
+    birth_cache: dict[str, date | None] = {}
+    b64 = base64.b64encode
+    mobile_match = _MOBILE_RE.fullmatch
+
+    for number, cells in rows:
+        row_errors: list[tuple[int, str, str | None]] = []  # (field index, code, raw value to show)
+
+        formulas = 0  # bit k: field k held a formula (reported once, not again as missing)
+        for k, v in enumerate(cells):
+            if v and v[0] in FORMULA_START and looks_like_formula(v):
+                row_errors.append((k, "formula", None if k == F_ID_NUMBER else _cut(v)))
+                cells[k] = ""
+                formulas |= 1 << k
+        name, gender_text, birth_text, id_type_text, id_text, mobile_text, code_text, tname_text, level_text = cells
+
+        # name: whitespace collapsed as in the worker form
+        if " " in name or "\t" in name or "\u3000" in name:
+            name = " ".join(name.split())
+        reason = validate_name(name)
+        if reason and not formulas & (1 << F_NAME):
+            row_errors.append((F_NAME, "missing" if reason == "missing" else reason, _cut(name) or None))
+
+        # document type and number
+        id_type = ID_TYPES.get(id_type_text) if id_type_text else "resident"
+        if id_type is None:
+            id_type = ID_TYPES.get(" ".join(id_type_text.lower().replace("_", " ").split()))
+            if id_type is None:
+                row_errors.append((F_ID_TYPE, "unknown", _cut(id_type_text)))
+        id_number = ""
+        id_ok = False
+        if id_text == NUMERIC_ID:
+            row_errors.append((F_ID_NUMBER, "as_number", None))
+        elif not id_text:
+            if not formulas & (1 << F_ID_NUMBER):
+                row_errors.append((F_ID_NUMBER, "missing", None))
+        elif id_type is not None:
+            id_number = normalize_id_text(id_text)
+            if id_type == "resident":
+                reason = resident_id_problem(id_number, today_ymd, birth_cache)
+            else:
+                reason = validate_other_id(id_number)
+            if reason:
+                row_errors.append((F_ID_NUMBER, reason, None))
+            else:
+                id_ok = True
+        resident = id_ok and id_type == "resident"
+
+        # gender and date of birth: read from a resident ID when empty, else must agree with it
+        gender: str | None = None
+        if gender_text:
+            gender = GENDERS.get(gender_text) or GENDERS.get(gender_text.lower())
+            if gender is None:
+                row_errors.append((F_GENDER, "format", _cut(gender_text)))
+        id_gender = ("M" if int(id_number[16]) % 2 else "F") if resident else None
+        if gender is None and not gender_text:
+            if id_gender is not None:
+                gender = id_gender
+            elif id_ok:
+                row_errors.append((F_GENDER, "missing", None))
+        elif gender is not None and id_gender is not None and gender != id_gender:
+            row_errors.append((F_GENDER, "mismatch", _cut(gender_text)))
+
+        born = parse_birth_date(birth_text) if birth_text else None
+        id_born = birth_cache[id_number[6:14]] if resident else None
+        if born == "invalid":
+            row_errors.append((F_BIRTH, "format", _cut(birth_text)))
+            born = None
+        elif born is None:
+            if id_born is not None:
+                born = id_born
+            elif id_ok:
+                row_errors.append((F_BIRTH, "missing", None))
+        elif id_born is not None and born != id_born:
+            row_errors.append((F_BIRTH, "mismatch", _cut(birth_text)))
+        if born is not None:
+            if born > today:
+                row_errors.append((F_BIRTH, "future", _cut(birth_text) or None))
+            elif born.year < 1900:
+                row_errors.append((F_BIRTH, "too_old", _cut(birth_text) or None))
+            elif born > youngest:
+                row_errors.append((F_BIRTH, "too_young", _cut(birth_text) or None))
+
+        # mobile (optional)
+        mobile: str | None = None
+        if mobile_text:
+            if mobile_match(mobile_text):
+                mobile = mobile_text
+            else:
+                mobile = normalize_mobile(mobile_text)
+                if validate_mobile(mobile):
+                    row_errors.append((F_MOBILE, "format", _cut(mobile_text)))
+
+        # trade: a code or a name, in either trade column
+        trade_text = code_text or tname_text
+        trade: int | str | None = None
+        if not trade_text:
+            if not formulas & (1 << F_TRADE_CODE | 1 << F_TRADE_NAME):
+                row_errors.append((F_TRADE_CODE, "missing", None))
+        else:
+            trade = trades_by_code.get(trade_text) or trades_by_name.get(trade_text)
+            if trade is None:
+                trade = _find_trade(trade_text, trades_by_code, trades_by_name)
+            if trade is None:
+                row_errors.append((F_TRADE_CODE, "unknown", _cut(trade_text)))
+                trade = _cut(trade_text)
+
+        # skill level (optional)
+        level = SKILL_LEVELS.get(level_text) if level_text else None
+        if level is None and level_text:
+            level = parse_skill_level(level_text)
+            if level == "invalid":
+                row_errors.append((F_LEVEL, "invalid", _cut(level_text)))
+
+        id_hash = id_enc = None
+        if id_ok:
+            id_hash = hash_id(id_type, id_number)
+            first = seen.get(id_hash)
+            if first is None:
+                seen[id_hash] = number
+            else:
+                row_errors.append((F_ID_NUMBER, "duplicate", None))
+        if row_errors:
+            for k, code, value in row_errors:
+                entry: dict[str, Any] = {"row": number, "column": _ERROR_COLUMN[k], "code": code}
+                if value is not None:
+                    entry["value"] = value
+                if code == "duplicate":
+                    entry["first_row"] = seen[id_hash]
+                errors.append(entry)
+            staged_rows.append([
+                number, _cut(name), gender or _cut(gender_text) or None,
+                born.isoformat() if isinstance(born, date) else (_cut(birth_text) or None),
+                id_type or _cut(id_type_text), id_hash, id_number[-4:] if id_number else "", None,
+                mobile if mobile and mobile_match(mobile) else (_cut(mobile_text) or None),
+                trade, level if isinstance(level, int) else (_cut(level_text) or None), 1,
+            ])
+        else:
+            id_enc = b64(encrypt_id(id_number)).decode("ascii")
+            staged_rows.append([number, name, gender, born.isoformat(), id_type, id_hash, id_number[-4:], id_enc,
+                                mobile, trade, level, 0])
+    return out
+
+
+def _years_before(today: date, years: int) -> date:
+    try:
+        return today.replace(year=today.year - years)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year - years, day=28)
+
+
+def _find_trade(text: str, by_code: dict[str, int], by_name: dict[str, int]) -> int | None:
+    """The slow path: full-width or spaced codes, 'code name' and 'name(code)' spellings."""
+    code = normalize_trade_code(text)
+    if code in by_code:
+        return by_code[code]
+    name = " ".join(unicodedata.normalize("NFKC", text).split())
+    if name in by_name:
+        return by_name[name]
+    for part in re.split(r"[\s()（）]+", name):
+        if part in by_code:
+            return by_code[part]
+        if part in by_name:
+            return by_name[part]
+    return None
+
+
+def mark_registered(staged: Staged, registered: dict[str, int], enterprise_id: int) -> int:
+    """Add an error to every row whose ID hash is already a worker; return how many rows.
+
+    ``registered`` maps ID hash → enterprise id. Another enterprise is reported without naming it.
+    """
+    if not registered:
+        return 0
+    by_row = {number: h for h, number in staged.hashes.items() if h in registered}
+    if not by_row:
+        return 0
+    for row in staged.rows:
+        h = by_row.get(row[STAGED_ROW])
+        if h is not None and row[STAGED_ID_HASH] == h:
+            here = registered[h] == enterprise_id
+            staged.errors.append({"row": row[STAGED_ROW], "column": "id_number",
+                                  "code": "registered_here" if here else "registered_elsewhere"})
+            if not row[STAGED_BAD]:
+                row[STAGED_BAD] = 1
+                row[STAGED_ID_ENCRYPTED] = None  # never written, so keep no copy
+    staged.errors.sort(key=lambda e: e["row"])
+    return len(by_row)

@@ -1,0 +1,27 @@
+"""WTForms of the worker import: the upload form (file, and the enterprise when HR of several)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import SelectField
+
+
+def _optional_int(value):
+    if value in (None, "", "None"):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class UploadForm(FlaskForm):
+    enterprise_id = SelectField(_l("Enterprise"), coerce=_optional_int, choices=[], validate_choice=False)
+    file = FileField(_l("Worker file (XLSX or CSV)"), validators=[FileRequired(_l("Choose a file to upload."))],
+                     render_kw={"accept": ".xlsx,.csv,.txt"})
+
+    def __init__(self, *args, enterprise_choices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.enterprise_id.choices = list(enterprise_choices)
