@@ -4,6 +4,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app wsgi
 STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
 
 .PHONY: run test bench translations extract-messages update-translations lint clean
 
@@ -14,12 +16,16 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 translations: $(STAMP)
-	$(BIN)/pybabel compile -q -d app/translations
+	$(BIN)/pybabel -q compile -d app/translations
 
+# Upgrade the database, load the demo data if it is not there (prints the demo logins), serve.
 run: $(STAMP) translations
 	JIANGXIN_CONFIG=development $(FLASK) db upgrade
 	JIANGXIN_CONFIG=development $(FLASK) demo
-	JIANGXIN_CONFIG=development $(FLASK) run --host 127.0.0.1 --port 5000
+	@echo "Jiangxin: http://$(HOST):$(PORT)/"
+	JIANGXIN_CONFIG=development $(FLASK) run --host $(HOST) --port $(PORT)
+
+# The whole suite; PYTEST_ARGS passes options (e.g. PYTEST_ARGS="-x tests/app").
 
 test: $(STAMP) translations
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -31,7 +37,7 @@ extract-messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot .
 
 update-translations: extract-messages
-	$(BIN)/pybabel update -q -N -i app/translations/messages.pot -d app/translations
+	$(BIN)/pybabel -q update -N -i app/translations/messages.pot -d app/translations
 
 lint: $(STAMP)
 	$(BIN)/ruff check app tests bench
