@@ -1,0 +1,152 @@
+"""Every route × every role: each route declares who may use it, and the declaration holds.
+
+The matrix is built from the live URL map, so a new route without an access declaration, or with a
+URL argument this file cannot fill, fails here. HR of enterprise B is a role of its own: on objects
+of enterprise A it must get 403/404 and never see A's data.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import url_for
+
+from app.accounts.models import Role
+from app.db import db
+from tests.conftest import csrf_token
+
+ROLES = ["anonymous", "admin", "organizer", "hr_a", "hr_b", "judge", "worker"]
+SKIP_METHODS = {"HEAD", "OPTIONS"}
+
+
+def _access_of(app, endpoint: str, method: str):
+    view = app.view_functions[endpoint]
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:
+        handler = getattr(view_class, method.lower(), None)
+        return getattr(handler, "_access", None)
+    return getattr(view, "_access", None)
+
+
+def _routes(app):
+    for rule in app.url_map.iter_rules():
+        for method in sorted(rule.methods - SKIP_METHODS):
+            yield rule, method
+
+
+def test_every_route_declares_access(app):
+    missing = [f"{method} {rule.rule} ({rule.endpoint})" for rule, method in _routes(app) if _access_of(app, rule.endpoint, method) is None]
+    assert missing == []
+
+
+@pytest.fixture
+def world(app, create_enterprise, create_worker, create_user, create_trade):
+    from app.accounts.services import create_token
+    from app.orgs.models import IndustryChain
+    from app.people.models import WorkerImport
+
+    ent_a, ent_b = create_enterprise(name="甲企业"), create_enterprise(name="乙企业")
+    trade = create_trade()
+    worker_a = create_worker(enterprise=ent_a, name="甲工人宋", trade=trade)
+    worker_b = create_worker(enterprise=ent_b, name="乙工人")
+    chain = IndustryChain(name="测试产业链", members=[ent_a])
+    db.session.add(chain)
+    users = {
+        "admin": create_user(Role.ADMIN),
+        "organizer": create_user(Role.ORGANIZER),
+        "hr_a": create_user(Role.HR, enterprise=ent_a),
+        "hr_b": create_user(Role.HR, enterprise=ent_b),
+        "judge": create_user(Role.JUDGE),
+        "worker": create_user(Role.WORKER, worker=worker_a),
+    }
+    victim = create_user(Role.JUDGE)
+    token = create_token(victim, "victim").token
+    imp = WorkerImport(id="a" * 32, enterprise_id=ent_a.id, created_by_id=users["hr_a"].id, filename="a.csv",
+                       file_format="csv", rows=[], errors=[])
+    db.session.add(imp)
+    db.session.flush()
+    args = {
+        "worker_id": worker_a.id, "enterprise_id": ent_a.id, "user_id": victim.id, "chain_id": chain.id,
+        "trade_id": trade.id, "import_id": imp.id, "token_id": token.id, "role_id": victim.roles[0].id,
+        "code": "en", "filename": "css/app.css",
+    }
+    return {"users": users, "args": args, "worker_a": worker_a, "worker_b": worker_b, "ent_a": ent_a}
+
+
+def _url(app, rule, args) -> str | None:
+    values = {}
+    for name in rule.arguments:
+        if name not in args:
+            return None
+        values[name] = args[name]
+    with app.test_request_context():
+        return url_for(rule.endpoint, **values)
+
+
+def _allowed(access, role: str) -> bool:
+    kind = access[0]
+    if kind == "public":
+        return True
+    if role == "anonymous":
+        return False
+    if kind == "login":
+        return True
+    needed = set(access[1])
+    have = {"hr_a": {"hr"}, "hr_b": {"hr"}}.get(role, {role})
+    return bool(needed & have)
+
+
+SCOPED_ARGS = ("worker_id", "import_id")  # objects of enterprise A
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_role_matrix(app, client, login, world, role):
+    if role != "anonymous":
+        login(client, world["users"][role])
+    token = csrf_token(client)
+    unfilled, failures = [], []
+    for rule, method in _routes(app):
+        access = _access_of(app, rule.endpoint, method)
+        url = _url(app, rule, world["args"])
+        if url is None:
+            unfilled.append(rule.rule)
+            continue
+        if rule.endpoint in ("accounts.logout",):
+            continue  # would end the session for the rest of the matrix
+        is_api = rule.rule.startswith("/api/")
+        headers = {"X-CSRFToken": token}
+        data = None if is_api else {"csrf_token": token}
+        resp = client.open(url, method=method, headers=headers, data=data)
+        resp.close()  # file responses (static) hold the file open until closed
+        status = resp.status_code
+        where = f"{role} {method} {rule.rule} -> {status}"
+        if status >= 500:
+            failures.append(where + " (server error)")
+            continue
+        if not _allowed(access, role):
+            if role == "anonymous":
+                ok = status == 401 if is_api else (status == 302 and "/login" in resp.headers.get("Location", ""))
+            else:
+                ok = status == 403
+            if not ok:
+                failures.append(where + " (should be refused)")
+            continue
+        if status in (401, 403) and not (role == "hr_b" and any(a in rule.arguments for a in SCOPED_ARGS)):
+            failures.append(where + " (should be allowed)")
+        if role == "hr_b" and any(a in rule.arguments for a in SCOPED_ARGS):
+            if status not in (403, 404):
+                failures.append(where + " (other enterprise's object must be 403/404)")
+            if world["worker_a"].name.encode() in resp.data:
+                failures.append(where + " (leaks enterprise A's worker)")
+    assert unfilled == [], f"routes with arguments this matrix cannot fill: {unfilled}"
+    assert failures == []
+
+
+def test_hr_lists_never_show_other_enterprise(app, client, login, world):
+    login(client, world["users"]["hr_b"])
+    for path in ("/workers", "/api/v1/workers"):
+        resp = client.get(path)
+        assert resp.status_code == 200, path
+        assert re.search(world["worker_a"].name[:1] + r"\*", resp.get_data(as_text=True)) is None
+        assert world["worker_a"].name not in resp.get_data(as_text=True)
