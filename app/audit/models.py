@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DDL, ForeignKey, String, event
+from sqlalchemy import DDL, JSON, ForeignKey, String, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import db, utcnow

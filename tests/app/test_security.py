@@ -263,7 +263,7 @@ class PageScan(HTMLParser):
                 parts = urlsplit(value.strip())
                 if parts.scheme in ("javascript", "vbscript"):
                     self.problems.append(f"{parts.scheme}: URL in {name}")
-                if parts.netloc and parts.netloc != "localhost" or parts.scheme in ("http", "https") and parts.netloc != "localhost":
+                if (parts.netloc or parts.scheme in ("http", "https")) and parts.netloc != "localhost":
                     self.problems.append(f"outside host in {name}={value}")
         if tag == "a" and attrs_d.get("href"):
             self.links.append(attrs_d["href"])

@@ -36,7 +36,7 @@ def test_login_success_redirects_home_and_is_audited(client, create_user):
 
 
 def test_username_is_case_insensitive(client, create_user):
-    user = create_user("judge", username="MixedCase")
+    create_user("judge", username="MixedCase")
     assert form_login(client, "mixedcase").status_code == 302
 
 
@@ -179,7 +179,8 @@ def test_login_rate_limit_is_kept_in_redis(monkeypatch, tmp_path, make_app):
 
     with app.app_context():
         db.create_all()
-        user = User(username="redis-user", display_name="R", password_hash=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("pw"))
+        weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+        user = User(username="redis-user", display_name="R", password_hash=weak.hash("pw"))
         user.roles.append(UserRole(role="judge"))
         db.session.add(user)
         db.session.commit()
