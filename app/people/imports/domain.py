@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from datetime import time as dtime
-from operator import getitem
+from operator import getitem, itemgetter
 from typing import Any
 
 from app.people.domain import (
@@ -110,9 +110,10 @@ _LEVEL_WORDS = {
     "五级": 5, "初级工": 5, "初级": 5, "四级": 4, "中级工": 4, "中级": 4, "三级": 3, "高级工": 3,
     "二级": 2, "技师": 2, "一级": 1, "高级技师": 1,
 }
-SKILL_LEVELS: dict[str, int] = {**{str(n): n for n in range(1, 6)}, **_LEVEL_WORDS,
-                                **{f"level {n}": n for n in range(1, 6)}, **{f"{n}级": n for n in range(1, 6)}}
 LEVEL_LABEL = {5: "五级/初级工", 4: "四级/中级工", 3: "三级/高级工", 2: "二级/技师", 1: "一级/高级技师"}
+SKILL_LEVELS: dict[str, int] = {**{str(n): n for n in range(1, 6)}, **_LEVEL_WORDS,
+                                **{f"level {n}": n for n in range(1, 6)}, **{f"{n}级": n for n in range(1, 6)},
+                                **{label: n for n, label in LEVEL_LABEL.items()}}
 
 
 def parse_skill_level(text: str) -> int | None | str:
@@ -158,6 +159,7 @@ def parse_birth_date(text: str) -> date | None | str:
 FORMULA_START = "=+-@"
 # '=…' and '@…' are formulas; '+…'/'-…' are unless the rest is number-like (+86 138 0013 8000, -).
 _FORMULA_RE = re.compile(r"[=@]|[+\-](?![\d\s().\-]*$)")
+_FORMULA_ANY = re.compile("\x1f[=+\\-@]")  # some cell of "\x1f".join(cells) starts like a formula
 
 
 def looks_like_formula(text: str) -> bool:
@@ -388,31 +390,31 @@ def read_table(filename: str, data: bytes, max_rows: int) -> Table:
 def _data_rows(it: Iterator[tuple[int, Any]], index: list[int], to_text: Callable[[Any], str] | None,
                max_rows: int) -> Iterator[tuple[int, list[str]]]:
     width = max(index) + 1
-    pairs = [(k, i) for k, i in enumerate(index) if i >= 0]
-    empty = [""] * len(FIELDS)
+    # An absent field has index -1: every row gets one empty cell appended, which row[-1] then reads.
+    get = itemgetter(*index)
+    id_col = index[F_ID_NUMBER]
+    strip = str.strip
     count = 0
     try:
         for number, row in it:
-            if to_text is None:  # CSV: strings
+            if to_text is None:  # CSV: a list of strings
                 if not row or not "".join(row).strip():
                     continue
                 if len(row) < width:
-                    row = row + [""] * (width - len(row))
-                cells = empty[:]
-                for k, i in pairs:
-                    cells[k] = row[i].strip()
+                    row.extend([""] * (width - len(row)))
+                row.append("")
+                cells = list(map(strip, get(row)))
             else:
                 if all(c is None or (type(c) is str and not c.strip()) for c in row):
                     continue
+                row = list(row)
                 if len(row) < width:
-                    row = tuple(row) + (None,) * (width - len(row))
-                cells = empty[:]
-                for k, i in pairs:
-                    v = row[i]
-                    if k == F_ID_NUMBER and isinstance(v, float | int) and not isinstance(v, bool) and abs(v) >= 1e15:
-                        cells[k] = NUMERIC_ID  # 18 digits do not survive a double
-                    else:
-                        cells[k] = to_text(v)
+                    row.extend([None] * (width - len(row)))
+                row.append(None)
+                cells = list(map(to_text, get(row)))
+                v = row[id_col]
+                if isinstance(v, float | int) and not isinstance(v, bool) and abs(v) >= 1e15:
+                    cells[F_ID_NUMBER] = NUMERIC_ID  # 18 digits do not survive a double
             count += 1
             if count > max_rows:
                 raise ImportFileError("too_many_rows", max=max_rows)
@@ -457,16 +459,19 @@ def validate_rows(rows: Iterable[tuple[int, list[str]]], *, trades_by_code: dict
     birth_cache: dict[str, date | None] = {}
     b64 = base64.b64encode
     mobile_match = _MOBILE_RE.fullmatch
+    formula_any = _FORMULA_ANY.search
+    level_cache: dict[str, int | str | None] = {}
 
     for number, cells in rows:
         row_errors: list[tuple[int, str, str | None]] = []  # (field index, code, raw value to show)
 
         formulas = 0  # bit k: field k held a formula (reported once, not again as missing)
-        for k, v in enumerate(cells):
-            if v and v[0] in FORMULA_START and looks_like_formula(v):
-                row_errors.append((k, "formula", None if k == F_ID_NUMBER else _cut(v)))
-                cells[k] = ""
-                formulas |= 1 << k
+        if formula_any("\x1f" + "\x1f".join(cells)):
+            for k, v in enumerate(cells):
+                if looks_like_formula(v):
+                    row_errors.append((k, "formula", None if k == F_ID_NUMBER else _cut(v)))
+                    cells[k] = ""
+                    formulas |= 1 << k
         name, gender_text, birth_text, id_type_text, id_text, mobile_text, code_text, tname_text, level_text = cells
 
         # name: whitespace collapsed as in the worker form
@@ -563,7 +568,9 @@ def validate_rows(rows: Iterable[tuple[int, list[str]]], *, trades_by_code: dict
         # skill level (optional)
         level = SKILL_LEVELS.get(level_text) if level_text else None
         if level is None and level_text:
-            level = parse_skill_level(level_text)
+            level = level_cache.get(level_text)
+            if level is None:
+                level = level_cache[level_text] = parse_skill_level(level_text)
             if level == "invalid":
                 row_errors.append((F_LEVEL, "invalid", _cut(level_text)))
 

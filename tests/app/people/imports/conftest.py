@@ -108,3 +108,9 @@ def uploader(client, login):
 def import_id_from(resp) -> str:
     assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
     return resp.headers["Location"].rstrip("/").split("/")[-1]
+
+
+@pytest.fixture(autouse=True)
+def _english(client):
+    """Assertions read the English msgids; the default language is Chinese."""
+    client.set_cookie("lang", "en")
