@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import pytest
+from flask_babel import force_locale
 
 from app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from app.orgs import services
 from app.orgs.models import Enterprise
 from tests.app.orgs.conftest import audit_actions, last_audit, valid_uscc
+
+
+@pytest.fixture(autouse=True)
+def _english(_transaction):
+    """These tests compare messages with their English msgids; the app's default locale is zh_CN."""
+    with force_locale("en"):
+        yield
+
 
 
 def test_create_enterprise_normalizes_and_audits(req_ctx, users):

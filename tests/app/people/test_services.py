@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from app.accounts.models import Role
@@ -16,6 +17,14 @@ from app.people import services
 from app.people.models import ConsentEvent, Trade, Worker
 from tests.app.people.conftest import VALID_ID, new_worker_data
 from tests.conftest import make_resident_id
+
+
+@pytest.fixture(autouse=True)
+def _english(_transaction):
+    """These tests compare messages with their English msgids; the app's default locale is zh_CN."""
+    with force_locale("en"):
+        yield
+
 
 
 def _last_audit() -> AuditEntry:
