@@ -312,3 +312,36 @@ def test_valid_files_round_trip_with_zero_errors(rows, encoding, delimiter):
         assert r[d.STAGED_TRADE] == (1 if given_row["工种代码"] in ("6-31-01-03", "电工") else 2)
         assert r[d.STAGED_MOBILE] == (given_row["手机号"].replace("+86 ", "") or None)
     assert table.encoding == {"utf-8": "UTF-8", "utf-8-sig": "UTF-8-BOM", "gbk": "GBK", "gb18030": "GBK"}[encoding]
+
+
+def _comparable(staged: d.Staged) -> tuple:
+    rows = [r[:d.STAGED_ID_ENCRYPTED] + [CIPHER.decrypt(base64.b64decode(r[d.STAGED_ID_ENCRYPTED]))
+                                         if r[d.STAGED_ID_ENCRYPTED] else None] + r[d.STAGED_ID_ENCRYPTED + 1:]
+            for r in staged.rows]
+    return rows, staged.errors, staged.hashes
+
+
+ROW_VARIANTS = st.fixed_dictionaries({
+    "name": st.sampled_from(["张三", "欧阳娜娜", "刘䶮", "Anna Li", "张 三", "=1+1", "", "<b>x</b>", "张·三"]),
+    "gender": st.sampled_from(["", "男", "女", "M", "x", "+1"]),
+    "birth_date": st.sampled_from(["", "1990-01-01", "1990-01-02", "1990/1/1", "2099-01-01", "bad"]),
+    "id_type": st.sampled_from(["", "居民身份证", "身份证", "护照", "驾照"]),
+    "id_number": st.sampled_from([rid(1), rid(2), rid(1).lower(), rid(1)[:-1] + "0", "110105199002300011", rid(3)[:17],
+                                  "E1234567", rid(4, date(2015, 1, 1)), ""]),
+    "mobile": st.sampled_from(["", "13800138000", "+86 13800138000", "12345", "-1"]),
+    "trade_code": st.sampled_from(["", "6-31-01-03", "电工", "9-99-99-99", "@x"]),
+    "trade_name": st.sampled_from(["", "焊工", "飞行员"]),
+    "skill_level": st.sampled_from(["", "3", "三级/高级工", "七级", "四级"]),
+})
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(ROW_VARIANTS, min_size=1, max_size=8))
+def test_fast_path_and_general_path_agree(variants):
+    """The one-regex fast path accepts only rows the general checks would accept, with the same result."""
+    def rows():
+        return [(i + 2, cells(**v)) for i, v in enumerate(variants)]
+
+    fast = validate(rows())
+    general = validate(rows(), fast_path=False)
+    assert _comparable(fast) == _comparable(general)

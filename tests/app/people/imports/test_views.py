@@ -425,3 +425,11 @@ def test_one_audit_entry_per_preview_and_confirm_without_id_numbers(world, uploa
     assert entries[1].details["created"] == 2
     assert entries[0].actor_id == world["hr_a"].id
     assert not any(n in str(e.details) for e in entries for n in numbers)
+
+
+def test_too_many_rows_in_xlsx(world, uploader, app, monkeypatch):
+    monkeypatch.setitem(app.config, "IMPORT_MAX_ROWS", 2)
+    before = counts()
+    resp = uploader.as_(world["hr_a"]).upload(xlsx_bytes([row(i) for i in range(1, 4)]), "w.xlsx")
+    assert resp.status_code == 400 and "The file has more than 2 workers." in _text(resp)
+    assert counts() == before
