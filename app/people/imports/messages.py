@@ -10,6 +10,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
+from app.people import labels as people_labels
 from app.people.domain import MIN_WORKING_AGE
 
 COLUMN_LABELS = {
@@ -119,20 +120,7 @@ def file_message(code: str, params: dict[str, Any]) -> str:
         return _("The file has more than %(max)d workers. Split it into smaller files.", max=params.get("max", 0))
     return str(FILE_MESSAGES.get(code, FILE_MESSAGES["not_spreadsheet"]))
 
-# Same msgids as the worker pages (app.people.labels), so one translation serves both.
-GENDER_LABELS = {"M": _l("Male"), "F": _l("Female")}
-ID_TYPE_LABELS = {
-    "resident": _l("Resident identity card"),
-    "passport": _l("Passport"),
-    "hk_macao": _l("Hong Kong / Macao resident permit"),
-    "taiwan": _l("Taiwan resident permit"),
-    "foreign_permanent": _l("Foreigner's permanent residence ID card"),
-    "other": _l("Other document"),
-}
-SKILL_LEVEL_LABELS = {
-    5: _l("Level 5 / Junior worker"),
-    4: _l("Level 4 / Intermediate worker"),
-    3: _l("Level 3 / Senior worker"),
-    2: _l("Level 2 / Technician"),
-    1: _l("Level 1 / Senior technician"),
-}
+# The worker pages' labels, so both read the same (keys are the stored codes: "M", "resident", 3, …).
+GENDER_LABELS = people_labels.GENDER_LABELS
+ID_TYPE_LABELS = people_labels.ID_TYPE_LABELS
+SKILL_LEVEL_LABELS = people_labels.SKILL_LEVEL_LABELS

@@ -331,8 +331,12 @@ def test_conditional_update_stops_a_concurrent_second_confirm(world, app, create
 
 
 def test_discard(world, uploader):
-    import_id = import_id_from(uploader.as_(world["hr_a"]).upload(csv_bytes([row(1)])))
-    assert uploader.post(f"/workers/import/{import_id}/discard").status_code == 302
+    import_id = import_id_from(uploader.as_(world["hr_a"]).upload(csv_bytes([row(1)]), "待导入名单.csv"))
+    resp = uploader.post(f"/workers/import/{import_id}/discard")
+    assert resp.status_code == 302
+    page = _text(uploader.client.get(resp.headers["Location"]))
+    assert "The import was discarded; nothing was imported." in page
+    assert "待导入名单.csv" in page and "Discarded" in page  # the recent imports list
     imp = db.session.get(WorkerImport, import_id)
     assert imp.status == "discarded" and imp.rows == []
     before = counts()[0]
@@ -433,3 +437,11 @@ def test_too_many_rows_in_xlsx(world, uploader, app, monkeypatch):
     resp = uploader.as_(world["hr_a"]).upload(xlsx_bytes([row(i) for i in range(1, 4)]), "w.xlsx")
     assert resp.status_code == 400 and "The file has more than 2 workers." in _text(resp)
     assert counts() == before
+
+
+def test_pages_render_in_chinese(world, uploader):
+    uploader.as_(world["hr_a"]).client.set_cookie("lang", "zh_CN")
+    import_id = import_id_from(uploader.upload(csv_bytes([row(1), row(2, mobile="1")])))
+    for url in ("/workers/import", f"/workers/import/{import_id}", f"/workers/import/{import_id}?only=errors"):
+        resp = uploader.client.get(url)
+        assert resp.status_code == 200 and '<html lang="zh-CN">' in _text(resp)
