@@ -15,12 +15,17 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 
 class IdCipher:
+    """Used per row by bulk imports, so the keyed HMAC is set up once and copied for each number
+    (``hmac.new`` would redo the key schedule every call)."""
+
     def __init__(self, hmac_key: str, encryption_key: str) -> None:
-        self._hmac_key = hmac_key.encode()
+        self._mac = hmac.new(hmac_key.encode(), digestmod=hashlib.sha256)
         self._aead = AESGCM(base64.urlsafe_b64decode(encryption_key))
 
     def hash(self, id_type: str, number: str) -> str:
-        return hmac.new(self._hmac_key, f"{id_type}:{number}".encode(), hashlib.sha256).hexdigest()
+        mac = self._mac.copy()
+        mac.update(f"{id_type}:{number}".encode())
+        return mac.hexdigest()
 
     def encrypt(self, number: str) -> bytes:
         nonce = os.urandom(12)

@@ -27,7 +27,7 @@ def _optional_int(value):
 
 class WorkerForm(FlaskForm):
     enterprise_id = SelectField(_l("Enterprise"), coerce=_optional_int, choices=[], validate_choice=False)
-    name = StringField(_l("Name"), validators=[Length(max=64)])
+    name = StringField(_l("Full name"), validators=[Length(max=64)])
     id_type = SelectField(_l("Document type"), choices=[], validate_choice=False)
     id_number = StringField(_l("ID number"), validators=[Length(max=32)],
                             render_kw={"autocomplete": "off", "spellcheck": "false"})

@@ -25,8 +25,8 @@ GENDER_LABELS = {"M": _l("Male"), "F": _l("Female")}
 ID_TYPE_LABELS = {
     IdType.RESIDENT: _l("Resident identity card"),
     IdType.PASSPORT: _l("Passport"),
-    IdType.HK_MACAO: _l("Hong Kong / Macao resident permit"),
-    IdType.TAIWAN: _l("Taiwan resident permit"),
+    IdType.HK_MACAO: _l("Mainland travel permit for Hong Kong and Macao residents"),
+    IdType.TAIWAN: _l("Mainland travel permit for Taiwan residents"),
     IdType.FOREIGN_PERMANENT: _l("Foreigner's permanent residence ID card"),
     IdType.OTHER: _l("Other document"),
 }

@@ -36,7 +36,11 @@ def _routes(app):
 
 
 def test_every_route_declares_access(app):
-    missing = [f"{method} {rule.rule} ({rule.endpoint})" for rule, method in _routes(app) if _access_of(app, rule.endpoint, method) is None]
+    missing = [
+        f"{method} {rule.rule} ({rule.endpoint})"
+        for rule, method in _routes(app)
+        if _access_of(app, rule.endpoint, method) is None
+    ]
     assert missing == []
 
 

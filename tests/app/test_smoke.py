@@ -21,7 +21,8 @@ def test_real_login_and_audit(client, create_user, app):
     token = csrf_token(client)
     resp = client.post("/login", data={"username": user.username, "password": "correct-horse-1", "csrf_token": token})
     assert resp.status_code == 302
+    from sqlalchemy import select
+
     from app.audit.models import AuditEntry
     from app.db import db
-    from sqlalchemy import select
     assert db.session.scalar(select(AuditEntry.action).order_by(AuditEntry.seq.desc()).limit(1)) == "login"

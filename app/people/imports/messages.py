@@ -14,7 +14,7 @@ from app.people import labels as people_labels
 from app.people.domain import MIN_WORKING_AGE
 
 COLUMN_LABELS = {
-    "name": _l("Name"),
+    "name": _l("Full name"),
     "gender": _l("Gender"),
     "birth_date": _l("Date of birth"),
     "id_type": _l("Document type"),
@@ -108,14 +108,22 @@ def column_label(column: str) -> str:
     return str(label) if label is not None else column
 
 
+def _join(items: list[str]) -> str:
+    """A list in the reader's language: "姓名、证件号码和工种" / "name, ID number, and trade"."""
+    from babel.lists import format_list
+    from flask_babel import get_locale
+
+    return format_list([str(i) for i in items], locale=get_locale()) if items else ""
+
+
 def file_message(code: str, params: dict[str, Any]) -> str:
     from flask_babel import gettext as _
 
     if code == "missing_headers":
         return _("Required columns are missing: %(columns)s. Download the template to see the expected header row.",
-                 columns=", ".join(params.get("columns", [])))
+                 columns=_join(params.get("columns", [])))
     if code == "duplicate_headers":
-        return _("These columns appear more than once: %(columns)s.", columns=", ".join(params.get("columns", [])))
+        return _("These columns appear more than once: %(columns)s.", columns=_join(params.get("columns", [])))
     if code == "too_many_rows":
         return _("The file has more than %(max)d workers. Split it into smaller files.", max=params.get("max", 0))
     return str(FILE_MESSAGES.get(code, FILE_MESSAGES["not_spreadsheet"]))

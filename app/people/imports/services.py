@@ -14,16 +14,14 @@ Services flush, never commit (the request does).
 
 from __future__ import annotations
 
-import base64
 import binascii
 import csv
-import hashlib
 import io
 import json
 import os
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
@@ -37,6 +35,7 @@ from sqlalchemy.orm import defer
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.audit.services import record
+from app.crypto import id_cipher
 from app.db import db, utcnow
 from app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from app.orgs.models import Enterprise
@@ -71,48 +70,6 @@ class ImportFileInvalid(DomainError):
 
     status = 400
     code = "import_file_invalid"
-
-
-# --- ID protection at import speed -----------------------------------------------------------------
-
-
-class _IdProtector:
-    """``IdCipher.hash``/``encrypt`` with the same keys and output, tuned for thousands of numbers.
-
-    The HMAC's inner and outer SHA-256 states are computed once (``hmac.new`` redoes them per call),
-    and AES-GCM nonces are cut from one ``os.urandom`` block per batch.
-    """
-
-    def __init__(self, hmac_key: str, encryption_key: str) -> None:
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-        key = hmac_key.encode()
-        if len(key) > 64:
-            key = hashlib.sha256(key).digest()
-        key = key.ljust(64, b"\0")
-        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
-        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
-        self._aead = AESGCM(base64.urlsafe_b64decode(encryption_key))
-        self._nonces = b""
-        self._pos = 0
-
-    def hash(self, id_type: str, number: str) -> str:
-        inner = self._inner.copy()
-        inner.update(f"{id_type}:{number}".encode())
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return outer.hexdigest()
-
-    def encrypt(self, number: str) -> bytes:
-        if self._pos >= len(self._nonces):
-            self._nonces, self._pos = os.urandom(12 * 1024), 0
-        nonce = self._nonces[self._pos:self._pos + 12]
-        self._pos += 12
-        return nonce + self._aead.encrypt(nonce, number.encode(), b"id")
-
-
-def _id_protector() -> _IdProtector:
-    return _IdProtector(current_app.config["ID_HMAC_KEY"], current_app.config["ID_ENCRYPTION_KEY"])
 
 
 # --- scope -------------------------------------------------------------------------------------------
@@ -197,6 +154,19 @@ def _registered(hashes: list[str]) -> dict[str, int]:
     return found
 
 
+PREVIEW_TTL = timedelta(hours=24)
+
+
+def expire_stale_previews(now: datetime | None = None) -> int:
+    """Discard previews nobody confirmed within PREVIEW_TTL, dropping their staged personal data."""
+    cutoff = (now or utcnow()) - PREVIEW_TTL
+    result = db.session.execute(
+        update(WorkerImport).where(WorkerImport.status == PREVIEW, WorkerImport.created_at < cutoff)
+        .values(status=DISCARDED, rows=[]).execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
 def preview_import(actor, enterprise_id: int | None, filename: str, data: bytes, *, today: date | None = None) -> WorkerImport:
     """Parse and validate the whole file; stage it for confirmation (nothing goes to the worker table).
 
@@ -207,7 +177,7 @@ def preview_import(actor, enterprise_id: int | None, filename: str, data: bytes,
     if not data:
         raise ImportFileInvalid(file_message("empty", {}), code="import_empty")
     by_code, by_name = _trade_index()
-    protector = _id_protector()
+    protector = id_cipher()
     try:
         table = domain.read_table(filename, data, current_app.config["IMPORT_MAX_ROWS"])
         staged = domain.validate_rows(table.rows, trades_by_code=by_code, trades_by_name=by_name,
@@ -218,6 +188,7 @@ def preview_import(actor, enterprise_id: int | None, filename: str, data: bytes,
     if not staged.rows:
         raise ImportFileInvalid(file_message("no_rows", {}), code="import_no_rows")
     domain.mark_registered(staged, _registered(list(staged.hashes)), ent_id)
+    expire_stale_previews()
     bad_rows = staged.bad_rows
     imp = WorkerImport(
         id=uuid.uuid4().hex, enterprise_id=ent_id, created_by_id=actor.id, filename=filename,

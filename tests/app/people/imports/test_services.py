@@ -1,30 +1,29 @@
-"""Service details: the fast ID protector matches app.crypto, enterprise scope, staged data."""
+"""Service details: ID hashing, enterprise scope, staged data."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 
 import pytest
 
-from app.crypto import IdCipher, id_cipher
+from app.crypto import IdCipher
 from app.errors import DomainError, NotFound, PermissionDenied
 from app.people.imports import services
 from tests.app.people.imports.conftest import counts, csv_bytes, row
 
 
 @pytest.mark.parametrize("hmac_key", ["short", "k" * 64, "long-" * 30, "密钥-unicode"])
-def test_fast_id_protector_matches_id_cipher(hmac_key):
+def test_id_cipher_is_a_plain_hmac_and_round_trips(hmac_key):
+    """The copied-HMAC fast path must equal a fresh HMAC-SHA256 of "type:number"."""
     enc_key = base64.urlsafe_b64encode(bytes(range(32))).decode()
-    fast, reference = services._IdProtector(hmac_key, enc_key), IdCipher(hmac_key, enc_key)
+    cipher = IdCipher(hmac_key, enc_key)
     for number in ("11010519491231002X", "E1234567", "A" * 32):
-        assert fast.hash("resident", number) == reference.hash("resident", number)
-        assert reference.decrypt(fast.encrypt(number)) == number
-    blobs = {fast.encrypt("x") for _ in range(2000)}  # nonces never repeat across refills
-    assert len(blobs) == 2000
-
-
-def test_protector_uses_the_app_keys(app_ctx):
-    assert services._id_protector().hash("resident", "X") == id_cipher().hash("resident", "X")
+        expected = hmac.new(hmac_key.encode(), f"resident:{number}".encode(), hashlib.sha256).hexdigest()
+        assert cipher.hash("resident", number) == expected
+        assert cipher.decrypt(cipher.encrypt(number)) == number
+    assert len({cipher.encrypt("x") for _ in range(2000)}) == 2000  # fresh nonce every time
 
 
 def test_enterprise_scope(world, app, create_user):
@@ -53,3 +52,23 @@ def test_filename_is_reduced_to_its_base_name(world, app):
     with app.test_request_context():
         imp = services.preview_import(world["hr_a"], None, "C:\\Users\\hr\\..\\名单.csv", csv_bytes([row(1)]))
     assert imp.filename == "名单.csv"
+
+
+def test_stale_previews_expire_and_drop_their_staged_rows(world, app):
+    from datetime import timedelta
+
+    from app.db import db, utcnow
+    from app.people.models import WorkerImport
+
+    with app.test_request_context():
+        old = services.preview_import(world["hr_a"], world["ent_a"].id, "old.csv", csv_bytes([row(1)]))
+        old.created_at = utcnow() - services.PREVIEW_TTL - timedelta(minutes=1)
+        db.session.flush()
+        fresh = services.preview_import(world["hr_a"], world["ent_a"].id, "new.csv", csv_bytes([row(2)]))
+        assert services.expire_stale_previews() == 0  # the new preview already expired the old one
+        db.session.expire_all()
+        old, fresh = db.session.get(WorkerImport, old.id), db.session.get(WorkerImport, fresh.id)
+        assert (old.status, old.rows) == ("discarded", [])
+        assert fresh.status == "preview" and len(fresh.rows) == 1
+        with pytest.raises(DomainError):
+            services.confirm_import(world["hr_a"], old.id)
