@@ -16,7 +16,7 @@ from app.people.labels import GENDER_LABELS, ID_TYPE_LABELS, SKILL_LEVEL_LABELS
 from app.people.models import ConsentPurpose
 
 
-def _optional_int(value):
+def optional_int(value):
     if value in (None, "", "None"):
         return None
     try:
@@ -26,7 +26,7 @@ def _optional_int(value):
 
 
 class WorkerForm(FlaskForm):
-    enterprise_id = SelectField(_l("Enterprise"), coerce=_optional_int, choices=[], validate_choice=False)
+    enterprise_id = SelectField(_l("Enterprise"), coerce=optional_int, choices=[], validate_choice=False)
     name = StringField(_l("Full name"), validators=[Length(max=64)])
     id_type = SelectField(_l("Document type"), choices=[], validate_choice=False)
     id_number = StringField(_l("ID number"), validators=[Length(max=32)],
@@ -34,8 +34,8 @@ class WorkerForm(FlaskForm):
     gender = SelectField(_l("Gender"), choices=[], validate_choice=False)
     birth_date = DateField(_l("Date of birth"), validators=[Optional()])
     mobile = StringField(_l("Mobile"), validators=[Length(max=20)], render_kw={"type": "tel", "autocomplete": "off"})
-    trade_id = SelectField(_l("Trade"), coerce=_optional_int, choices=[], validate_choice=False)
-    skill_level = SelectField(_l("Skill level"), coerce=_optional_int, choices=[], validate_choice=False)
+    trade_id = SelectField(_l("Trade"), coerce=optional_int, choices=[], validate_choice=False)
+    skill_level = SelectField(_l("Skill level"), coerce=optional_int, choices=[], validate_choice=False)
 
     def __init__(self, *args, trade_choices=(), enterprise_choices=(), editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)

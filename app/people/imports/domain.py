@@ -181,6 +181,18 @@ _ID_CHECK = "10X98765432"
 _RESIDENT_RE = re.compile(r"[0-9]{17}[0-9X]")
 
 
+
+def _birth_date(ymd: str, cache: dict[str, date | None]) -> date | None:
+    """The date of 8 birth digits 'YYYYMMDD', or None if no such day; memoized over one file."""
+    born = cache.get(ymd, False)
+    if born is False:
+        try:
+            born = date(int(ymd[:4]), int(ymd[4:6]), int(ymd[6:]))
+        except ValueError:
+            born = None
+        cache[ymd] = born
+    return born
+
 def resident_id_problem(number: str, today_ymd: str, birth_cache: dict[str, date | None]) -> str | None:
     """Same answer as ``validate_resident_id`` for a normalized number; ``today_ymd`` is 'YYYYMMDD'.
 
@@ -191,13 +203,7 @@ def resident_id_problem(number: str, today_ymd: str, birth_cache: dict[str, date
     if _RESIDENT_RE.fullmatch(number) is None:
         return "format"
     ymd = number[6:14]
-    born = birth_cache.get(ymd, False)
-    if born is False:
-        try:
-            born = date(int(ymd[:4]), int(ymd[4:6]), int(ymd[6:]))
-        except ValueError:
-            born = None
-        birth_cache[ymd] = born
+    born = _birth_date(ymd, birth_cache)
     if born is None or ymd > today_ymd or born.year < 1900:
         return "date"
     if _ID_CHECK[2 * int(number[:17], 13) % 11] != number[17]:
@@ -500,13 +506,7 @@ def validate_rows(rows: Iterable[tuple[int, list[str]]], *, trades_by_code: dict
         if m is not None:  # the fast path: accept the row here, or fall through to the general checks
             name, gender_text, birth_text, id_number, mobile_text, code_text, tname_text, level_text = m.groups()
             ymd = id_number[6:14]
-            born = birth_cache.get(ymd, False)
-            if born is False:
-                try:
-                    born = date(int(ymd[:4]), int(ymd[4:6]), int(ymd[6:]))
-                except ValueError:
-                    born = None
-                birth_cache[ymd] = born
+            born = _birth_date(ymd, birth_cache)
             trade_text = code_text or tname_text
             trade = trades_by_code.get(trade_text) or trades_by_name.get(trade_text)
             level = levels.get(level_text) if level_text else None

@@ -7,18 +7,11 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField
 
-
-def _optional_int(value):
-    if value in (None, "", "None"):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+from app.people.forms import optional_int
 
 
 class UploadForm(FlaskForm):
-    enterprise_id = SelectField(_l("Enterprise"), coerce=_optional_int, choices=[], validate_choice=False)
+    enterprise_id = SelectField(_l("Enterprise"), coerce=optional_int, choices=[], validate_choice=False)
     file = FileField(_l("Worker file (XLSX or CSV)"), validators=[FileRequired(_l("Choose a file to upload."))],
                      render_kw={"accept": ".xlsx,.csv,.txt"})
 
