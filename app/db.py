@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import contextvars
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Engine, MetaData, event
+from sqlalchemy import DateTime, Engine, MetaData, Numeric, String, event
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 from sqlalchemy.types import TypeDecorator
 
@@ -51,10 +52,41 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(UTC)
 
 
+class ExactDecimal(TypeDecorator):
+    """Exact decimals (marks, weights, factors) on every backend.
+
+    PostgreSQL stores NUMERIC(14, 4). SQLite has no exact decimal type (SQLAlchemy would go through
+    floats and warn), so there the value is stored as its canonical text; arithmetic happens in Python
+    with ``Decimal`` anyway, and SQL never orders by these columns.
+    """
+
+    impl = Numeric(14, 4)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(40))
+        return dialect.type_descriptor(Numeric(14, 4, asdecimal=True))
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if not isinstance(value, Decimal):
+            raise TypeError(f"ExactDecimal takes Decimal, not {type(value).__name__}")
+        if not value.is_finite():
+            raise ValueError("ExactDecimal stores finite values only")
+        return format(value, "f") if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return Decimal(value) if not isinstance(value, Decimal) else value
+
+
 class Base(DeclarativeBase):
     registry = registry(
         metadata=MetaData(naming_convention=NAMING_CONVENTION),
-        type_annotation_map={datetime: UTCDateTime()},
+        type_annotation_map={datetime: UTCDateTime(), Decimal: ExactDecimal()},
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -19,3 +21,7 @@ def import_all_models() -> None:
     import app.audit.models  # noqa: F401
     import app.orgs.models  # noqa: F401
     import app.people.models  # noqa: F401
+
+    # Domain packages register their tables here so Alembic and create_all see every table.
+    for module in ("competitions.models",):
+        importlib.import_module(module)

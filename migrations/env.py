@@ -42,10 +42,13 @@ target_db = current_app.extensions['migrate'].db
 
 def render_item(type_, obj, autogen_context):
     """Render our UTC type as a plain timezone-aware DateTime so migrations import nothing of ours."""
-    from app.db import UTCDateTime
+    from app.db import ExactDecimal, UTCDateTime
 
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, ExactDecimal):
+        # SQLite keeps exact decimals as text (see app.db.ExactDecimal)
+        return 'sa.Numeric(precision=14, scale=4).with_variant(sa.String(length=40), "sqlite")'
     return False
 
 
