@@ -186,3 +186,8 @@ def _register_blueprints(app: Flask) -> None:
     app.view_functions["static"] = public(app.view_functions["static"])
     for register in (register_accounts, register_orgs, register_people, register_audit):
         register(app, api)
+
+    # Domain packages (they import app, never the other way round except here).
+    from competitions import register as register_competitions
+
+    register_competitions(app, api)

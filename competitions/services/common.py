@@ -1,0 +1,33 @@
+"""Loading and permission helpers shared by the competition services."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from app.accounts.models import Role
+from app.db import db
+from app.errors import NotFound, PermissionDenied
+from competitions.models import Competition
+
+ORGANIZERS = (Role.ORGANIZER, Role.ADMIN)
+
+
+def is_organizer(actor) -> bool:
+    return actor.has_role(*ORGANIZERS)
+
+
+def require_organizer(actor) -> None:
+    if not is_organizer(actor):
+        raise PermissionDenied(_l("Only the organizers may do this."))
+
+
+def get_competition(competition_id: int, *, for_update: bool = False) -> Competition:
+    """The competition, or NotFound. ``for_update`` locks the row (PostgreSQL; SQLite's write
+    transactions are already exclusive) so state checks and changes cannot interleave."""
+    stmt = db.select(Competition).where(Competition.id == competition_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    competition = db.session.execute(stmt).scalar_one_or_none()
+    if competition is None:
+        raise NotFound(_l("No such competition."))
+    return competition
