@@ -24,7 +24,7 @@ from app.db import db, utcnow
 from app.models import AppSetting
 from app.orgs.models import Enterprise, IndustryChain
 from app.people.domain import id_check_char, uscc_check_char
-from app.people.models import Trade, Worker
+from app.people.models import ConsentEvent, Trade, Worker
 from app.people.seed import seed_trades
 
 SEED_KEY = "demo_seed"
@@ -127,6 +127,13 @@ def load_demo() -> bool:
             db.session.add(worker)
         workers.append(worker)
     db.session.flush()
+    # Consent always comes with its history row, as if the worker had given it (PIPL: provable consent).
+    for worker in workers:
+        if worker.publicity_consent_at is not None and not db.session.scalar(
+            select(ConsentEvent.id).where(ConsentEvent.worker_id == worker.id).limit(1)
+        ):
+            db.session.add(ConsentEvent(worker_id=worker.id, purpose="publicity", is_granted=True,
+                                        at=worker.publicity_consent_at))
 
     for role, username, display, ent_idx, worker_idx in DEMO_USERS:
         user = db.session.scalar(select(User).where(User.username == username))
