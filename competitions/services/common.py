@@ -26,7 +26,7 @@ def get_competition(competition_id: int, *, for_update: bool = False) -> Competi
     transactions are already exclusive) so state checks and changes cannot interleave."""
     stmt = db.select(Competition).where(Competition.id == competition_id)
     if for_update:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update(of=Competition)  # not the joined trade (PostgreSQL refuses FOR UPDATE on an outer join)
     competition = db.session.execute(stmt).scalar_one_or_none()
     if competition is None:
         raise NotFound(_l("No such competition."))
