@@ -1,0 +1,1 @@
+"""Marshmallow schemas of the competitions JSON API, one module per area."""
