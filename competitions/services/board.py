@@ -1,0 +1,262 @@
+"""The public live board (venue screen): codes and running totals during the event, the published public view
+after publication, and an optional freeze.
+
+Phases (``phase`` in the JSON):
+    not_started   before the competition runs: no entries
+    live          running / scoring closed: entrant codes, running totals (partial marks allowed), ranks — never
+                  names, enterprises or ids
+    frozen        ``board_freeze_at`` is past and nothing is published yet: the board as of the freeze time (marks
+                  created later are left out) — the public sees no later updates until publication
+    published     the latest published version's public view (names per consent, masked otherwise)
+
+Cache: the board JSON is built once per *version* of the competition's board. ``invalidate_board(id)`` bumps the
+version (the marks area calls it after a commit; ORM changes of marks, entries, modules, competitions and result
+versions also bump it automatically on commit). Without ``REDIS_URL`` the cache and the versions live in this
+process; with ``REDIS_URL`` they live in Redis (``board:v:<id>``, ``board:json:<id>``) so every gunicorn worker
+serves the same JSON, and a bump is also published on the ``board:events`` channel.
+
+Clients: ``GET /api/v1/competitions/<id>/board`` (ETag; send If-None-Match to get 304 while nothing changed) or
+``GET …/board/stream`` (Server-Sent Events, ``event: board`` with the JSON whenever the version changes; the stream
+ends after ``BOARD_STREAM_SECONDS`` (60 s) and EventSource reconnects by itself). Clients that cannot use
+EventSource poll the JSON every 1–2 s with If-None-Match: an unchanged board costs a 304 and no body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from app.db import db, utcnow
+from app.errors import NotFound
+from competitions.models import Competition, DifficultyFactor, Entry, Mark, Module, ResultVersion
+
+LIVE_STATES = frozenset({"running", "scoring_closed"})
+GLOBAL = 0  # a mark change whose competition is not known without a query bumps every board
+
+_lock = threading.Lock()
+_versions: dict[int, int] = {}
+_cache: dict[int, tuple[tuple[int, int], bytes, str]] = {}  # id → (version, body, etag)
+_frozen: dict[tuple[int, str], tuple[bytes, str]] = {}  # (id, freeze time) → (body, etag)
+
+
+# --- versions ------------------------------------------------------------------------------------------------
+
+
+def _redis():
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        return None
+    client = current_app.extensions.get("jiangxin_board_redis")
+    if client is None:
+        import redis
+
+        client = current_app.extensions["jiangxin_board_redis"] = redis.Redis.from_url(url)
+    return client
+
+
+def board_version(competition_id: int) -> tuple[int, int]:
+    """The current (global, competition) version pair of the board."""
+    r = _redis()
+    if r is not None:
+        g, v = r.mget(f"board:v:{GLOBAL}", f"board:v:{competition_id}")
+        return int(g or 0), int(v or 0)
+    return _versions.get(GLOBAL, 0), _versions.get(competition_id, 0)
+
+
+def invalidate_board(competition_id: int | None = None) -> None:
+    """Mark the board of ``competition_id`` (None: every board) as changed. Call after the commit."""
+    key = GLOBAL if competition_id is None else competition_id
+    r = _redis() if _has_app() else None
+    if r is not None:
+        r.incr(f"board:v:{key}")
+        r.publish("board:events", str(key))
+        return
+    with _lock:
+        _versions[key] = _versions.get(key, 0) + 1
+
+
+def _has_app() -> bool:
+    from flask import has_app_context
+
+    return has_app_context()
+
+
+# Automatic invalidation: ORM writes of what the board shows bump the version when the session commits.
+_WATCHED = (Mark, Entry, Module, Competition, ResultVersion, DifficultyFactor)
+
+
+@event.listens_for(Session, "after_flush")
+def _collect(session, _ctx) -> None:
+    pending = session.info.setdefault("board_changed", set())
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if not isinstance(obj, _WATCHED):
+            continue
+        if isinstance(obj, Competition):
+            pending.add(obj.id)
+        elif isinstance(obj, Entry | Module | ResultVersion):
+            pending.add(obj.competition_id)
+        else:
+            pending.add(None)
+
+
+@event.listens_for(Session, "after_commit")
+def _bump(session) -> None:
+    changed = session.info.pop("board_changed", None)
+    if changed:
+        for cid in changed:
+            invalidate_board(cid)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session) -> None:
+    session.info.pop("board_changed", None)
+
+
+# --- building ----------------------------------------------------------------------------------------------
+
+
+def _encode(payload: dict[str, Any]) -> tuple[bytes, str]:
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=str).encode()
+    return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def _live_rows(competition: Competition, as_of: datetime | None) -> list[dict[str, Any]]:
+    from competitions.domain import ResultStatus, Standing, quantize_total, rank
+    from competitions.services.results import _score, load
+
+    loaded = load(competition, as_of=as_of)
+    scores = _score(loaded, partial=True)
+    standings = [Standing.from_score(scores[e["entry_id"]]) if e["entry_id"] in scores
+                 else Standing.unranked(e["entry_id"], ResultStatus.ABSENT) for e in loaded.entries]
+    codes = {e["entry_id"]: e["code"] for e in loaded.entries}
+    rows = []
+    for r in rank(standings, ()):
+        score = scores.get(r.entry_id)
+        rows.append({"code": codes[r.entry_id], "rank": r.rank, "shared": r.shared,
+                     "total": None if r.total is None else format(quantize_total(r.total), "f"),
+                     "complete": bool(score and score.complete)})
+    return rows
+
+
+def build_board(competition: Competition, now: datetime | None = None) -> dict[str, Any]:
+    """The board payload of a competition (no cache)."""
+    from competitions.services.results import published_results
+
+    now = now or utcnow()
+    head = {"id": competition.id, "name": competition.name, "status": competition.status}
+    if competition.status == "published":
+        pub = published_results(competition.id)
+        return {"competition": head, "phase": "published", "version": pub["version"], "modules": pub["modules"],
+                "entries": pub["entries"]}
+    if competition.status not in LIVE_STATES:
+        return {"competition": head, "phase": "not_started", "entries": []}
+    freeze = competition.board_freeze_at
+    if freeze is not None and freeze <= now:
+        return {"competition": head, "phase": "frozen", "frozen_at": freeze.isoformat(),
+                "entries": _live_rows(competition, freeze)}
+    return {"competition": head, "phase": "live", "frozen_at": None, "entries": _live_rows(competition, None)}
+
+
+def _visible(competition_id: int) -> Competition:
+    competition = db.session.get(Competition, competition_id)
+    if competition is None or competition.status == "draft":
+        from flask_babel import gettext as _
+
+        raise NotFound(_("No such competition."))
+    return competition
+
+
+def get_board(competition_id: int) -> tuple[bytes, str]:
+    """The board JSON and its ETag, from the cache when the board's version has not changed.
+
+    A frozen board is cached under its freeze time and never rebuilt until publication (or a new freeze time).
+    """
+    version = board_version(competition_id)
+    r = _redis()
+    if r is not None:
+        cached = r.get(f"board:json:{competition_id}")
+        if cached:
+            head, _sep, body = cached.partition(b"\n")
+            v, _s, etag = head.decode().partition(" ")
+            if v == f"{version[0]}.{version[1]}":
+                return body, etag
+    else:
+        hit = _cache.get(competition_id)
+        if hit is not None and hit[0] == version:
+            return hit[1], hit[2]
+    competition = _visible(competition_id)
+    now = utcnow()
+    freeze = competition.board_freeze_at
+    frozen_key = None
+    if competition.status in LIVE_STATES and freeze is not None and freeze <= now:
+        frozen_key = (competition_id, freeze.isoformat())
+        hit = _frozen.get(frozen_key)
+        if hit is not None:
+            body, etag = hit
+            _store(competition_id, version, body, etag)
+            return body, etag
+    body, etag = _encode(build_board(competition, now))
+    if frozen_key is not None:
+        _frozen[frozen_key] = (body, etag)
+    _store(competition_id, version, body, etag)
+    return body, etag
+
+
+def _store(competition_id: int, version: tuple[int, int], body: bytes, etag: str) -> None:
+    r = _redis()
+    if r is not None:
+        r.set(f"board:json:{competition_id}", f"{version[0]}.{version[1]} {etag}\n".encode() + body, ex=3600)
+        return
+    _cache[competition_id] = (version, body, etag)
+
+
+def reset_cache() -> None:
+    """Forget every cached board (tests)."""
+    with _lock:
+        _cache.clear()
+        _frozen.clear()
+
+
+# --- streaming -----------------------------------------------------------------------------------------------
+
+
+def sse_event(body: bytes, etag: str) -> bytes:
+    return b"event: board\nid: " + etag.strip('"').encode() + b"\ndata: " + body + b"\n\n"
+
+
+def stream(competition_id: int, *, lifetime: float | None = None, poll: float = 0.5,
+           clock=time.monotonic, sleep=time.sleep) -> Iterator[bytes]:
+    """Server-Sent Events: the board now, then again whenever it changes; polls the version every ``poll``
+    seconds and ends after ``lifetime`` (``BOARD_STREAM_SECONDS``, 60 s). Needs an app context (the view wraps it
+    in ``stream_with_context``)."""
+    lifetime = current_app.config.get("BOARD_STREAM_SECONDS", 60) if lifetime is None else lifetime
+    body, etag = get_board(competition_id)
+    yield b"retry: 2000\n" + sse_event(body, etag)
+    ends = clock() + lifetime
+    last_version = board_version(competition_id)
+    last_beat = clock()
+    while clock() < ends:
+        sleep(poll)
+        version = board_version(competition_id)
+        if version != last_version:
+            last_version = version
+            new_body, new_etag = get_board(competition_id)
+            db.session.remove()  # do not hold a connection (or a snapshot) between polls
+            if new_etag != etag:
+                body, etag = new_body, new_etag
+                yield sse_event(body, etag)
+        elif clock() - last_beat >= 15:
+            last_beat = clock()
+            yield b": keep-alive\n\n"
+
+
+__all__ = ["board_version", "build_board", "get_board", "invalidate_board", "reset_cache", "stream"]
