@@ -85,7 +85,7 @@ def entry_transition(status: str, event: str) -> str | None:
 
 def quota_problem(max_entries: int | None, used: int, requested: int) -> bool:
     """True when registering ``requested`` more entries would exceed the quota (None: no quota)."""
-    return max_entries is not None and used + requested > max_entries
+    return max_entries is not None and requested > 0 and used + requested > max_entries
 
 
 # --- messages ------------------------------------------------------------------------------------------
