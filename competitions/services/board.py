@@ -116,9 +116,8 @@ def _bump(session) -> None:
             invalidate_board(cid)
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget(session) -> None:
-    session.info.pop("board_changed", None)
+# No rollback listener: a change collected in a rolled-back (or savepoint) transaction only causes one spare
+# rebuild at the next commit, which is harmless; dropping it could lose a real change.
 
 
 # --- building ----------------------------------------------------------------------------------------------
@@ -240,6 +239,7 @@ def stream(competition_id: int, *, lifetime: float | None = None, poll: float = 
     in ``stream_with_context``)."""
     lifetime = current_app.config.get("BOARD_STREAM_SECONDS", 60) if lifetime is None else lifetime
     body, etag = get_board(competition_id)
+    db.session.rollback()  # reads only: end the transaction, hold no snapshot between polls
     yield b"retry: 2000\n" + sse_event(body, etag)
     ends = clock() + lifetime
     last_version = board_version(competition_id)
@@ -250,7 +250,7 @@ def stream(competition_id: int, *, lifetime: float | None = None, poll: float = 
         if version != last_version:
             last_version = version
             new_body, new_etag = get_board(competition_id)
-            db.session.remove()  # do not hold a connection (or a snapshot) between polls
+            db.session.rollback()
             if new_etag != etag:
                 body, etag = new_body, new_etag
                 yield sse_event(body, etag)
