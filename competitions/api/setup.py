@@ -26,6 +26,8 @@ from competitions.schemas.setup import (
     SetupCompetitionQuerySchema,
     SetupCompetitionSchema,
     SetupDifficultyItemSchema,
+    SetupModulePatchSchema,
+    SetupModuleSchema,
     SetupRulesSchema,
     SetupSchemeCheckSchema,
     SetupSchemeDocSchema,
@@ -105,6 +107,26 @@ class Transitions(MethodView):
         competition = services.managed_competition(current_user, competition_id)
         step = services.apply_transition(current_user, competition, data["event"], data["note"])
         return {"competition": competition, "transition": services.transition_dict(step, current_user.display_name)}
+
+
+@blp.route("/competitions/<int:competition_id>/modules")
+class Modules(MethodView):
+    @login_required
+    @blp.response(200, SetupModuleSchema(many=True))
+    def get(self, competition_id: int):
+        """The modules in order, with their end and lock times"""
+        return services.list_modules(current_user, competition_id)
+
+
+@blp.route("/competitions/<int:competition_id>/modules/<int:module_id>")
+class ModuleItem(MethodView):
+    @roles_required(*ORGANIZERS)
+    @blp.arguments(SetupModulePatchSchema)
+    @blp.response(200, SetupModuleSchema)
+    @blp.alt_response(409, description="The results are published")
+    def patch(self, data, competition_id: int, module_id: int):
+        """Record when a module ended (the appeal window runs from it)"""
+        return services.set_module_end(current_user, competition_id, module_id, data["ends_at"])
 
 
 @blp.route("/competitions/<int:competition_id>/scheme")

@@ -251,6 +251,24 @@ class SetupTransitionResultSchema(ma.Schema):
     transition = ma.fields.Nested(SetupTransitionSchema)
 
 
+# --- modules ---------------------------------------------------------------------------------------------
+
+
+class SetupModuleSchema(ma.Schema):
+    id = ma.fields.Integer()
+    position = ma.fields.Integer()
+    name = ma.fields.String()
+    kind = ma.fields.String()
+    weight = ExactDecimal(allow_none=True)
+    ends_at = ma.fields.DateTime(allow_none=True, metadata={"description": "The appeal window runs from here"})
+    locked_at = ma.fields.DateTime(allow_none=True, metadata={"description": "Chief judge sign-off"})
+
+
+class SetupModulePatchSchema(ma.Schema):
+    ends_at = ma.fields.AwareDateTime(required=True, allow_none=True, metadata={
+        "description": "When the module ended (with a UTC offset); null clears it"})
+
+
 # --- marking scheme ---------------------------------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ Other areas call:
     difficulty_factors(competition) -> {(entry_id, aspect_id): Decimal}
     rules_config(competition) -> RulesConfig             tie-break chain, award strategies, promotion bands
     visible_competition(actor, id)                       a competition the actor may see (404 otherwise)
+    state_label(state), event_label(event)               translated names for pages and messages
 
 Marking-scheme import replaces the whole scheme in one transaction and keeps row ids by position (the module at
 position 0 stays the same row, …), so panels, module codes and difficulty factors of modules and aspects that
@@ -26,6 +27,7 @@ import re
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -202,8 +204,14 @@ def _check_values(values: dict[str, Any], current: Competition | None) -> None:
         raise invalid(problems)
 
 
+def _utc(value: datetime | None) -> datetime | None:
+    return None if value is None else value.astimezone(UTC)
+
+
 def create_competition(actor, values: dict[str, Any]) -> Competition:
     require_organizer(actor)
+    if values.get("board_freeze_at") is not None:
+        values = {**values, "board_freeze_at": _utc(values["board_freeze_at"])}
     _check_values(values, None)
     competition = Competition(
         name=values["name"], level=values["level"], trade_id=values.get("trade_id"),
@@ -223,6 +231,8 @@ def create_competition(actor, values: dict[str, Any]) -> Competition:
 
 def update_competition(actor, competition_id: int, values: dict[str, Any]) -> Competition:
     competition = managed_competition(actor, competition_id, for_update=True)
+    if values.get("board_freeze_at") is not None:
+        values = {**values, "board_freeze_at": _utc(values["board_freeze_at"])}
     state = S(competition.status)
     if state is S.PUBLISHED:
         raise Conflict(_("The results are published: the competition can no longer be changed."), code="published")
@@ -589,6 +599,39 @@ def scheme_specs(competition: Competition) -> Scheme:
         modules.append(ModuleSpec(id=m.id, kind=m.kind, weight=m.weight))
         aspects.extend(aspect_spec(a, m.id) for c in m.criteria for a in c.aspects)
     return Scheme(modules=tuple(modules), aspects=tuple(aspects))
+
+
+# --- module timing ------------------------------------------------------------------------------------------
+
+
+def module_dict(m: Module) -> dict[str, Any]:
+    return {"id": m.id, "position": m.position, "name": m.name, "kind": m.kind, "weight": m.weight,
+            "ends_at": m.ends_at, "locked_at": m.locked_at}
+
+
+def list_modules(actor, competition_id: int) -> list[dict[str, Any]]:
+    """The modules with their end time (the appeal window runs from it) and lock time, in order."""
+    competition = visible_competition(actor, competition_id)
+    return [module_dict(m) for m in db.session.scalars(
+        select(Module).where(Module.competition_id == competition.id).order_by(Module.position))]
+
+
+def set_module_end(actor, competition_id: int, module_id: int, ends_at) -> dict[str, Any]:
+    """Record when a module ends (or clear it with None); appeals may be filed for ``appeal_window_minutes`` after.
+    Allowed until the results are published (the scheme itself is fixed once running, the timing is not)."""
+    competition = managed_competition(actor, competition_id, for_update=True)
+    module = db.session.get(Module, module_id)
+    if module is None or module.competition_id != competition.id:
+        raise NotFound(_("No such module in this competition."))
+    if competition.status == S.PUBLISHED:
+        raise Conflict(_("The results are published: the competition can no longer be changed."), code="published")
+    ends_at = _utc(ends_at)
+    old = module.ends_at
+    if old != ends_at:
+        module.ends_at = ends_at
+        db.session.flush()
+        record("module_end_set", module, {"competition_id": competition.id, "old": old, "new": ends_at})
+    return module_dict(module)
 
 
 # --- marking scheme: writing --------------------------------------------------------------------------------

@@ -104,6 +104,25 @@ def test_detail_has_no_entrant_data(setup):
             assert setup.ent_a.name not in resp.get_data(as_text=True)
 
 
+def test_module_end_times(setup):
+    cid = setup.with_scheme()
+    other = setup.with_scheme(name="另一场")
+    modules = setup.get(f"/api/v1/competitions/{cid}/modules").get_json()
+    assert [(m["name"], m["kind"], m["weight"], m["ends_at"], m["locked_at"]) for m in modules] == [
+        ("理论知识", "theory", "30", None, None), ("实际操作", "practical", "70", None, None)]
+    setup.run_to(cid, "running")  # the scheme is fixed now; the timing is not
+    url = f"/api/v1/competitions/{cid}/modules/{modules[0]['id']}"
+    resp = setup.patch(url, {"ends_at": "2026-05-02T11:30:00+08:00"})
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json()["ends_at"].startswith("2026-05-02T03:30:00")
+    assert setup.get(f"/api/v1/competitions/{cid}/modules", role="hr").get_json()[0]["ends_at"].startswith("2026-05-02T03")
+    assert setup.audit("module_end_set")[-1].details["competition_id"] == cid
+    assert setup.patch(url, {"ends_at": "2026-05-02T11:30:00"}).status_code == 422  # no offset
+    foreign = setup.get(f"/api/v1/competitions/{other}/modules").get_json()[0]["id"]
+    assert setup.patch(f"/api/v1/competitions/{cid}/modules/{foreign}", {"ends_at": None}).status_code == 404
+    assert setup.patch(url, {"ends_at": None}).get_json()["ends_at"] is None
+
+
 # --- permissions: every role on every endpoint ----------------------------------------------------------------
 
 # (method, suffix, body): organizer-only writes and reads
@@ -118,16 +137,18 @@ MANAGE = [
     ("GET", "/{cid}/difficulty", None),
     ("PUT", "/{cid}/difficulty", []),
     ("PUT", "/{cid}/rules", {}),
+    ("PATCH", "/{cid}/modules/{mid}", {"ends_at": None}),
 ]
-READ = ["", "/{cid}", "/{cid}/scheme", "/{cid}/scheme.xlsx", "/{cid}/rules"]
+READ = ["", "/{cid}", "/{cid}/scheme", "/{cid}/scheme.xlsx", "/{cid}/rules", "/{cid}/modules"]
 
 
 @pytest.mark.parametrize("role", ROLES)
 def test_role_matrix(setup, role):
     cid = setup.with_scheme()
     setup.run_to(cid, "registration_open")
+    mid = setup.get(f"/api/v1/competitions/{cid}/modules").get_json()[0]["id"]
     for method, suffix, body in MANAGE:
-        url = "/api/v1/competitions" + suffix.format(cid=cid)
+        url = "/api/v1/competitions" + suffix.format(cid=cid, mid=mid)
         resp = setup.call(role, method, url, body)
         where = f"{role} {method} {url} -> {resp.status_code}"
         if role == "anonymous":
@@ -166,6 +187,8 @@ def test_openapi_lists_the_setup_endpoints(client):
         "/api/v1/competitions/{competition_id}/scheme.xlsx": {"get", "post"},
         "/api/v1/competitions/{competition_id}/difficulty": {"get", "put"},
         "/api/v1/competitions/{competition_id}/rules": {"get", "put"},
+        "/api/v1/competitions/{competition_id}/modules": {"get"},
+        "/api/v1/competitions/{competition_id}/modules/{module_id}": {"patch"},
     }
     for path, methods in expected.items():
         assert path in paths, path
