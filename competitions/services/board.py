@@ -12,8 +12,9 @@ Phases (``phase`` in the JSON):
 Cache: the board JSON is built once per *version* of the competition's board. ``invalidate_board(id)`` bumps the
 version (the marks area calls it after a commit; ORM changes of marks, entries, modules, competitions and result
 versions also bump it automatically on commit). Without ``REDIS_URL`` the cache and the versions live in this
-process; with ``REDIS_URL`` they live in Redis (``board:v:<id>``, ``board:json:<id>``) so every gunicorn worker
-serves the same JSON, and a bump is also published on the ``board:events`` channel.
+process; with ``REDIS_URL`` they live in Redis (``jiangxin:board:v:<id>``, ``jiangxin:board:json:<id>``; prefix
+``BOARD_REDIS_PREFIX``) so every gunicorn worker serves the same JSON and sees every bump (SSE streams poll the
+version key every 0.5 s: one MGET, cheaper and simpler than a pub/sub connection per stream).
 
 Clients: ``GET /api/v1/competitions/<id>/board`` (ETag; send If-None-Match to get 304 while nothing changed) or
 ``GET …/board/stream`` (Server-Sent Events, ``event: board`` with the JSON whenever the version changes; the stream
@@ -63,11 +64,16 @@ def _redis():
     return client
 
 
+def _prefix() -> str:
+    return current_app.config.get("BOARD_REDIS_PREFIX", "jiangxin:board:")
+
+
 def board_version(competition_id: int) -> tuple[int, int]:
     """The current (global, competition) version pair of the board."""
     r = _redis()
     if r is not None:
-        g, v = r.mget(f"board:v:{GLOBAL}", f"board:v:{competition_id}")
+        p = _prefix()
+        g, v = r.mget(f"{p}v:{GLOBAL}", f"{p}v:{competition_id}")
         return int(g or 0), int(v or 0)
     return _versions.get(GLOBAL, 0), _versions.get(competition_id, 0)
 
@@ -77,8 +83,7 @@ def invalidate_board(competition_id: int | None = None) -> None:
     key = GLOBAL if competition_id is None else competition_id
     r = _redis() if _has_app() else None
     if r is not None:
-        r.incr(f"board:v:{key}")
-        r.publish("board:events", str(key))
+        r.incr(f"{_prefix()}v:{key}")
         return
     with _lock:
         _versions[key] = _versions.get(key, 0) + 1
@@ -182,7 +187,7 @@ def get_board(competition_id: int) -> tuple[bytes, str]:
     version = board_version(competition_id)
     r = _redis()
     if r is not None:
-        cached = r.get(f"board:json:{competition_id}")
+        cached = r.get(f"{_prefix()}json:{competition_id}")
         if cached:
             head, _sep, body = cached.partition(b"\n")
             v, _s, etag = head.decode().partition(" ")
@@ -213,7 +218,7 @@ def get_board(competition_id: int) -> tuple[bytes, str]:
 def _store(competition_id: int, version: tuple[int, int], body: bytes, etag: str) -> None:
     r = _redis()
     if r is not None:
-        r.set(f"board:json:{competition_id}", f"{version[0]}.{version[1]} {etag}\n".encode() + body, ex=3600)
+        r.set(f"{_prefix()}json:{competition_id}", f"{version[0]}.{version[1]} {etag}\n".encode() + body, ex=3600)
         return
     _cache[competition_id] = (version, body, etag)
 
