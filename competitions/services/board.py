@@ -38,14 +38,22 @@ from sqlalchemy.orm import Session
 
 from app.db import db, utcnow
 from app.errors import NotFound
-from competitions.models import Competition, DifficultyFactor, Entry, Mark, Module, ResultVersion
+from competitions.models import (
+    Competition,
+    CompetitionTransition,
+    DifficultyFactor,
+    Entry,
+    Mark,
+    Module,
+    ResultVersion,
+)
 
 LIVE_STATES = frozenset({"running", "scoring_closed"})
 GLOBAL = 0  # a mark change whose competition is not known without a query bumps every board
 
 _lock = threading.Lock()
 _versions: dict[int, int] = {}
-_cache: dict[int, tuple[tuple[int, int], bytes, str]] = {}  # id → (version, body, etag)
+_cache: dict[int, tuple[tuple[int, int], bytes, str, float]] = {}  # id → (version, body, etag, valid until)
 _frozen: dict[tuple[int, str], tuple[bytes, str]] = {}  # (id, freeze time) → (body, etag)
 
 
@@ -96,7 +104,7 @@ def _has_app() -> bool:
 
 
 # Automatic invalidation: ORM writes of what the board shows bump the version when the session commits.
-_WATCHED = (Mark, Entry, Module, Competition, ResultVersion, DifficultyFactor)
+_WATCHED = (Mark, Entry, Module, Competition, CompetitionTransition, ResultVersion, DifficultyFactor)
 
 
 @event.listens_for(Session, "after_flush")
@@ -107,7 +115,7 @@ def _collect(session, _ctx) -> None:
             continue
         if isinstance(obj, Competition):
             pending.add(obj.id)
-        elif isinstance(obj, Entry | Module | ResultVersion):
+        elif isinstance(obj, Entry | Module | ResultVersion | CompetitionTransition):
             pending.add(obj.competition_id)
         else:
             pending.add(None)
@@ -182,45 +190,51 @@ def _visible(competition_id: int) -> Competition:
 def get_board(competition_id: int) -> tuple[bytes, str]:
     """The board JSON and its ETag, from the cache when the board's version has not changed.
 
-    A frozen board is cached under its freeze time and never rebuilt until publication (or a new freeze time).
+    A live board with a freeze time ahead is cached only until that time; a frozen board is cached under its
+    freeze time and never rebuilt until publication (or a new freeze time).
     """
     version = board_version(competition_id)
+    now_ts = time.time()
     r = _redis()
     if r is not None:
         cached = r.get(f"{_prefix()}json:{competition_id}")
         if cached:
             head, _sep, body = cached.partition(b"\n")
-            v, _s, etag = head.decode().partition(" ")
-            if v == f"{version[0]}.{version[1]}":
+            v, etag, until = head.decode().split(" ")
+            if v == f"{version[0]}.{version[1]}" and now_ts < float(until):
                 return body, etag
     else:
         hit = _cache.get(competition_id)
-        if hit is not None and hit[0] == version:
+        if hit is not None and hit[0] == version and now_ts < hit[3]:
             return hit[1], hit[2]
     competition = _visible(competition_id)
     now = utcnow()
     freeze = competition.board_freeze_at
+    until = float("inf")
     frozen_key = None
-    if competition.status in LIVE_STATES and freeze is not None and freeze <= now:
-        frozen_key = (competition_id, freeze.isoformat())
-        hit = _frozen.get(frozen_key)
-        if hit is not None:
-            body, etag = hit
-            _store(competition_id, version, body, etag)
-            return body, etag
-    body, etag = _encode(build_board(competition, now))
-    if frozen_key is not None:
-        _frozen[frozen_key] = (body, etag)
-    _store(competition_id, version, body, etag)
+    if competition.status in LIVE_STATES and freeze is not None:
+        if freeze <= now:
+            frozen_key = (competition_id, freeze.isoformat())
+        else:
+            until = freeze.timestamp()
+    hit_frozen = _frozen.get(frozen_key) if frozen_key is not None else None
+    if hit_frozen is not None:
+        body, etag = hit_frozen
+    else:
+        body, etag = _encode(build_board(competition, now))
+        if frozen_key is not None:
+            _frozen[frozen_key] = (body, etag)
+    _store(competition_id, version, body, etag, until)
     return body, etag
 
 
-def _store(competition_id: int, version: tuple[int, int], body: bytes, etag: str) -> None:
+def _store(competition_id: int, version: tuple[int, int], body: bytes, etag: str, until: float) -> None:
     r = _redis()
     if r is not None:
-        r.set(f"{_prefix()}json:{competition_id}", f"{version[0]}.{version[1]} {etag}\n".encode() + body, ex=3600)
+        head = f"{version[0]}.{version[1]} {etag} {until!r}\n"
+        r.set(f"{_prefix()}json:{competition_id}", head.encode() + body, ex=3600)
         return
-    _cache[competition_id] = (version, body, etag)
+    _cache[competition_id] = (version, body, etag, until)
 
 
 def reset_cache() -> None:

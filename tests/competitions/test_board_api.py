@@ -138,3 +138,18 @@ def test_stream_emits_when_the_version_changes_and_ends(rw):  # noqa: F811
     totals = [{e["code"]: e["total"] for e in json.loads(ev.split(b"data: ", 1)[1])["entries"]} for ev in events]
     assert (totals[0]["A104"], totals[1]["A104"]) == ("55.33", "78.67")
     assert clock[0] >= 3
+
+
+def test_a_cached_live_board_turns_frozen_when_the_freeze_time_passes(rw, monkeypatch):  # noqa: F811
+    now = utcnow()
+    rw.fill(at=now - timedelta(minutes=5))
+    rw.competition.board_freeze_at = now + timedelta(hours=1)
+    db.session.commit()
+    assert rw.get("anonymous", "/board").get_json()["phase"] == "live"
+    assert rw.get("anonymous", "/board").get_json()["phase"] == "live"  # cached
+    later = now + timedelta(hours=2)
+    monkeypatch.setattr(board, "utcnow", lambda: later)
+    monkeypatch.setattr(board.time, "time", lambda: later.timestamp())
+    data = rw.get("anonymous", "/board").get_json()  # no invalidation: the cache expired at the freeze time
+    assert data["phase"] == "frozen"
+    assert {e["code"]: e["total"] for e in data["entries"]}["A101"] == "90.00"
