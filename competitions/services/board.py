@@ -8,6 +8,7 @@ Phases (``phase`` in the JSON):
     frozen        ``board_freeze_at`` is past and nothing is published yet: the board as of the freeze time (marks
                   created later are left out) — the public sees no later updates until publication
     published     the latest published version's public view (names per consent, masked otherwise)
+    unavailable   the scores cannot be computed (``problem``: the error code, e.g. an invalid scheme)
 
 Cache: the board JSON is built once per *version* of the competition's board. ``invalidate_board(id)`` bumps the
 version (the marks area calls it after a commit; ORM changes of marks, entries, modules, competitions and result
@@ -37,7 +38,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app.db import db, utcnow
-from app.errors import NotFound
+from app.errors import DomainError, NotFound
 from competitions.models import (
     Competition,
     CompetitionTransition,
@@ -172,10 +173,14 @@ def build_board(competition: Competition, now: datetime | None = None) -> dict[s
     if competition.status not in LIVE_STATES:
         return {"competition": head, "phase": "not_started", "entries": []}
     freeze = competition.board_freeze_at
-    if freeze is not None and freeze <= now:
-        return {"competition": head, "phase": "frozen", "frozen_at": freeze.isoformat(),
-                "entries": _live_rows(competition, freeze)}
-    return {"competition": head, "phase": "live", "frozen_at": None, "entries": _live_rows(competition, None)}
+    frozen = freeze is not None and freeze <= now
+    try:
+        rows = _live_rows(competition, freeze if frozen else None)
+    except DomainError as exc:  # e.g. a scheme that cannot score: the board says so instead of failing
+        return {"competition": head, "phase": "unavailable", "problem": exc.code, "entries": []}
+    if frozen:
+        return {"competition": head, "phase": "frozen", "frozen_at": freeze.isoformat(), "entries": rows}
+    return {"competition": head, "phase": "live", "frozen_at": None, "entries": rows}
 
 
 def _visible(competition_id: int) -> Competition:

@@ -153,3 +153,14 @@ def test_a_cached_live_board_turns_frozen_when_the_freeze_time_passes(rw, monkey
     data = rw.get("anonymous", "/board").get_json()  # no invalidation: the cache expired at the freeze time
     assert data["phase"] == "frozen"
     assert {e["code"]: e["total"] for e in data["entries"]}["A101"] == "90.00"
+
+
+def test_an_invalid_scheme_makes_the_board_unavailable_not_an_error(rw):  # noqa: F811
+    rw.fill()
+    rw.practical.weight = Decimal(60)  # weights sum to 90
+    db.session.commit()
+    resp = rw.get("anonymous", "/board")
+    assert resp.status_code == 200
+    assert resp.get_json()["phase"] == "unavailable" and resp.get_json()["problem"] == "results_invalid_scheme"
+    review = rw.get("organizer", "/results")
+    assert review.status_code == 409 and review.get_json()["error"]["code"] == "results_invalid_scheme"
