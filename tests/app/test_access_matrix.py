@@ -8,6 +8,7 @@ of enterprise A it must get 403/404 and never see A's data.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 from flask import url_for
@@ -66,6 +67,27 @@ def world(app, create_enterprise, create_worker, create_user, create_trade):
     }
     victim = create_user(Role.JUDGE)
     token = create_token(victim, "victim").token
+    from competitions.models import Aspect, Competition, Criterion, Entry, Mark, Module, Panel, PanelJudge
+
+    competition = Competition(name="测试竞赛", level="city", status="running")
+    module = Module(position=0, name="实操", kind="practical")
+    criterion = Criterion(position=0, name="质量")
+    aspect = Aspect(position=0, name="尺寸", kind="M", max_mark=Decimal(10), scale_min=Decimal(0),
+                    scale_max=Decimal(10), scale_step=Decimal(1))
+    criterion.aspects.append(aspect)
+    module.criteria.append(criterion)
+    competition.modules.append(module)
+    db.session.add(competition)
+    db.session.flush()
+    entry = Entry(competition_id=competition.id, worker_id=worker_a.id, enterprise_id=ent_a.id, status="approved", code="007")
+    db.session.add(entry)
+    db.session.flush()
+    # The judge is the chief of the module's panel, so object-level judge rules let them through too.
+    db.session.add(Panel(competition_id=competition.id, module_id=module.id, chief_judge_id=users["judge"].id,
+                         members=[PanelJudge(judge_id=users["judge"].id)]))
+    mark = Mark(entry_id=entry.id, aspect_id=aspect.id, judge_id=users["judge"].id, value=Decimal(5),
+                entered_by_id=users["organizer"].id)
+    db.session.add(mark)
     imp = WorkerImport(id="a" * 32, enterprise_id=ent_a.id, created_by_id=users["hr_a"].id, filename="a.csv",
                        file_format="csv", rows=[], errors=[])
     db.session.add(imp)
@@ -74,6 +96,7 @@ def world(app, create_enterprise, create_worker, create_user, create_trade):
         "worker_id": worker_a.id, "enterprise_id": ent_a.id, "user_id": victim.id, "chain_id": chain.id,
         "trade_id": trade.id, "import_id": imp.id, "token_id": token.id, "role_id": victim.roles[0].id,
         "code": "en", "filename": "css/app.css",
+        "competition_id": competition.id, "module_id": module.id, "entry_id": entry.id, "mark_id": mark.id, "number": 1,
     }
     return {"users": users, "args": args, "worker_a": worker_a, "worker_b": worker_b, "ent_a": ent_a}
 
@@ -101,7 +124,7 @@ def _allowed(access, role: str) -> bool:
     return bool(needed & have)
 
 
-SCOPED_ARGS = ("worker_id", "import_id")  # objects of enterprise A
+SCOPED_ARGS = ("worker_id", "import_id", "entry_id")  # objects of enterprise A
 
 
 @pytest.mark.parametrize("role", ROLES)
