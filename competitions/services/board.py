@@ -30,6 +30,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -56,6 +57,7 @@ _lock = threading.Lock()
 _versions: dict[int, int] = {}
 _cache: dict[int, tuple[tuple[int, int], bytes, str, float]] = {}  # id → (version, body, etag, valid until)
 _frozen: dict[tuple[int, str], tuple[bytes, str]] = {}  # (id, freeze time) → (body, etag)
+_build_locks: dict[int, threading.Lock] = {}
 
 
 # --- versions ------------------------------------------------------------------------------------------------
@@ -192,26 +194,66 @@ def _visible(competition_id: int) -> Competition:
     return competition
 
 
+def _cached(competition_id: int) -> tuple[str, bytes, str, float] | None:
+    """(version text, body, etag, valid until) of the cached board, or None."""
+    r = _redis()
+    if r is not None:
+        cached = r.get(f"{_prefix()}json:{competition_id}")
+        if not cached:
+            return None
+        head, _sep, body = cached.partition(b"\n")
+        v, etag, until = head.decode().split(" ")
+        return v, body, etag, float(until)
+    hit = _cache.get(competition_id)
+    return None if hit is None else (f"{hit[0][0]}.{hit[0][1]}", hit[1], hit[2], hit[3])
+
+
+@contextmanager
+def _build_lock(competition_id: int, *, wait: bool) -> Iterator[bool]:
+    """One builder per board at a time (per process, or across workers with Redis); yields whether we hold it."""
+    r = _redis()
+    if r is not None:
+        key = f"{_prefix()}lock:{competition_id}"
+        held = bool(r.set(key, b"1", nx=True, ex=10))
+        try:
+            yield held or wait  # with Redis a waiting builder just builds too (rare: no stale body yet)
+        finally:
+            if held:
+                r.delete(key)
+        return
+    with _lock:
+        lock = _build_locks.setdefault(competition_id, threading.Lock())
+    held = lock.acquire(blocking=wait)
+    try:
+        yield held
+    finally:
+        if held:
+            lock.release()
+
+
 def get_board(competition_id: int) -> tuple[bytes, str]:
     """The board JSON and its ETag, from the cache when the board's version has not changed.
 
     A live board with a freeze time ahead is cached only until that time; a frozen board is cached under its
-    freeze time and never rebuilt until publication (or a new freeze time).
+    freeze time and never rebuilt until publication (or a new freeze time). While one request rebuilds a board,
+    the others keep getting the previous body (stale while rebuilding) instead of all building it at once.
     """
     version = board_version(competition_id)
-    now_ts = time.time()
-    r = _redis()
-    if r is not None:
-        cached = r.get(f"{_prefix()}json:{competition_id}")
-        if cached:
-            head, _sep, body = cached.partition(b"\n")
-            v, etag, until = head.decode().split(" ")
-            if v == f"{version[0]}.{version[1]}" and now_ts < float(until):
-                return body, etag
-    else:
-        hit = _cache.get(competition_id)
-        if hit is not None and hit[0] == version and now_ts < hit[3]:
+    wanted = f"{version[0]}.{version[1]}"
+    hit = _cached(competition_id)
+    if hit is not None and hit[0] == wanted and time.time() < hit[3]:
+        return hit[1], hit[2]
+    stale = None if hit is None else (hit[1], hit[2])
+    with _build_lock(competition_id, wait=stale is None) as building:
+        if not building:
+            return stale  # type: ignore[return-value]
+        hit = _cached(competition_id)  # built by another request while we waited?
+        if hit is not None and hit[0] == wanted and time.time() < hit[3]:
             return hit[1], hit[2]
+        return _rebuild(competition_id, version)
+
+
+def _rebuild(competition_id: int, version: tuple[int, int]) -> tuple[bytes, str]:
     competition = _visible(competition_id)
     now = utcnow()
     freeze = competition.board_freeze_at

@@ -164,3 +164,15 @@ def test_an_invalid_scheme_makes_the_board_unavailable_not_an_error(rw):  # noqa
     assert resp.get_json()["phase"] == "unavailable" and resp.get_json()["problem"] == "results_invalid_scheme"
     review = rw.get("organizer", "/results")
     assert review.status_code == 409 and review.get_json()["error"]["code"] == "results_invalid_scheme"
+
+
+def test_while_one_request_rebuilds_the_others_get_the_previous_board(rw):  # noqa: F811
+    rw.fill()
+    before = rw.get("anonymous", "/board")
+    rw.mark("A104", rw.p2, "j1", 20)
+    db.session.commit()
+    with board._build_lock(rw.competition.id, wait=True) as held:  # another request is rebuilding
+        assert held
+        during = rw.get("anonymous", "/board")
+    assert during.data == before.data
+    assert rows(rw.get("anonymous", "/board"))["A104"]["total"] == "78.67"

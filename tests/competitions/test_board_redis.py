@@ -55,3 +55,16 @@ def test_board_cache_and_versions_live_in_redis(rw, redis_board):  # noqa: F811
     before = board.board_version(rw.competition.id)
     board.invalidate_board(rw.competition.id)
     assert board.board_version(rw.competition.id) == (before[0], before[1] + 1)
+
+
+def test_redis_stale_while_rebuilding(rw, redis_board):  # noqa: F811
+    client, prefix = redis_board
+    rw.fill()
+    before = rw.get("anonymous", "/board")
+    rw.mark("A104", rw.p2, "j1", 20)
+    db.session.commit()
+    client.set(f"{prefix}lock:{rw.competition.id}", b"1", ex=10)  # a builder in another worker
+    assert rw.get("anonymous", "/board").data == before.data
+    client.delete(f"{prefix}lock:{rw.competition.id}")
+    data = rw.get("anonymous", "/board").get_json()
+    assert {e["code"]: e["total"] for e in data["entries"]}["A104"] == "78.67"
