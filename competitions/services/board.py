@@ -21,6 +21,8 @@ Clients: ``GET /api/v1/competitions/<id>/board`` (ETag; send If-None-Match to ge
 ``GET …/board/stream`` (Server-Sent Events, ``event: board`` with the JSON whenever the version changes; the stream
 ends after ``BOARD_STREAM_SECONDS`` (60 s) and EventSource reconnects by itself). Clients that cannot use
 EventSource poll the JSON every 1–2 s with If-None-Match: an unchanged board costs a 304 and no body.
+A stream holds its worker for its lifetime: serve streams from threaded (``gthread``) or async workers, or send
+venue screens to the polling fallback when workers are few.
 """
 
 from __future__ import annotations
