@@ -96,8 +96,11 @@ def invalidate_board(competition_id: int | None = None) -> None:
     key = GLOBAL if competition_id is None else competition_id
     r = _redis() if _has_app() else None
     if r is not None:
-        r.incr(f"{_prefix()}v:{key}")
-        return
+        try:
+            r.incr(f"{_prefix()}v:{key}")
+            return
+        except Exception:  # runs after a commit: never turn a stored change into an error
+            current_app.logger.warning("board: Redis unavailable, version of board %s not bumped", key)
     with _lock:
         _versions[key] = _versions.get(key, 0) + 1
 
