@@ -50,12 +50,10 @@ from competitions.domain import (
     recommend_promotions,
     score_entries,
     tie_break_from_json,
-    transition,
 )
 from competitions.models import (
     Aspect,
     Competition,
-    CompetitionTransition,
     Criterion,
     DifficultyFactor,
     Entry,
@@ -400,22 +398,9 @@ def public_row(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _transition(actor: User, competition: Competition, event: str, note: str) -> None:
-    try:
-        from competitions.services.setup import apply_transition
-    except ImportError:  # pragma: no cover - the setup area provides it
-        apply_transition = None
-    if apply_transition is not None:
-        apply_transition(actor, competition, event, note)
-        return
-    current = competition.status  # pragma: no cover
-    try:  # pragma: no cover
-        target = transition(current, event)
-    except DomainRuleError as exc:  # pragma: no cover
-        raise Conflict(_("This step is not possible now."), code="transition_not_allowed",
-                       details={"reason": exc.reason}) from None
-    competition.status = target.value  # pragma: no cover
-    db.session.add(CompetitionTransition(competition_id=competition.id, event=event, from_status=current,
-                                         to_status=target.value, actor_id=actor.id, note=note))  # pragma: no cover
+    from competitions.services.setup import apply_transition
+
+    apply_transition(actor, competition, event, note)
 
 
 def publish(actor: User, competition_id: int, reason: str = "") -> ResultVersion:
