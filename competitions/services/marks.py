@@ -1,0 +1,1049 @@
+"""Marks (评分): blind marking by judges, score sheets, the chief judge's completeness matrix, divergence
+decisions, the module lock (签字确认), corrections after the lock, double entry of paper score sheets and
+judge statistics.
+
+Rules (DOMAIN.md "Competitions"):
+
+* **Never overwritten.** A change is a new ``Mark`` row (revision n+1); the previous row only gets
+  ``is_current = False``. Every change is audited with the entry *code* (never a name), aspect, old → new.
+* **Idempotent.** Each submitted mark carries a client-made ``idempotency_key`` (UNIQUE in the table). A key
+  already stored returns the stored result and writes nothing; the same key for another target or value is a
+  409. Races are settled by the database: the insert runs in a SAVEPOINT and an ``IntegrityError`` (on the key
+  or on ``(entry, aspect, judge, revision)``) is re-read as "already stored" or retried on the new current
+  revision. Every write also locks the competition row first (``get_competition(for_update=True)``; SQLite's
+  write transactions are ``BEGIN IMMEDIATE``), so a mark never slips in beside a lock or a lifecycle step.
+* **What counts.** A mark counts (completeness, divergences, statistics, results) when it is current *and*
+  confirmed: a judge's own mark is confirmed by the judge (``confirmed_by_id = judge``), a chief judge's
+  correction by the chief judge; a mark a clerk typed in from a paper score sheet (``entered_by_id`` = clerk)
+  counts only after a *different* person confirms it (double entry).
+* **Blind.** Judges name entries by code (the module code with 二次加密) and never receive names,
+  enterprises, worker ids or entry ids; conflicts are checked again when each mark arrives
+  (``competitions.services.judging.conflicted``) and look exactly like an unknown code.
+* **Exact.** Values are ``Decimal`` (the API parses JSON numbers as Decimal), checked by the engine's
+  ``validate_mark`` after a storage guard (at most 4 decimals, below 10^10: the NUMERIC(14, 4) column).
+
+Services load, check permissions, call the engine, write and flush — never commit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import lazyload
+
+from app.accounts.models import User
+from app.audit.services import record
+from app.db import db, utcnow
+from app.errors import Conflict, DomainError, NotFound, PermissionDenied
+from competitions.domain import (
+    DEFAULT_DIVERGENCE_THRESHOLD,
+    AspectSpec,
+    CompetitionState,
+    MarkProblem,
+    detect_divergences,
+    judge_statistics,
+    round_half_up,
+    validate_mark,
+)
+from competitions.domain import Mark as EngineMark
+from competitions.models import (
+    Aspect,
+    Competition,
+    Criterion,
+    DivergenceReview,
+    Entry,
+    Mark,
+    Module,
+    ModuleCode,
+    Panel,
+    PanelJudge,
+    ScoreSheet,
+)
+from competitions.services import judging
+from competitions.services.common import get_competition, is_organizer
+
+RUNNING = CompetitionState.RUNNING.value
+# After the lock the chief judge may still correct a mark (an appeal, a correction that is then published).
+CORRECTION_PHASES = frozenset({RUNNING, CompetitionState.SCORING_CLOSED.value, CompetitionState.PUBLISHED.value})
+APPROVED = "approved"
+
+MAX_BATCH = 500
+MAX_KEY_LENGTH = 64
+MAX_DECIMALS = 4  # NUMERIC(14, 4)
+MAX_MAGNITUDE = Decimal(10) ** 10
+
+REMARK = "remark"
+ACCEPTED = "accepted"
+DECISIONS = (REMARK, ACCEPTED)
+OPEN = "open"  # a flagged divergence without a (still valid) decision
+
+STORED, DUPLICATE, UNCHANGED = "stored", "duplicate", "unchanged"
+
+PROBLEM_MESSAGES = {
+    MarkProblem.NOT_DECIMAL: _l("The mark must be a number."),
+    MarkProblem.NOT_FINITE: _l("The mark must be a finite number."),
+    MarkProblem.BELOW_MIN: _l("The mark is below the lowest mark of the scale (%(min)s)."),
+    MarkProblem.ABOVE_MAX: _l("The mark is above the highest mark of the scale (%(max)s)."),
+    MarkProblem.OFF_STEP: _l("The mark must be on the scale's steps of %(step)s from %(min)s."),
+}
+
+# Item problems: code → (HTTP status, message). The batch answers with the most serious status present.
+ITEM_PROBLEMS: dict[str, tuple[int, Any]] = {
+    "not_on_panel": (403, _l("You are not on the panel of this module.")),
+    "not_clerk": (403, _l("Only the organizers and the module's chief judge may enter paper score sheets.")),
+    "not_assigned": (404, _l("This entrant code is not assigned to you.")),
+    "unknown_code": (404, _l("No such entrant code in this module.")),
+    "not_running": (409, _l("Marks can only be entered while the competition is running.")),
+    "module_locked": (409, _l("The module is locked; only the chief judge can change a mark, with a reason.")),
+    "key_reused": (409, _l("This idempotency key was already used for another mark.")),
+    "unknown_aspect": (422, _l("No such aspect in this competition.")),
+    "judge_not_on_panel": (422, _l("This judge is not on the panel of this module.")),
+    "judge_conflicted": (422, _l("This judge may not mark this entrant (conflict of interest).")),
+    "invalid_key": (422, _l("Give an idempotency key of 1 to 64 characters.")),
+}
+STATUS_ORDER = (403, 404, 409, 422)
+
+
+# --- pure helpers ------------------------------------------------------------------------------------------
+
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")  # ASCII digits only
+_NON_FINITE = {"nan", "+nan", "-nan", "snan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
+
+
+def parse_value(raw: Any) -> Decimal | MarkProblem:
+    """A submitted mark as an exact ``Decimal``, or the problem. Strings are plain decimal numbers
+    ("2.5", "1e1"); JSON numbers arrive as ``Decimal``/``int`` (never float: a float is refused here, since
+    its binary value is not the number the judge typed)."""
+    if isinstance(raw, bool) or raw is None or isinstance(raw, float):
+        return MarkProblem.NOT_DECIMAL
+    if isinstance(raw, int):
+        return Decimal(raw)
+    if isinstance(raw, Decimal):
+        return raw if raw.is_finite() else MarkProblem.NOT_FINITE
+    if isinstance(raw, str):
+        text = raw.strip()
+        if text.lower() in _NON_FINITE:
+            return MarkProblem.NOT_FINITE
+        if len(text) > 64 or not _NUMBER.fullmatch(text):
+            return MarkProblem.NOT_DECIMAL
+        try:
+            return Decimal(text)
+        except InvalidOperation:  # pragma: no cover - the pattern only lets numbers through
+            return MarkProblem.NOT_DECIMAL
+    return MarkProblem.NOT_DECIMAL
+
+
+def _plain_exponent(value: Decimal) -> int:
+    """The exponent of ``value`` without trailing zeros (2.500 → -1, 300 → 2), context-free (no rounding)."""
+    _sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    if not any(digits):
+        return 0
+    zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return exponent + zeros
+
+
+def check_value(spec: AspectSpec, value: Decimal) -> MarkProblem | None:
+    """``validate_mark`` behind a storage guard: huge values are off the scale, more than 4 decimals are off any
+    storable step — decided without building the huge fractions a value like 1e-999999999 would need."""
+    if not value.is_finite():
+        return MarkProblem.NOT_FINITE
+    if value.copy_abs() >= MAX_MAGNITUDE:  # copy_abs: no context, so no Overflow at 1e999999999
+        return MarkProblem.ABOVE_MAX if value > 0 else MarkProblem.BELOW_MIN
+    if _plain_exponent(value) < -MAX_DECIMALS:
+        if value < spec.scale_min:
+            return MarkProblem.BELOW_MIN
+        if value > spec.scale_max:
+            return MarkProblem.ABOVE_MAX
+        return MarkProblem.OFF_STEP
+    return validate_mark(spec, value)
+
+
+def canonical(value: Decimal) -> Decimal:
+    """The value without trailing zeros or a negative zero (2.50 → 2.5, 3.0000 → 3, -0 → 0), exactly."""
+    if not value:
+        return Decimal(0)
+    sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    text = "".join(map(str, digits))
+    stripped = text.rstrip("0")
+    exponent += len(text) - len(stripped)
+    if 0 < exponent <= 20:  # 1E+2 → 100; anything bigger is no mark and stays as it is (no giant strings)
+        stripped, exponent = stripped + "0" * exponent, 0
+    return Decimal((sign, tuple(int(c) for c in stripped), exponent))
+
+
+def text_of(value: Decimal | None) -> str | None:
+    """A mark as the JSON string clients get (exact, no exponent): Decimal('2.5000') → "2.5"."""
+    return None if value is None else format(canonical(value), "f")
+
+
+def fraction_text(value: Fraction | None, places: int = 4) -> str | None:
+    return None if value is None else format(canonical(round_half_up(value, places)), "f")
+
+
+def spec_of(aspect: Aspect, module_id: int) -> AspectSpec:
+    """The engine's view of an aspect. No threshold recorded → the domain default (more than 1 point)."""
+    threshold = aspect.divergence_threshold
+    return AspectSpec(
+        id=aspect.id, module_id=module_id, kind=aspect.kind, max_mark=aspect.max_mark, scale_max=aspect.scale_max,
+        scale_min=aspect.scale_min, scale_step=aspect.scale_step, judges_required=aspect.judges_required,
+        aggregation=aspect.aggregation, trim_k=aspect.trim_k, normalize=aspect.normalize,
+        uses_difficulty=aspect.uses_difficulty,
+        divergence_threshold=DEFAULT_DIVERGENCE_THRESHOLD if threshold is None else threshold,
+    )
+
+
+def problem_message(problem: MarkProblem, spec: AspectSpec | None) -> str:
+    values = {"min": "", "max": "", "step": ""}
+    if spec is not None:
+        values = {"min": text_of(spec.scale_min), "max": text_of(spec.scale_max), "step": text_of(spec.scale_step)}
+    return str(PROBLEM_MESSAGES[problem]) % values
+
+
+# --- data passed in and out ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MarkInput:
+    code: str
+    aspect_id: int
+    value: Any  # str | Decimal | int as received; parsed by ``parse_value``
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class MarkResult:
+    """What happened to one submitted mark, and the target's current mark afterwards."""
+
+    index: int
+    code: str
+    aspect_id: int
+    judge_id: int
+    status: str  # stored | duplicate | unchanged
+    mark_id: int | None
+    revision: int | None
+    value: Decimal | None
+    confirmed: bool
+
+
+@dataclass
+class _Item:
+    index: int
+    data: MarkInput
+    value: Decimal | None = None
+    aspect: Aspect | None = None
+    module: Module | None = None
+    entry_id: int | None = None
+    duplicate_of: Mark | None = None
+    earlier: int | None = None  # index of an earlier item of the batch with the same key
+
+
+def _item_error(index: int, code: str, *, field_name: str | None = None, message: str | None = None) -> dict[str, Any]:
+    status, default = ITEM_PROBLEMS.get(code, (422, ""))
+    out = {"index": index, "code": code, "message": message or str(default), "status": status}
+    if field_name:
+        out["field"] = field_name
+    return out
+
+
+def _raise_item_errors(errors: list[dict[str, Any]]) -> None:
+    statuses = {e["status"] for e in errors}
+    status = next(s for s in STATUS_ORDER if s in statuses)
+    first = next(e for e in errors if e["status"] == status)
+    message = _l("No mark was stored: %(count)d of the marks cannot be accepted.", count=len({e["index"] for e in errors}))
+    raise DomainError(message, code=first["code"] if status != 422 else "invalid_marks", status=status,
+                      details={"items": errors})
+
+
+# --- loading -----------------------------------------------------------------------------------------------
+
+
+def _aspects_of(competition_id: int, aspect_ids: Iterable[int]) -> dict[int, tuple[Aspect, Module]]:
+    ids = {a for a in aspect_ids if isinstance(a, int)}
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Aspect, Module).join(Criterion, Criterion.id == Aspect.criterion_id).join(Module, Module.id == Criterion.module_id)
+        .where(Module.competition_id == competition_id, Aspect.id.in_(ids))
+    ).all()
+    return {a.id: (a, m) for a, m in rows}
+
+
+def _module_aspects(module_id: int) -> list[Aspect]:
+    return list(db.session.scalars(
+        select(Aspect).join(Criterion, Criterion.id == Aspect.criterion_id).where(Criterion.module_id == module_id)
+        .order_by(Criterion.position, Aspect.position, Aspect.id)))
+
+
+def _get_module(competition_id: int, module_id: int) -> Module:
+    module = db.session.get(Module, module_id)
+    if module is None or module.competition_id != competition_id:
+        raise NotFound(_l("No such module."))
+    return module
+
+
+def _panel_members(module_id: int) -> tuple[Panel | None, list[int]]:
+    panel = judging.get_panel(module_id)
+    if panel is None:
+        return None, []
+    return panel, sorted(m.judge_id for m in panel.members)
+
+
+def _module_entry_codes(competition: Competition, module_id: int) -> dict[int, str]:
+    """Entry id → the code of every approved, coded entry of the module (the module code with 二次加密)."""
+    base = (Entry.competition_id == competition.id, Entry.status == APPROVED, Entry.code.is_not(None))
+    if competition.uses_module_codes:
+        stmt = (select(Entry.id, ModuleCode.code).join(ModuleCode, ModuleCode.entry_id == Entry.id)
+                .where(ModuleCode.module_id == module_id, *base))
+    else:
+        stmt = select(Entry.id, Entry.code).where(*base)
+    return dict(db.session.execute(stmt).all())
+
+
+def _mark_by_key(key: str) -> Mark | None:
+    return db.session.scalar(select(Mark).where(Mark.idempotency_key == key))
+
+
+def _current(entry_id: int, aspect_id: int, judge_id: int) -> Mark | None:
+    return db.session.scalar(select(Mark).where(
+        Mark.entry_id == entry_id, Mark.aspect_id == aspect_id, Mark.judge_id == judge_id, Mark.is_current.is_(True))
+        .order_by(Mark.revision.desc()).limit(1))
+
+
+def _require_chief(actor, module_id: int, *, organizer_may: bool) -> None:
+    if organizer_may and is_organizer(actor):
+        return
+    if not judging.is_chief_judge(actor.id, module_id):
+        raise PermissionDenied(_l("Only the chief judge of this module may do this."))
+
+
+# --- submitting marks --------------------------------------------------------------------------------------
+
+
+def submit_marks(actor: User, competition_id: int, items: Sequence[MarkInput], *, judge_id: int | None = None
+                 ) -> list[MarkResult]:
+    """Store a batch of marks, all or nothing.
+
+    Without ``judge_id`` the marks are the actor's own (the actor must be on each module's panel). With
+    ``judge_id`` the actor is a clerk typing in that judge's paper score sheet (organizer or the module's
+    chief judge): the marks are stored unconfirmed until a different person confirms them.
+    Any problem in any item → one DomainError listing every problem by index (``details.items``), nothing stored.
+    """
+    if not items:
+        raise DomainError(_l("Send at least one mark."), code="invalid_marks", status=422, details={"items": []})
+    if len(items) > MAX_BATCH:
+        raise DomainError(_l("Send at most %(n)d marks at once.", n=MAX_BATCH), code="invalid_marks", status=422,
+                          details={"items": []})
+    competition = get_competition(competition_id, for_update=True)
+    paper = judge_id is not None  # typed in by a clerk (who must be one), unconfirmed unless it is the clerk's own
+    clerk = paper and judge_id != actor.id
+    judge_id = actor.id if judge_id is None else judge_id
+    errors: list[dict[str, Any]] = []
+    work = [_Item(i, data) for i, data in enumerate(items)]
+
+    aspects = _aspects_of(competition.id, (w.data.aspect_id for w in work))
+    by_key: dict[str, Mark] = {}
+    keys = [w.data.idempotency_key for w in work if isinstance(w.data.idempotency_key, str)]
+    if keys:
+        by_key = {m.idempotency_key: m for m in db.session.scalars(select(Mark).where(Mark.idempotency_key.in_(set(keys))))}
+    entries = _entries_for_codes(competition, {(aspects[w.data.aspect_id][1].id, w.data.code) for w in work
+                                               if w.data.aspect_id in aspects and isinstance(w.data.code, str)})
+    ties = None
+    conflicts: dict[int, str | None] = {}
+    panels: dict[int, bool] = {}
+    chiefs: dict[int, bool] = {}
+    seen_keys: dict[str, _Item] = {}
+
+    for w in work:
+        d = w.data
+        before = len(errors)
+        parsed = parse_value(d.value)
+        if isinstance(parsed, MarkProblem):
+            errors.append(_item_error(w.index, parsed.value, field_name="value", message=problem_message(parsed, None)))
+        else:
+            w.value = parsed  # canonical once the value is checked (a huge exponent is refused first)
+        if not isinstance(d.idempotency_key, str) or not 0 < len(d.idempotency_key) <= MAX_KEY_LENGTH:
+            errors.append(_item_error(w.index, "invalid_key", field_name="idempotency_key"))
+        found = aspects.get(d.aspect_id)
+        if found is None:
+            errors.append(_item_error(w.index, "unknown_aspect", field_name="aspect_id"))
+        if len(errors) > before:
+            continue
+        w.aspect, w.module = found
+        entry = entries.get((w.module.id, d.code))
+        if entry is None:
+            errors.append(_item_error(w.index, "not_assigned" if not paper else "unknown_code", field_name="code"))
+            continue
+        w.entry_id = entry.id
+
+        # Idempotency: a key stored before (or earlier in this batch) is answered, never stored again.
+        earlier = seen_keys.get(d.idempotency_key)
+        stored = by_key.get(d.idempotency_key)
+        if earlier is not None:
+            if (earlier.entry_id, earlier.aspect.id, earlier.value) != (w.entry_id, w.aspect.id, w.value):
+                errors.append(_item_error(w.index, "key_reused", field_name="idempotency_key"))
+            else:
+                w.earlier = earlier.index
+            continue
+        seen_keys[d.idempotency_key] = w
+        if stored is not None:
+            if _same_mark(stored, w, judge_id, actor.id):
+                w.duplicate_of = stored
+            else:
+                errors.append(_item_error(w.index, "key_reused", field_name="idempotency_key"))
+            continue
+
+        if competition.status != RUNNING:
+            errors.append(_item_error(w.index, "not_running"))
+            continue
+        module_id = w.module.id
+        if module_id not in panels:
+            panels[module_id] = judging.is_panel_member(judge_id, module_id)
+        if paper:
+            if module_id not in chiefs:
+                chiefs[module_id] = is_organizer(actor) or judging.is_chief_judge(actor.id, module_id)
+            if not chiefs[module_id]:
+                errors.append(_item_error(w.index, "not_clerk"))
+                continue
+            if not panels[module_id]:
+                errors.append(_item_error(w.index, "judge_not_on_panel", field_name="judge_id"))
+                continue
+        elif not panels[module_id]:
+            errors.append(_item_error(w.index, "not_on_panel"))
+            continue
+        if entry.id not in conflicts:
+            if ties is None:
+                ties = judging.judge_ties(judge_id)
+            conflicts[entry.id] = judging.conflicted(judge_id, entry, competition=competition, ties=ties)
+        if conflicts[entry.id] is not None:
+            # To a judge a conflicted entry looks exactly like a code that is not theirs.
+            errors.append(_item_error(w.index, "judge_conflicted" if paper else "not_assigned", field_name="code"))
+            continue
+        if w.module.locked_at is not None:
+            errors.append(_item_error(w.index, "module_locked"))
+            continue
+        spec = spec_of(w.aspect, module_id)
+        problem = check_value(spec, w.value)
+        if problem is not None:
+            errors.append(_item_error(w.index, problem.value, field_name="value", message=problem_message(problem, spec)))
+        else:
+            w.value = canonical(w.value)
+    if errors:
+        _raise_item_errors(errors)
+
+    # Every item passed: write, in the order sent (a later mark for the same target wins).
+    currents = _currents(judge_id, {(w.entry_id, w.aspect.id) for w in work})
+    statuses: dict[int, str] = {}
+    confirmed_by = None if clerk else judge_id
+    for w in work:
+        target = (w.entry_id, w.aspect.id)
+        if w.earlier is not None or w.duplicate_of is not None:
+            statuses[w.index] = DUPLICATE
+            continue
+        status, mark = _store(competition, w, judge_id=judge_id, actor=actor, confirmed_by=confirmed_by,
+                              key=w.data.idempotency_key, reason="", current=currents.get(target))
+        statuses[w.index] = status
+        currents[target] = mark if status != DUPLICATE else _current(w.entry_id, w.aspect.id, judge_id)
+    out = []
+    for w in work:
+        current = currents.get((w.entry_id, w.aspect.id))
+        out.append(MarkResult(
+            index=w.index, code=w.data.code, aspect_id=w.aspect.id, judge_id=judge_id, status=statuses[w.index],
+            mark_id=current.id if current else None, revision=current.revision if current else None,
+            value=canonical(current.value) if current else None,
+            confirmed=bool(current and current.confirmed_by_id is not None)))
+    return out
+
+
+def _entries_for_codes(competition: Competition, pairs: set[tuple[int, str]]) -> dict[tuple[int, str], Entry]:
+    """(module id, code) → the approved entry behind it, for a whole batch in one query: the same rule as
+    ``judging.entry_for_code`` (the module code with 二次加密, else the entry code), without loading the
+    worker and enterprise (nothing here needs them; they stay lazy)."""
+    pairs = {(m, c) for m, c in pairs if 0 < len(c) <= 16}
+    if not pairs:
+        return {}
+    module_ids = {m for m, _c in pairs}
+    codes = {c for _m, c in pairs}
+    lean = (lazyload(Entry.worker), lazyload(Entry.enterprise))
+    base = select(Entry).where(Entry.competition_id == competition.id, Entry.status == APPROVED).options(*lean)
+    if competition.uses_module_codes:
+        rows = db.session.execute(base.add_columns(ModuleCode.module_id, ModuleCode.code)
+                                  .join(ModuleCode, ModuleCode.entry_id == Entry.id)
+                                  .where(ModuleCode.module_id.in_(module_ids), ModuleCode.code.in_(codes))).all()
+        found = {(m, c): e for e, m, c in rows}
+    else:
+        by_code = {e.code: e for e in db.session.scalars(base.where(Entry.code.in_(codes)))}
+        found = {(m, c): by_code[c] for m, c in pairs if c in by_code}
+    return {p: e for p, e in found.items() if p in pairs}
+
+
+def _currents(judge_id: int, targets: set[tuple[int, int]]) -> dict[tuple[int, int], Mark]:
+    """(entry id, aspect id) → the judge's current mark, for a whole batch in one query."""
+    if not targets:
+        return {}
+    entry_ids = {e for e, _a in targets}
+    aspect_ids = {a for _e, a in targets}
+    rows = db.session.scalars(select(Mark).where(Mark.judge_id == judge_id, Mark.is_current.is_(True),
+                                                 Mark.entry_id.in_(entry_ids), Mark.aspect_id.in_(aspect_ids)))
+    out: dict[tuple[int, int], Mark] = {}
+    for mark in rows:
+        target = (mark.entry_id, mark.aspect_id)
+        if target in targets and (target not in out or mark.revision > out[target].revision):
+            out[target] = mark
+    return out
+
+
+def _same_mark(stored: Mark, w: _Item, judge_id: int, actor_id: int) -> bool:
+    return (stored.judge_id == judge_id and stored.entered_by_id == actor_id and stored.entry_id == w.entry_id
+            and stored.aspect_id == w.aspect.id and stored.value == w.value)
+
+
+_UNLOADED = object()
+
+
+def _store(competition: Competition, w: _Item, *, judge_id: int, actor: User, confirmed_by: int | None,
+           key: str | None, reason: str, action: str | None = None, current: Any = _UNLOADED) -> tuple[str, Mark]:
+    """Write one mark as a new revision (or nothing when unchanged); race-safe through the unique constraints.
+
+    The insert runs in a SAVEPOINT. An IntegrityError means another transaction stored the same key (→ the
+    stored result, or 409 for another target/value) or the same revision (→ read the new current and retry)."""
+    entry_id, aspect_id, value = w.entry_id, w.aspect.id, w.value
+    confirmed = confirmed_by is not None
+    for attempt in range(5):
+        if attempt or current is _UNLOADED:
+            current = _current(entry_id, aspect_id, judge_id)
+        if current is not None and current.value == value and (current.confirmed_by_id is not None or not confirmed):
+            return UNCHANGED, current
+        mark = Mark(entry_id=entry_id, aspect_id=aspect_id, judge_id=judge_id, value=value,
+                    revision=(current.revision + 1) if current else 1, is_current=True, idempotency_key=key,
+                    reason=reason, entered_by_id=actor.id, confirmed_by_id=confirmed_by, created_at=utcnow())
+        try:
+            with db.session.begin_nested():
+                if current is not None:
+                    current.is_current = False
+                db.session.add(mark)
+                db.session.flush()
+        except IntegrityError:
+            if key is not None:
+                stored = _mark_by_key(key)
+                if stored is not None:
+                    if _same_mark(stored, w, judge_id, actor.id):
+                        return DUPLICATE, stored
+                    raise Conflict(ITEM_PROBLEMS["key_reused"][1], code="key_reused",
+                                   details={"items": [_item_error(w.index, "key_reused", field_name="idempotency_key")]}
+                                   ) from None
+            continue
+        if action is None:
+            action = "mark_entered" if actor.id != judge_id else "mark_submitted"
+        record(action, mark, {
+            "competition_id": competition.id, "code": w.data.code, "aspect_id": aspect_id, "judge_id": judge_id,
+            "revision": mark.revision, "old": text_of(current.value) if current else None, "new": text_of(value),
+            "confirmed": confirmed, "reason": reason,
+        })
+        return STORED, mark
+    raise Conflict(_l("The mark changed at the same time elsewhere; please send it again."), code="retry")
+
+
+def confirm_mark(actor: User, competition_id: int, mark_id: int) -> Mark:
+    """Double entry: a different person (an organizer, the module's chief judge or the judge whose mark it is)
+    confirms a mark a clerk entered from a paper score sheet; only then it counts."""
+    competition = get_competition(competition_id, for_update=True)
+    row = db.session.execute(
+        select(Mark, Module, Entry.id).join(Entry, Entry.id == Mark.entry_id).join(Aspect, Aspect.id == Mark.aspect_id)
+        .join(Criterion, Criterion.id == Aspect.criterion_id).join(Module, Module.id == Criterion.module_id)
+        .where(Mark.id == mark_id, Entry.competition_id == competition.id)).first()
+    if row is None:
+        raise NotFound(_l("No such mark."))
+    mark, module, _entry_id = row
+    allowed = is_organizer(actor) or judging.is_chief_judge(actor.id, module.id) or actor.id == mark.judge_id
+    if not allowed:
+        raise PermissionDenied(_l("Only an organizer, the chief judge or the judge may confirm a paper mark."))
+    if mark.confirmed_by_id is not None:
+        raise Conflict(_l("This mark is already confirmed."), code="already_confirmed")
+    if not mark.is_current:
+        raise Conflict(_l("This mark has been replaced by a later revision."), code="superseded")
+    if mark.entered_by_id == actor.id:
+        raise Conflict(_l("A different person must confirm the marks you entered."), code="same_person")
+    if competition.status != RUNNING:
+        raise Conflict(ITEM_PROBLEMS["not_running"][1], code="not_running")
+    if module.locked_at is not None:
+        raise Conflict(ITEM_PROBLEMS["module_locked"][1], code="module_locked")
+    mark.confirmed_by_id = actor.id
+    db.session.flush()
+    codes = _module_entry_codes(competition, module.id)
+    record("mark_confirmed", mark, {"competition_id": competition.id, "code": codes.get(mark.entry_id),
+                                    "aspect_id": mark.aspect_id, "judge_id": mark.judge_id, "revision": mark.revision,
+                                    "value": text_of(mark.value), "entered_by_id": mark.entered_by_id})
+    return mark
+
+
+# --- the judge's own view ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OwnMark:
+    module_id: int
+    code: str
+    aspect_id: int
+    mark_id: int
+    revision: int
+    value: Decimal
+    confirmed: bool
+    remark_requested: bool
+
+
+def my_marks(actor: User, competition_id: int, module_id: int | None = None) -> list[OwnMark]:
+    """The actor's current marks (by code) on entries still assigned to them, with "re-mark requested" flags:
+    the chief judge asked for a re-mark after the judge's mark was given."""
+    competition = get_competition(competition_id)
+    stmt = (select(Module.id).join(Panel, Panel.module_id == Module.id).join(PanelJudge, PanelJudge.panel_id == Panel.id)
+            .where(Module.competition_id == competition.id, PanelJudge.judge_id == actor.id))
+    if module_id is not None:
+        stmt = stmt.where(Module.id == module_id)
+    module_ids = list(db.session.scalars(stmt.order_by(Module.position, Module.id)))
+    out: list[OwnMark] = []
+    for mid in module_ids:
+        allowed = {e.id for e in judging.assignable_entries(actor.id, mid)}
+        codes = _module_entry_codes(competition, mid)
+        rows = db.session.execute(
+            select(Mark, DivergenceReview.decision, DivergenceReview.decided_at)
+            .join(Aspect, Aspect.id == Mark.aspect_id).join(Criterion, Criterion.id == Aspect.criterion_id)
+            .outerjoin(DivergenceReview, and_(DivergenceReview.entry_id == Mark.entry_id,
+                                              DivergenceReview.aspect_id == Mark.aspect_id))
+            .where(Criterion.module_id == mid, Mark.judge_id == actor.id, Mark.is_current.is_(True))).all()
+        for mark, decision, decided_at in rows:
+            if mark.entry_id not in allowed or mark.entry_id not in codes:
+                continue
+            out.append(OwnMark(mid, codes[mark.entry_id], mark.aspect_id, mark.id, mark.revision, canonical(mark.value),
+                               mark.confirmed_by_id is not None,
+                               decision == REMARK and decided_at is not None and decided_at >= mark.created_at))
+    out.sort(key=lambda m: (m.module_id, m.code, m.aspect_id))
+    return out
+
+
+# --- score sheets --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SheetResult:
+    module_id: int
+    code: str
+    submitted_at: datetime
+    created: bool
+
+
+def submit_sheet(actor: User, competition_id: int, module_id: int, code: str) -> SheetResult:
+    """The judge hands in their score sheet for one entry in one module: every aspect of the module must
+    carry their current mark (409 listing the missing aspects). Handing it in again returns the first one."""
+    competition = get_competition(competition_id, for_update=True)
+    module = _get_module(competition.id, module_id)
+    entry = judging.assigned_entry(actor.id, module.id, code)  # NotFound unless on the panel and not conflicted
+    sheet = db.session.scalar(select(ScoreSheet).where(ScoreSheet.entry_id == entry.id, ScoreSheet.module_id == module.id,
+                                                       ScoreSheet.judge_id == actor.id))
+    if sheet is not None:
+        return SheetResult(module.id, code, sheet.submitted_at, False)
+    if competition.status != RUNNING:
+        raise Conflict(ITEM_PROBLEMS["not_running"][1], code="not_running")
+    if module.locked_at is not None:
+        raise Conflict(ITEM_PROBLEMS["module_locked"][1], code="module_locked")
+    aspect_ids = [a.id for a in _module_aspects(module.id)]
+    marked = set(db.session.scalars(select(Mark.aspect_id).where(
+        Mark.entry_id == entry.id, Mark.judge_id == actor.id, Mark.is_current.is_(True),
+        Mark.confirmed_by_id.is_not(None), Mark.aspect_id.in_(aspect_ids))))
+    missing = [a for a in aspect_ids if a not in marked]
+    if missing:
+        raise Conflict(_l("The score sheet is incomplete: %(n)d aspects have no mark yet.", n=len(missing)),
+                       code="sheet_incomplete", details={"missing_aspect_ids": missing})
+    sheet = ScoreSheet(entry_id=entry.id, module_id=module.id, judge_id=actor.id, submitted_at=utcnow())
+    try:
+        with db.session.begin_nested():
+            db.session.add(sheet)
+            db.session.flush()
+    except IntegrityError:
+        sheet = db.session.scalar(select(ScoreSheet).where(
+            ScoreSheet.entry_id == entry.id, ScoreSheet.module_id == module.id, ScoreSheet.judge_id == actor.id))
+        return SheetResult(module.id, code, sheet.submitted_at, False)
+    record("score_sheet_submitted", sheet, {"competition_id": competition.id, "module_id": module.id, "code": code})
+    return SheetResult(module.id, code, sheet.submitted_at, True)
+
+
+# --- the chief judge: completeness, divergences, lock ---------------------------------------------------------
+
+
+@dataclass
+class CellMark:
+    judge_id: int
+    mark_id: int
+    revision: int
+    value: Decimal
+    entered_by_id: int
+
+
+@dataclass
+class Cell:
+    aspect_id: int
+    marks: list[CellMark] = field(default_factory=list)  # counted (current and confirmed), by judge
+    unconfirmed: list[CellMark] = field(default_factory=list)  # clerk-entered, waiting for confirmation
+    missing: int = 0
+    pending_judges: list[int] = field(default_factory=list)  # eligible panel judges without a counted mark
+    divergence: DivergenceState | None = None
+
+
+@dataclass
+class DivergenceState:
+    spread: Fraction
+    threshold: Decimal
+    state: str  # open | remark | accepted
+    reason: str = ""
+    decided_by_id: int | None = None
+    decided_at: datetime | None = None
+
+
+@dataclass
+class EntryRow:
+    code: str
+    entry_id: int  # for the services only; never rendered to judges
+    cells: list[Cell]
+    sheets: list[int]  # judges who handed in their score sheet
+
+
+@dataclass
+class ModuleState:
+    competition: Competition
+    module: Module
+    panel: Panel | None
+    judges: list[User]
+    aspects: list[Aspect]
+    entries: list[EntryRow]
+    missing: int
+    unconfirmed: int
+    open_divergences: int
+
+    @property
+    def locked(self) -> bool:
+        return self.module.locked_at is not None
+
+    def lock_problems(self) -> dict[str, Any]:
+        """Why the module cannot be locked yet (empty when it can)."""
+        problems: dict[str, Any] = {}
+        missing = [{"code": r.code, "aspect_id": c.aspect_id, "missing": c.missing, "pending_judge_ids": c.pending_judges}
+                   for r in self.entries for c in r.cells if c.missing]
+        unconfirmed = [{"code": r.code, "aspect_id": c.aspect_id, "mark_ids": [m.mark_id for m in c.unconfirmed]}
+                       for r in self.entries for c in r.cells if c.unconfirmed]
+        divergences = [{"code": r.code, "aspect_id": c.aspect_id, "state": c.divergence.state}
+                       for r in self.entries for c in r.cells
+                       if c.divergence is not None and c.divergence.state != ACCEPTED]
+        if self.panel is None:
+            problems["panel"] = "missing"
+        if missing:
+            problems["missing"] = missing
+        if unconfirmed:
+            problems["unconfirmed"] = unconfirmed
+        if divergences:
+            problems["divergences"] = divergences
+        return problems
+
+
+def _module_state(competition: Competition, module: Module) -> ModuleState:
+    """Entries × aspects × judges of one module in a fixed number of queries (plus the judges' conflict ties)."""
+    panel, member_ids = _panel_members(module.id)
+    aspects = _module_aspects(module.id)
+    specs = {a.id: spec_of(a, module.id) for a in aspects}
+    codes = _module_entry_codes(competition, module.id)
+    judges = list(db.session.scalars(select(User).where(User.id.in_(member_ids)).order_by(User.id))) if member_ids else []
+    aspect_ids = [a.id for a in aspects]
+    rows = db.session.execute(
+        select(Mark.id, Mark.entry_id, Mark.aspect_id, Mark.judge_id, Mark.revision, Mark.value, Mark.entered_by_id,
+               Mark.confirmed_by_id, Mark.created_at)
+        .join(Entry, Entry.id == Mark.entry_id)
+        .where(Entry.competition_id == competition.id, Mark.aspect_id.in_(aspect_ids), Mark.is_current.is_(True))
+    ).all() if aspect_ids else []
+    counted: dict[tuple[int, int], list[CellMark]] = defaultdict(list)
+    unconfirmed: dict[tuple[int, int], list[CellMark]] = defaultdict(list)
+    latest: dict[tuple[int, int], datetime] = {}
+    for mid, entry_id, aspect_id, judge_id, revision, value, entered_by, confirmed_by, created_at in rows:
+        if entry_id not in codes:
+            continue
+        cm = CellMark(judge_id, mid, revision, canonical(value), entered_by)
+        if confirmed_by is None:
+            unconfirmed[(entry_id, aspect_id)].append(cm)
+            continue
+        counted[(entry_id, aspect_id)].append(cm)
+        key = (entry_id, aspect_id)
+        if key not in latest or created_at > latest[key]:
+            latest[key] = created_at
+    reviews = {(r.entry_id, r.aspect_id): r for r in db.session.scalars(
+        select(DivergenceReview).where(DivergenceReview.aspect_id.in_(aspect_ids),
+                                       DivergenceReview.entry_id.in_(list(codes))))} if aspect_ids and codes else {}
+    divergences = {(d.entry_id, d.aspect_id): d for d in detect_divergences(
+        [EngineMark(entry_id=e, aspect_id=a, judge_id=m.judge_id, value=m.value)
+         for (e, a), marks in counted.items() for m in marks], specs)}
+    sheets: dict[int, list[int]] = defaultdict(list)
+    for entry_id, judge_id in db.session.execute(select(ScoreSheet.entry_id, ScoreSheet.judge_id).where(
+            ScoreSheet.module_id == module.id)):
+        sheets[entry_id].append(judge_id)
+    eligible = _eligible_judges(member_ids, module.id) if codes else {}
+
+    entries: list[EntryRow] = []
+    total_missing = total_unconfirmed = total_open = 0
+    for entry_id, code in sorted(codes.items(), key=lambda kv: kv[1]):
+        cells = []
+        for aspect in aspects:
+            key = (entry_id, aspect.id)
+            marks = sorted(counted.get(key, []), key=lambda m: m.judge_id)
+            cell = Cell(aspect.id, marks, sorted(unconfirmed.get(key, []), key=lambda m: m.judge_id))
+            cell.missing = max(0, aspect.judges_required - len(marks))
+            if cell.missing:
+                have = {m.judge_id for m in marks}
+                cell.pending_judges = [j for j in member_ids if j in eligible.get(entry_id, set()) and j not in have]
+            found = divergences.get(key)
+            if found is not None:
+                review = reviews.get(key)
+                state, reason, by, at = OPEN, "", None, None
+                if review is not None and review.decided_at >= latest.get(key, review.decided_at):
+                    state, reason, by, at = review.decision, review.reason, review.decided_by_id, review.decided_at
+                cell.divergence = DivergenceState(found.spread, found.threshold, state, reason, by, at)
+                total_open += state != ACCEPTED
+            total_missing += cell.missing
+            total_unconfirmed += len(cell.unconfirmed)
+            cells.append(cell)
+        entries.append(EntryRow(code, entry_id, cells, sorted(sheets.get(entry_id, []))))
+    return ModuleState(competition, module, panel, judges, aspects, entries, total_missing, total_unconfirmed, total_open)
+
+
+def _eligible_judges(member_ids: list[int], module_id: int) -> dict[int, set[int]]:
+    """Entry id → the panel judges who may mark it (not conflicted): one query per judge, not per entry."""
+    out: dict[int, set[int]] = defaultdict(set)
+    for judge_id in member_ids:
+        for entry in judging.assignable_entries(judge_id, module_id):
+            out[entry.id].add(judge_id)
+    return out
+
+
+def completeness(actor: User, competition_id: int, module_id: int) -> ModuleState:
+    """The completeness matrix for the module's chief judge (or an organizer): entries by code × aspects ×
+    judges, missing marks, unconfirmed paper marks, divergence flags with their review state."""
+    competition = get_competition(competition_id)
+    module = _get_module(competition.id, module_id)
+    _require_chief(actor, module.id, organizer_may=True)
+    return _module_state(competition, module)
+
+
+def decide_divergence(actor: User, competition_id: int, code: str, aspect_id: int, decision: str, reason: str
+                      ) -> DivergenceReview:
+    """The chief judge asks the panel to re-mark a flagged (entry, aspect), or accepts the marks with a reason.
+    A decision holds until a counted mark of the cell changes; then the flag is open again."""
+    if decision not in DECISIONS:
+        raise DomainError(_l("Choose re-mark or accept."), code="validation_error", status=422,
+                          details={"decision": [str(_l("Choose re-mark or accept."))]})
+    reason = (reason or "").strip()
+    if decision == ACCEPTED and not reason:
+        message = _l("Give the reason for accepting the divergent marks.")
+        raise DomainError(message, code="reason_required", status=422, details={"reason": [str(message)]})
+    competition = get_competition(competition_id, for_update=True)
+    found = _aspects_of(competition.id, [aspect_id]).get(aspect_id)
+    if found is None:
+        message = ITEM_PROBLEMS["unknown_aspect"][1]
+        raise DomainError(message, code="unknown_aspect", status=422, details={"aspect_id": [str(message)]})
+    aspect, module = found
+    _require_chief(actor, module.id, organizer_may=False)
+    entry = judging.entry_for_code(competition.id, module.id, code)
+    if entry is None:
+        raise NotFound(ITEM_PROBLEMS["unknown_code"][1], code="unknown_code")
+    if competition.status != RUNNING:
+        raise Conflict(ITEM_PROBLEMS["not_running"][1], code="not_running")
+    if module.locked_at is not None:
+        raise Conflict(ITEM_PROBLEMS["module_locked"][1], code="module_locked")
+    values = [v for (v,) in db.session.execute(select(Mark.value).where(
+        Mark.entry_id == entry.id, Mark.aspect_id == aspect.id, Mark.is_current.is_(True), Mark.confirmed_by_id.is_not(None)))]
+    spec = spec_of(aspect, module.id)
+    if not detect_divergences([EngineMark(entry_id=entry.id, aspect_id=aspect.id, judge_id=i, value=v)
+                               for i, v in enumerate(values)], {aspect.id: spec}):
+        raise Conflict(_l("These marks are not divergent."), code="not_divergent")
+    review = db.session.scalar(select(DivergenceReview).where(DivergenceReview.entry_id == entry.id,
+                                                              DivergenceReview.aspect_id == aspect.id))
+    old = None if review is None else {"decision": review.decision, "reason": review.reason}
+    if review is None:
+        review = DivergenceReview(entry_id=entry.id, aspect_id=aspect.id, decision=decision, reason=reason,
+                                  decided_by_id=actor.id, decided_at=utcnow())
+        db.session.add(review)
+    else:
+        review.decision, review.reason, review.decided_by_id, review.decided_at = decision, reason, actor.id, utcnow()
+    db.session.flush()
+    record("divergence_decided", review, {"competition_id": competition.id, "module_id": module.id, "code": code,
+                                          "aspect_id": aspect.id, "decision": decision, "reason": reason, "old": old,
+                                          "marks": sorted(text_of(v) for v in values)})
+    return review
+
+
+def lock_module(actor: User, competition_id: int, module_id: int) -> ModuleState:
+    """The chief judge signs the module off (签字确认): refused (409, with the reasons) while marks are missing
+    or unconfirmed or divergences are unresolved. After the lock only the chief judge changes marks."""
+    competition = get_competition(competition_id, for_update=True)
+    module = _get_module(competition.id, module_id)
+    _require_chief(actor, module.id, organizer_may=False)
+    if module.locked_at is not None:
+        raise Conflict(_l("The module is already locked."), code="already_locked")
+    if competition.status != RUNNING:
+        raise Conflict(_l("Modules can only be locked while the competition is running."), code="not_running")
+    state = _module_state(competition, module)
+    problems = state.lock_problems()
+    if problems:
+        raise Conflict(_l("The module cannot be locked yet: %(missing)d marks missing, %(unconfirmed)d paper marks "
+                          "unconfirmed, %(divergences)d divergences unresolved.", missing=state.missing,
+                          unconfirmed=state.unconfirmed, divergences=state.open_divergences),
+                       code="lock_refused", details=problems)
+    module.locked_at = utcnow()
+    module.locked_by_id = actor.id
+    db.session.flush()
+    record("module_locked", module, {"competition_id": competition.id, "module_id": module.id,
+                                     "entries": len(state.entries)})
+    return state
+
+
+def chief_change_mark(actor: User, competition_id: int, code: str, aspect_id: int, judge_id: int, value: Any,
+                      reason: str) -> MarkResult:
+    """After the lock, the chief judge changes a judge's mark with a mandatory reason: a new revision, audited."""
+    reason = (reason or "").strip()
+    if not reason:
+        message = _l("Give the reason for changing a mark after the lock.")
+        raise DomainError(message, code="reason_required", status=422, details={"reason": [str(message)]})
+    competition = get_competition(competition_id, for_update=True)
+    found = _aspects_of(competition.id, [aspect_id]).get(aspect_id)
+    if found is None:
+        message = ITEM_PROBLEMS["unknown_aspect"][1]
+        raise DomainError(message, code="unknown_aspect", status=422, details={"aspect_id": [str(message)]})
+    aspect, module = found
+    _require_chief(actor, module.id, organizer_may=False)
+    if module.locked_at is None:
+        raise Conflict(_l("The module is not locked: ask the judge to re-mark instead."), code="not_locked")
+    if competition.status not in CORRECTION_PHASES:
+        raise Conflict(_l("Marks cannot change in this phase of the competition."), code="not_running")
+    entry = judging.entry_for_code(competition.id, module.id, code)
+    if entry is None:
+        raise NotFound(ITEM_PROBLEMS["unknown_code"][1], code="unknown_code")
+    if not judging.is_panel_member(judge_id, module.id):
+        message = ITEM_PROBLEMS["judge_not_on_panel"][1]
+        raise DomainError(message, code="judge_not_on_panel", status=422, details={"judge_id": [str(message)]})
+    if judging.conflicted(judge_id, entry, competition=competition) is not None:
+        message = ITEM_PROBLEMS["judge_conflicted"][1]
+        raise DomainError(message, code="judge_conflicted", status=422, details={"judge_id": [str(message)]})
+    parsed = parse_value(value)
+    spec = spec_of(aspect, module.id)
+    problem = parsed if isinstance(parsed, MarkProblem) else check_value(spec, parsed)
+    if problem is not None:
+        message = problem_message(problem, spec)
+        raise DomainError(message, code=problem.value, status=422, details={"value": [message]})
+    w = _Item(0, MarkInput(code, aspect.id, value, ""), canonical(parsed), aspect, module, entry.id)
+    status, mark = _store(competition, w, judge_id=judge_id, actor=actor, confirmed_by=actor.id, key=None,
+                          reason=reason, action="mark_corrected")
+    return MarkResult(0, code, aspect.id, judge_id, status, mark.id, mark.revision, canonical(mark.value), True)
+
+
+# --- judge statistics ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JudgeLine:
+    judge: User
+    marks: int
+    compared: int
+    leniency: Fraction | None
+    mean_abs_deviation: Fraction | None
+    divergences: int
+
+
+def judge_stats(actor: User, competition_id: int, module_id: int, *, relative: bool = False) -> list[JudgeLine]:
+    """Per judge of the panel: leniency (mean signed deviation from the panel median), mean absolute deviation,
+    diverging cells marked and the number of marks (counted marks of the module only)."""
+    competition = get_competition(competition_id)
+    module = _get_module(competition.id, module_id)
+    _require_chief(actor, module.id, organizer_may=True)
+    state = _module_state(competition, module)
+    specs = {a.id: spec_of(a, module.id) for a in state.aspects}
+    marks = [EngineMark(entry_id=row.entry_id, aspect_id=cell.aspect_id, judge_id=m.judge_id, value=m.value)
+             for row in state.entries for cell in row.cells for m in cell.marks]
+    stats = judge_statistics(marks, specs, relative=relative)
+    judges = {u.id: u for u in state.judges}
+    extra = sorted(set(stats) - set(judges))
+    if extra:
+        judges.update({u.id: u for u in db.session.scalars(select(User).where(User.id.in_(extra)))})
+    out = []
+    for judge_id in sorted(judges):
+        s = stats.get(judge_id)
+        out.append(JudgeLine(judges[judge_id], s.marks if s else 0, s.compared if s else 0, s.leniency if s else None,
+                             s.mean_abs_deviation if s else None, s.divergences if s else 0))
+    return out
+
+
+# --- for results and the board ----------------------------------------------------------------------------
+
+
+def current_marks(competition_id: int, module_id: int | None = None) -> dict[int, dict[int, list[Decimal]]]:
+    """``{entry_id: {aspect_id: [values]}}`` of the counted marks (current and confirmed) — the shape
+    ``competitions.domain.score_entries`` takes. One query, whatever the number of entries."""
+    stmt = (select(Mark.entry_id, Mark.aspect_id, Mark.value).join(Entry, Entry.id == Mark.entry_id)
+            .where(Entry.competition_id == competition_id, Mark.is_current.is_(True), Mark.confirmed_by_id.is_not(None)))
+    if module_id is not None:
+        stmt = stmt.join(Aspect, Aspect.id == Mark.aspect_id).join(Criterion, Criterion.id == Aspect.criterion_id).where(
+            Criterion.module_id == module_id)
+    out: dict[int, dict[int, list[Decimal]]] = {}
+    for entry_id, aspect_id, value in db.session.execute(stmt):
+        cells = out.get(entry_id)
+        if cells is None:
+            cells = out[entry_id] = {}
+        values = cells.get(aspect_id)
+        if values is None:
+            cells[aspect_id] = [value]
+        else:
+            values.append(value)
+    return out
+
+
+def current_mark_rows(competition_id: int) -> list[EngineMark]:
+    """The counted marks with their judges, as engine ``Mark`` values (divergences, judge statistics). One query."""
+    rows = db.session.execute(
+        select(Mark.entry_id, Mark.aspect_id, Mark.judge_id, Mark.value).join(Entry, Entry.id == Mark.entry_id)
+        .where(Entry.competition_id == competition_id, Mark.is_current.is_(True), Mark.confirmed_by_id.is_not(None)))
+    return [EngineMark(entry_id=e, aspect_id=a, judge_id=j, value=v) for e, a, j, v in rows]
+
+
+def mark_history(competition_id: int, entry_id: int, aspect_id: int) -> list[Mark]:
+    """Every revision of every judge's mark of one cell (organizers' pages; never overwritten)."""
+    return list(db.session.scalars(
+        select(Mark).join(Entry, Entry.id == Mark.entry_id)
+        .where(Entry.competition_id == competition_id, Mark.entry_id == entry_id, Mark.aspect_id == aspect_id)
+        .order_by(Mark.judge_id, Mark.revision)))
+
+
+__all__ = [
+    "MarkInput",
+    "MarkResult",
+    "ModuleState",
+    "canonical",
+    "check_value",
+    "chief_change_mark",
+    "completeness",
+    "confirm_mark",
+    "current_mark_rows",
+    "current_marks",
+    "decide_divergence",
+    "judge_stats",
+    "lock_module",
+    "mark_history",
+    "my_marks",
+    "parse_value",
+    "submit_marks",
+    "submit_sheet",
+]
