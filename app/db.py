@@ -10,11 +10,13 @@ Reads (GET/HEAD requests) keep a deferred BEGIN so readers never queue behind wr
 from __future__ import annotations
 
 import contextvars
+import threading
+from collections import deque
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Engine, MetaData, Numeric, String, event
+from sqlalchemy import DateTime, Engine, MetaData, Numeric, Pool, String, event
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 from sqlalchemy.types import TypeDecorator
 
@@ -120,7 +122,92 @@ def _sqlite_on_connect(dbapi_connection, connection_record):
     cursor.close()
 
 
+WRITE_QUEUE_TIMEOUT = 60.0  # seconds a write transaction may wait for its turn in this process
+
+
+class WriteQueue:
+    """First come, first served among one process's write transactions on one SQLite file.
+
+    SQLite's busy handler is not a queue: a waiter sleeps and polls (1, 2, 5 … then every 100 ms), so under
+    sustained load a newcomer keeps winning and an early waiter can pass the busy timeout ("database is
+    locked") although the database is only ever held for milliseconds. Writers of this process therefore
+    queue here (handing the turn over directly, no polling) and only then run ``BEGIN IMMEDIATE``; the busy
+    timeout is left for other processes.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: deque[threading.Event] = deque()
+        self._busy = False
+
+    def acquire(self, timeout: float) -> bool:
+        with self._lock:
+            if not self._busy and not self._waiting:
+                self._busy = True
+                return True
+            turn = threading.Event()
+            self._waiting.append(turn)
+        if turn.wait(timeout):
+            return True
+        with self._lock:
+            if turn.is_set():  # handed over just as the wait timed out
+                return True
+            self._waiting.remove(turn)
+            return False
+
+    def release(self) -> None:
+        with self._lock:
+            if self._waiting:
+                self._waiting.popleft().set()  # the turn passes on; still busy
+            else:
+                self._busy = False
+
+
+_write_queues: dict[str, WriteQueue] = {}
+_write_queues_lock = threading.Lock()
+_QUEUE_KEY = "jiangxin_write_queue"
+
+
+def _write_queue(database: str | None) -> WriteQueue | None:
+    if not database or database == ":memory:" or database.startswith("file::memory:"):
+        return None
+    with _write_queues_lock:
+        return _write_queues.setdefault(database, WriteQueue())
+
+
+def _leave_queue(info: dict) -> None:
+    queue = info.pop(_QUEUE_KEY, None)
+    if queue is not None:
+        queue.release()
+
+
 @event.listens_for(Engine, "begin")
 def _sqlite_on_begin(conn):
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(f"BEGIN {sqlite_begin_mode.get()}")
+    if conn.dialect.name != "sqlite":
+        return
+    mode = sqlite_begin_mode.get()
+    queue = _write_queue(conn.engine.url.database) if mode == "IMMEDIATE" else None
+    if queue is not None:
+        if not queue.acquire(WRITE_QUEUE_TIMEOUT):
+            import sqlite3
+
+            raise sqlite3.OperationalError("database is locked (write queue timeout)")
+        conn.info[_QUEUE_KEY] = queue
+    try:
+        conn.exec_driver_sql(f"BEGIN {mode}")
+    except BaseException:
+        _leave_queue(conn.info)
+        raise
+
+
+@event.listens_for(Engine, "commit")
+@event.listens_for(Engine, "rollback")
+def _sqlite_on_end(conn):
+    _leave_queue(conn.info)
+
+
+@event.listens_for(Pool, "checkin")
+def _sqlite_on_checkin(dbapi_connection, connection_record):
+    # A connection returned (or invalidated) without commit/rollback must not keep the turn.
+    if connection_record is not None:
+        _leave_queue(connection_record.info)

@@ -174,3 +174,28 @@ def test_utc_datetimes_round_trip_timezone_aware(app_ctx, value):
 def test_naive_datetimes_are_refused():
     with pytest.raises(ValueError, match="naive"):
         UTCDateTime().process_bind_param(datetime(2024, 1, 1), None)
+
+
+def test_write_queue_hands_turns_over_in_arrival_order():
+    """SQLite's busy handler polls (a newcomer can overtake an early waiter); our queue must not."""
+    import threading
+
+    from app.db import WriteQueue
+
+    queue = WriteQueue()
+    assert queue.acquire(1)  # the first writer holds the turn
+    order: list[int] = []
+    waiting = []
+    for i in range(5):
+        t = threading.Thread(target=lambda i=i: (queue.acquire(5), order.append(i), queue.release()))
+        t.start()
+        waiting.append(t)
+        deadline = threading.Event()
+        while len(queue._waiting) < i + 1 and not deadline.wait(0.001):  # each is queued before the next starts
+            pass
+    queue.release()
+    for t in waiting:
+        t.join(5)
+    assert order == [0, 1, 2, 3, 4]
+    assert queue.acquire(0) and not queue.acquire(0.01)  # free again, then held
+    queue.release()
