@@ -465,14 +465,8 @@ def read_registration_file(filename: str, data: bytes, max_rows: int = REGISTRAT
     The worker import's reader (format sniffing, CSV encodings, formula-safe XLSX reading) with this
     file's columns: 证件号码 is required, 姓名 and 证件类型 are optional (the import's header aliases).
     """
-    fmt = import_domain.sniff_format(filename, data)
-    if fmt == "xlsx":
-        raw: Iterable[Any] = import_domain._xlsx_rows(data, max_rows)
-        to_text = import_domain._xlsx_text
-    else:
-        text, _encoding = import_domain.decode_text(data)
-        raw = import_domain._csv_rows(text)
-        to_text = str.strip
+    fmt, _encoding, raw, xlsx_text = import_domain.open_rows(filename, data, max_rows)
+    to_text = xlsx_text or str.strip
     rows: list[tuple[int, str, str, str]] = []
     index: dict[str, int] | None = None
     try:

@@ -373,21 +373,28 @@ def map_headers(header: Iterable[Any]) -> tuple[list[int], dict[str, str], list[
     return index, texts, ignored
 
 
+def open_rows(filename: str, data: bytes, max_rows: int
+              ) -> tuple[str, str | None, Iterable[Any], Callable[[Any], str] | None]:
+    """Sniff the format and open the raw rows: (format, CSV encoding, rows, ``to_text``).
+
+    XLSX rows hold cells as openpyxl reads them (``to_text`` turns one into text, formulas refused);
+    CSV rows are lists of strings (``to_text`` is None). Other readers of spreadsheets (e.g. the
+    competition registration file) build on this, so every upload gets the same sniffing and encodings.
+    """
+    fmt = sniff_format(filename, data)
+    if fmt == "xlsx":
+        return fmt, None, _xlsx_rows(data, max_rows), _xlsx_text
+    text, encoding = decode_text(data)
+    return fmt, encoding, _csv_rows(text), None
+
+
 def read_table(filename: str, data: bytes, max_rows: int) -> Table:
     """Detect the format (and encoding), map the header row; rows are read lazily.
 
     Blank rows are skipped; the row number is the one a spreadsheet shows (the header's row is 1 when
     it is the first line). More than ``max_rows`` data rows raise ``too_many_rows`` while reading.
     """
-    fmt = sniff_format(filename, data)
-    encoding = None
-    if fmt == "xlsx":
-        raw: Iterable[Any] = _xlsx_rows(data, max_rows)
-        to_text: Callable[[Any], str] | None = _xlsx_text
-    else:
-        text, encoding = decode_text(data)
-        raw = _csv_rows(text)
-        to_text = None
+    fmt, encoding, raw, to_text = open_rows(filename, data, max_rows)
     it = iter(enumerate(raw, start=1))
     header = None
     try:
