@@ -262,3 +262,73 @@ def make_app(app, tmp_path_factory):
             db.engine.dispose()
     if made:
         limiter.init_app(app)
+
+
+# --- throwaway databases for tests that need real commits and several connections -------------------
+
+PG_SERVER_URL = os.environ.get("TEST_DATABASE_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def _postgres_reachable(url) -> bool:
+    import psycopg
+
+    try:
+        psycopg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False), connect_timeout=3).close()
+        return True
+    except psycopg.Error:
+        return False
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    """A fresh SQLite file of this test's own."""
+    return f"sqlite:///{tmp_path / 'own.db'}"
+
+
+@pytest.fixture
+def postgres_url():
+    """A throwaway PostgreSQL database, created on the server of TEST_DATABASE_URL (or 127.0.0.1) and dropped."""
+    import secrets
+
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    server = make_url(PG_SERVER_URL)
+    if not server.drivername.startswith("postgresql"):
+        server = make_url("postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    admin = server.set(database="postgres")
+    require(_postgres_reachable(admin), f"PostgreSQL not reachable at {admin.render_as_string()}")
+    name = f"test_own_{secrets.token_hex(4)}"
+    dsn = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield server.set(database=name, drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def isolated_app(make_app, tmp_path):
+    """An app on the run's backend but with its own tables (a schema of its own on PostgreSQL, a file on
+    SQLite), for tests whose requests really commit; mark them ``no_transaction``."""
+    import uuid
+
+    schema = None
+    if POSTGRES_URL:
+        schema = f"iso_{uuid.uuid4().hex[:8]}"
+        sep = "&" if "?" in POSTGRES_URL else "?"
+        url = f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+    else:
+        url = f"sqlite:///{tmp_path / 'isolated.db'}"
+    extra = make_app(url)
+    with extra.app_context():
+        if schema:
+            with db.engine.begin() as conn:
+                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        db.create_all()
+    yield extra
+    if schema:
+        with extra.app_context(), db.engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

@@ -7,56 +7,18 @@ history is regenerated when the models settle.
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
 from pathlib import Path
 
 import pytest
 from flask_migrate import check, current, downgrade, upgrade
 from sqlalchemy import inspect, text
-from sqlalchemy.engine import make_url
 
 from app.db import db
-from tests.conftest import require
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
-PG_SERVER_URL = os.environ.get("TEST_DATABASE_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
-def _postgres_reachable(url) -> bool:
-    import psycopg
-
-    try:
-        psycopg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False), connect_timeout=3).close()
-        return True
-    except psycopg.Error:
-        return False
-
-
-@pytest.fixture
-def sqlite_url(tmp_path):
-    return f"sqlite:///{tmp_path / 'migrations.db'}"
-
-
-@pytest.fixture
-def postgres_url():
-    import psycopg
-
-    server = make_url(PG_SERVER_URL)
-    if not server.drivername.startswith("postgresql"):
-        server = make_url("postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    admin = server.set(database="postgres")
-    require(_postgres_reachable(admin), f"PostgreSQL not reachable at {admin.render_as_string()}")
-    name = f"test_migrations_{secrets.token_hex(4)}"
-    dsn = admin.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield server.set(database=name, drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

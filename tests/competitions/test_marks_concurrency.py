@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import random
-import secrets
 import threading
 import time
 import uuid
@@ -25,55 +23,19 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
 
 from app.accounts.models import Role, User, UserRole
 from app.audit.models import AuditEntry
 from app.db import db
 from competitions.models import Aspect, Competition, Criterion, Entry, Mark, Module, Panel, PanelJudge
-from tests.conftest import require
 
 JUDGES = 32
 ENTRIES = 4
 SERVER_THREADS = {"sqlite": 8, "postgres": 32}
 SCALES = (("3", "1"), ("10", "0.5"), ("20", "0.25"))  # (max, step) of the aspects
-PG_SERVER_URL = os.environ.get("TEST_DATABASE_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
-def _postgres_reachable(url) -> bool:
-    import psycopg
-
-    try:
-        psycopg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False), connect_timeout=3).close()
-        return True
-    except psycopg.Error:
-        return False
-
-
-@pytest.fixture
-def sqlite_url(tmp_path):
-    return f"sqlite:///{tmp_path / 'marks-concurrency.db'}"
-
-
-@pytest.fixture
-def postgres_url():
-    import psycopg
-
-    server = make_url(PG_SERVER_URL)
-    if not server.drivername.startswith("postgresql"):
-        server = make_url("postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    admin = server.set(database="postgres")
-    require(_postgres_reachable(admin), f"PostgreSQL not reachable at {admin.render_as_string()}")
-    name = f"test_marks_{secrets.token_hex(4)}"
-    dsn = admin.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield server.set(database=name, drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _build(app) -> tuple[int, list[int], list[str], list[str], list[int]]:

@@ -7,47 +7,26 @@ real commits, because the point is what two transactions do to each other.
 from __future__ import annotations
 
 import threading
-import uuid
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from app.accounts.models import Role
 from app.db import db
 from competitions.models import EnterpriseQuota, Entry
 from tests.competitions import registration_judging_fixtures as fixtures
-from tests.conftest import POSTGRES_URL
 
 CLIENTS = 8
 QUOTA = 3
 
 
-@pytest.fixture
-def own_app(make_app, tmp_path):
-    schema = None
-    if POSTGRES_URL:
-        schema = f"regjudge_{uuid.uuid4().hex[:8]}"
-        sep = "&" if "?" in POSTGRES_URL else "?"
-        url = f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
-    else:
-        url = f"sqlite:///{tmp_path / 'quota.db'}"
-    extra = make_app(url)
-    with extra.app_context():
-        if schema:
-            with db.engine.begin() as conn:
-                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        db.create_all()
-    yield extra
-    if schema:
-        with extra.app_context(), db.engine.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 @pytest.mark.no_transaction
-def test_concurrent_registrations_respect_the_quota(own_app, create_enterprise, create_worker, create_user):
+def test_concurrent_registrations_respect_the_quota(isolated_app, create_enterprise, create_worker, create_user):
     from app.accounts.services import create_token
 
-    with own_app.app_context():
+    with isolated_app.app_context():
         ent = create_enterprise()
         workers = [create_worker(enterprise=ent) for _ in range(CLIENTS)]
         hr = create_user(Role.HR, enterprise=ent)
@@ -65,7 +44,7 @@ def test_concurrent_registrations_respect_the_quota(own_app, create_enterprise, 
 
     def register(worker_id: int) -> None:
         try:
-            client = own_app.test_client()
+            client = isolated_app.test_client()
             start.wait(30)
             resp = client.post(url, json={"worker_ids": [worker_id]}, headers={"Authorization": f"Bearer {token}"})
             statuses.append(resp.status_code)
@@ -79,7 +58,7 @@ def test_concurrent_registrations_respect_the_quota(own_app, create_enterprise, 
         t.join(60)
     assert not errors, errors
     assert sorted(statuses) == [201] * QUOTA + [409] * (CLIENTS - QUOTA)
-    with own_app.app_context():
+    with isolated_app.app_context():
         count = db.session.scalar(select(func.count()).select_from(Entry).where(Entry.competition_id == competition_id))
         db.session.remove()
     assert count == QUOTA

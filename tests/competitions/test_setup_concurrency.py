@@ -7,52 +7,31 @@ commits, because the point is what concurrent transactions do to each other.
 from __future__ import annotations
 
 import threading
-import uuid
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from app.accounts.models import Role
 from app.audit.models import AuditEntry
 from app.db import db
 from competitions.models import Competition, CompetitionTransition
 from tests.competitions.setup_support import sample_scheme
-from tests.conftest import POSTGRES_URL
 
 CLIENTS = 6
 
 
-@pytest.fixture
-def own_app(make_app, tmp_path):
-    schema = None
-    if POSTGRES_URL:
-        schema = f"setup_{uuid.uuid4().hex[:8]}"
-        sep = "&" if "?" in POSTGRES_URL else "?"
-        url = f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
-    else:
-        url = f"sqlite:///{tmp_path / 'lifecycle.db'}"
-    extra = make_app(url)
-    with extra.app_context():
-        if schema:
-            with db.engine.begin() as conn:
-                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        db.create_all()
-    yield extra
-    if schema:
-        with extra.app_context(), db.engine.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 @pytest.mark.no_transaction
-def test_concurrent_identical_steps_apply_once(own_app, create_user):
+def test_concurrent_identical_steps_apply_once(isolated_app, create_user):
     from app.accounts.services import create_token
 
-    with own_app.app_context():
+    with isolated_app.app_context():
         organizers = [create_user(Role.ORGANIZER) for _ in range(CLIENTS)]
         tokens = [create_token(u, "t").secret for u in organizers]
         db.session.commit()
         db.session.remove()
-    client = own_app.test_client()
+    client = isolated_app.test_client()
     auth = {"Authorization": f"Bearer {tokens[0]}"}
     competition_id = client.post("/api/v1/competitions", json={"name": "并发", "level": "city"}, headers=auth).get_json()["id"]
     url = f"/api/v1/competitions/{competition_id}"
@@ -64,7 +43,7 @@ def test_concurrent_identical_steps_apply_once(own_app, create_user):
 
     def step(token: str) -> None:
         try:
-            own = own_app.test_client()
+            own = isolated_app.test_client()
             start.wait(30)
             resp = own.post(f"{url}/transitions", json={"event": "open_registration"},
                             headers={"Authorization": f"Bearer {token}"})
@@ -79,7 +58,7 @@ def test_concurrent_identical_steps_apply_once(own_app, create_user):
         t.join(60)
     assert not errors, errors
     assert sorted(statuses) == [200] + [409] * (CLIENTS - 1)
-    with own_app.app_context():
+    with isolated_app.app_context():
         assert db.session.get(Competition, competition_id).status == "registration_open"
         steps = db.session.scalar(select(func.count()).select_from(CompetitionTransition)
                                   .where(CompetitionTransition.competition_id == competition_id))
