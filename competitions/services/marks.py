@@ -261,7 +261,7 @@ def _raise_item_errors(errors: list[dict[str, Any]]) -> None:
     statuses = {e["status"] for e in errors}
     status = next(s for s in STATUS_ORDER if s in statuses)
     first = next(e for e in errors if e["status"] == status)
-    message = _l("No mark was stored: %(count)d of the marks cannot be accepted.", count=len({e["index"] for e in errors}))
+    message = _l("No mark was stored. Marks that cannot be accepted: %(count)d.", count=len({e["index"] for e in errors}))
     raise DomainError(message, code=first["code"] if status != 422 else "invalid_marks", status=status,
                       details={"items": errors})
 
@@ -663,7 +663,7 @@ def submit_sheet(actor: User, competition_id: int, module_id: int, code: str) ->
         Mark.confirmed_by_id.is_not(None), Mark.aspect_id.in_(aspect_ids))))
     missing = [a for a in aspect_ids if a not in marked]
     if missing:
-        raise Conflict(_l("The score sheet is incomplete: %(n)d aspects have no mark yet.", n=len(missing)),
+        raise Conflict(_l("The score sheet is incomplete. Aspects without a mark yet: %(n)d.", n=len(missing)),
                        code="sheet_incomplete", details={"missing_aspect_ids": missing})
     sheet = ScoreSheet(entry_id=entry.id, module_id=module.id, judge_id=actor.id, submitted_at=utcnow())
     try:
@@ -900,8 +900,8 @@ def lock_module(actor: User, competition_id: int, module_id: int) -> ModuleState
     state = _module_state(competition, module)
     problems = state.lock_problems()
     if problems:
-        raise Conflict(_l("The module cannot be locked yet: %(missing)d marks missing, %(unconfirmed)d paper marks "
-                          "unconfirmed, %(divergences)d divergences unresolved.", missing=state.missing,
+        raise Conflict(_l("The module cannot be locked yet. Missing marks: %(missing)d; unconfirmed paper marks: "
+                          "%(unconfirmed)d; unresolved divergences: %(divergences)d.", missing=state.missing,
                           unconfirmed=state.unconfirmed, divergences=state.open_divergences),
                        code="lock_refused", details=problems)
     module.locked_at = utcnow()

@@ -252,7 +252,7 @@ def _engine_error(exc: DomainRuleError, loaded: Loaded) -> DomainError:
     elif exc.code == "invalid_config":
         message = _("The award, tie-break or promotion rules are invalid.")
     else:
-        message = _("The results cannot be computed (%(code)s).", code=exc.code)
+        message = _("The results cannot be computed from the current data.")
     return Conflict(message, code=f"results_{exc.code}", details=details)
 
 

@@ -303,7 +303,7 @@ def _guard_start(competition: Competition) -> None:
         raise Conflict(_("No entry has been approved."), code="no_approved_entries")
     uncoded = db.session.scalar(select(func.count()).select_from(approved.where(Entry.code.is_(None)).subquery()))
     if uncoded:
-        raise Conflict(_("%(count)d approved entries have no entrant code yet: run the draw first.", count=uncoded),
+        raise Conflict(_("Approved entries without an entrant code: %(count)d. Run the draw first.", count=uncoded),
                        code="codes_missing", details={"entries": uncoded})
     if competition.uses_module_codes:
         modules = len(competition.modules)
@@ -389,7 +389,7 @@ def transition_dict(step: CompetitionTransition, actor_name: str | None = None) 
 _SCHEME_MESSAGES: dict[tuple[str, str] | str, Any] = {
     "empty": _l("The scheme has no modules."),
     "weights_not_100": _l("The module weights must add up to 100."),
-    "no_aspects": _l("This has no aspects."),
+    "no_aspects": _l("There are no aspects here: add at least one."),
     ("weight", "missing"): _l("Some modules have a weight and this one has none: give every module a weight, or none."),
     ("weight", "not_positive"): _l("The weight must be greater than 0."),
     ("max_mark", "not_positive"): _l("The max mark must be greater than 0."),
