@@ -1,0 +1,237 @@
+"""marks_api_throughput / marks_api_p95: judges' marks through the real API under gunicorn, 16 clients at once.
+
+Ours: ``gunicorn -w 2 --threads 8 'wsgi:app'`` (production config; ``JIANGXIN_INSTANCE`` and ``DATABASE_URL``
+point at a temp directory and a SQLite file made with ``create_all``) serving a running competition: one module
+of 4 aspects, 16 judges on its panel (one API token each), 26 coded entries. 16 client threads, one keep-alive
+``http.client`` connection and one judge each, send ``POST /api/v1/competitions/<id>/marks`` with one new mark
+per request (a distinct (entry, aspect) per request, a fresh idempotency key): 4 warm-up requests each, then
+100 timed ones each (1,600 in all). Every answer must be 200 with ``stored``.
+
+Baseline B1 (``bench/_b1_app.py``): a bare Flask app whose one endpoint does one raw INSERT into a SQLite file
+with the same pragmas, served by the same gunicorn command, driven by the same clients with the same bodies.
+
+Two lines:
+  marks_api_throughput  value / baseline = requests per second; ratio = ours / baseline's; target 0.5.
+  marks_api_p95         value / baseline = the 95th-percentile latency in ms; ratio = baseline's / ours;
+                        target 0.2 (our p95 at most five times the bare INSERT's under the same load).
+Servers listen on 127.0.0.1 only, every request has a 30 s timeout, a run is abandoned after 120 s, and both
+servers are stopped at the end (also on error).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench._common import temp_dir
+from bench._competitions import build, sqlite_app
+
+CLIENTS = 16
+PER_CLIENT = 100
+WARMUP = 4
+ASPECTS = 4
+ENTRIES = (PER_CLIENT + WARMUP + ASPECTS - 1) // ASPECTS
+THROUGHPUT_TARGET = 0.5
+P95_TARGET = 0.2
+RUN_LIMIT = 120.0  # seconds for one run of 1,600 requests
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Line:
+    name: str
+    value: float
+    baseline: float
+    ratio: float
+    target: float
+    unit: str
+    note: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.ratio >= self.target and not self.note
+
+    def line(self) -> str:
+        note = f" ({self.note})" if self.note else ""
+        return (f"BENCH {self.name} value={self.value:.1f}{self.unit} baseline={self.baseline:.1f}{self.unit} "
+                f"ratio={self.ratio:.2f} target={self.target:g} {'PASS' if self.passed else 'FAIL'}{note}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """One gunicorn process on 127.0.0.1:<free port>; stopped (SIGTERM, then SIGKILL) by ``stop``."""
+
+    def __init__(self, target: str, env: dict[str, str], log: Path) -> None:
+        self.port = free_port()
+        self.log = log
+        self._log = log.open("wb")
+        cmd = [str(ROOT / ".venv/bin/gunicorn"), "-w", "2", "--threads", "8", "-b", f"127.0.0.1:{self.port}",
+               "--log-level", "warning", target]
+        if not Path(cmd[0]).exists():
+            cmd[0:1] = [sys.executable, "-m", "gunicorn"]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=self._log,
+                                     stderr=subprocess.STDOUT)
+
+    def wait_ready(self, path: str, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited ({self.proc.returncode}): {self.tail()}")
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                conn.request("GET", path)
+                conn.getresponse().read()
+                conn.close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"gunicorn not ready after {timeout:.0f} s: {self.tail()}")
+
+    def tail(self) -> str:
+        self._log.flush()
+        return self.log.read_text(errors="replace")[-2000:]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self._log.close()
+
+
+def plans(world) -> list[list[bytes]]:
+    """Per client (judge), its request bodies: one new mark on a distinct (entry, aspect) each."""
+    cells = [(code, aspect_id) for code in world.codes for aspect_id in world.aspect_ids]
+    out = []
+    for judge in range(CLIENTS):
+        bodies = []
+        for n in range(WARMUP + PER_CLIENT):
+            code, aspect_id = cells[(n + judge * 7) % len(cells)]
+            value = f"{((n + judge) % 21) * 0.5:.1f}"
+            bodies.append(json.dumps([{"code": code, "aspect_id": aspect_id, "value": value,
+                                       "idempotency_key": str(uuid.uuid4())}]).encode())
+        out.append(bodies)
+    return out
+
+
+def drive(port: int, path: str, tokens: list[str], bodies: list[list[bytes]]) -> tuple[float, list[float], list[str]]:
+    """Run every client; returns (wall seconds of the timed part, latencies, failures)."""
+    latencies: list[list[float]] = [[] for _ in range(CLIENTS)]
+    failures: list[str] = []
+    deadline = [0.0]
+
+    def set_deadline() -> None:
+        deadline[0] = time.monotonic() + RUN_LIMIT
+
+    ready = threading.Barrier(CLIENTS + 1, action=set_deadline, timeout=60)
+
+    def client(i: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        headers = {"Authorization": f"Bearer {tokens[i]}", "Content-Type": "application/json"}
+
+        def send(body: bytes) -> None:
+            conn.request("POST", path, body=body, headers=headers)
+            resp = conn.getresponse()
+            raw = resp.read()
+            if resp.status != 200:
+                failures.append(f"HTTP {resp.status} {raw[:200]!r}")
+            elif json.loads(raw)["results"][0]["status"] != "stored":
+                failures.append(f"not stored: {raw[:200]!r}")
+
+        try:
+            for body in bodies[i][:WARMUP]:
+                send(body)
+        except Exception as exc:  # noqa: BLE001 - reported in the line
+            failures.append(f"warm-up: {exc!r}")
+        ready.wait()
+        try:
+            for body in bodies[i][WARMUP:]:
+                if time.monotonic() > deadline[0]:
+                    failures.append("run took too long")
+                    break
+                started = time.perf_counter()
+                send(body)
+                latencies[i].append(time.perf_counter() - started)
+        except Exception as exc:  # noqa: BLE001 - reported in the line
+            failures.append(repr(exc))
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(CLIENTS)]
+    for t in threads:
+        t.start()
+    ready.wait()
+    start = time.perf_counter()
+    for t in threads:
+        t.join(RUN_LIMIT + 35)
+    wall = time.perf_counter() - start
+    return wall, [x for per in latencies for x in per], failures
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1] if len(values) > 1 else float("nan")
+
+
+def run() -> list[Line]:
+    directory = temp_dir("marks_api")
+    app, db_path = sqlite_app(directory)
+    world = build(app, db_path, entries=ENTRIES, aspects=ASPECTS, judges=CLIENTS, tokens=True)
+    from app.db import db
+
+    with app.app_context():
+        db.engine.dispose()  # no connection of this process stays open on the file
+    path = f"/api/v1/competitions/{world.competition_id}/marks"
+    base_db = directory / "b1.db"
+    from bench._b1_app import create
+
+    create(str(base_db))
+
+    servers: list[Server] = []
+    try:
+        ours = Server("wsgi:app", {"JIANGXIN_INSTANCE": str(directory / "instance"),
+                                   "DATABASE_URL": f"sqlite:///{db_path}", "JIANGXIN_CONFIG": "production"},
+                      directory / "gunicorn-ours.log")
+        servers.append(ours)
+        base = Server("bench._b1_app:app", {"BENCH_B1_DB": str(base_db)}, directory / "gunicorn-b1.log")
+        servers.append(base)
+        ours.wait_ready("/api/v1/openapi.json")
+        base.wait_ready("/")
+
+        bodies = plans(world)
+        base_wall, base_lat, base_fail = drive(base.port, path, [f"b1-judge{i:02d}" for i in range(CLIENTS)], bodies)
+        bodies = plans(world)  # fresh idempotency keys
+        our_wall, our_lat, our_fail = drive(ours.port, path, world.tokens, bodies)
+    finally:
+        for server in servers:
+            server.stop()
+
+    total = CLIENTS * PER_CLIENT
+    note = ""
+    if our_fail or base_fail:
+        note = f"{len(our_fail)} failed, e.g. {our_fail[:1]}; baseline {len(base_fail)} failed {base_fail[:1]}"
+    elif len(our_lat) != total or len(base_lat) != total:
+        note = "not every request was answered"
+    ours_rps, base_rps = total / our_wall, total / base_wall
+    ours_p95, base_p95 = p95(our_lat) * 1000, p95(base_lat) * 1000
+    return [
+        Line("marks_api_throughput", ours_rps, base_rps, ours_rps / base_rps, THROUGHPUT_TARGET, "req/s", note),
+        Line("marks_api_p95", ours_p95, base_p95, base_p95 / ours_p95 if ours_p95 else 0.0, P95_TARGET, "ms", note),
+    ]
