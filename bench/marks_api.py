@@ -2,10 +2,11 @@
 
 Ours: ``gunicorn -w 2 --threads 8 'wsgi:app'`` (production config; ``JIANGXIN_INSTANCE`` and ``DATABASE_URL``
 point at a temp directory and a SQLite file made with ``create_all``) serving a running competition: one module
-of 4 aspects, 16 judges on its panel (one API token each), 26 coded entries. 16 client threads, one keep-alive
+of 4 aspects, 16 judges on its panel (one API token each), 78 coded entries (26 per round). 16 client threads, one keep-alive
 ``http.client`` connection and one judge each, send ``POST /api/v1/competitions/<id>/marks`` with one new mark
 per request (a distinct (entry, aspect) per request, a fresh idempotency key): 4 warm-up requests each, then
-100 timed ones each (1,600 in all). Every answer must be 200 with ``stored``.
+100 timed ones each (1,600 in all), in each of 3 rounds that alternate baseline and ours (the lines
+give the medians of the rounds). Every answer must be 200 with ``stored``.
 
 Baseline B1 (``bench/_b1_app.py``): a bare Flask app whose one endpoint does one raw INSERT into a SQLite file
 with the same pragmas, served by the same gunicorn command, driven by the same clients with the same bodies.
@@ -40,7 +41,8 @@ CLIENTS = 16
 PER_CLIENT = 100
 WARMUP = 4
 ASPECTS = 4
-ENTRIES = (PER_CLIENT + WARMUP + ASPECTS - 1) // ASPECTS
+ROUNDS = 3  # alternating baseline / ours; medians of the rounds
+ENTRIES = ROUNDS * ((PER_CLIENT + WARMUP + ASPECTS - 1) // ASPECTS)
 THROUGHPUT_TARGET = 0.5
 P95_TARGET = 0.2
 RUN_LIMIT = 120.0  # seconds for one run of 1,600 requests
@@ -117,9 +119,12 @@ class Server:
         self._log.close()
 
 
-def plans(world) -> list[list[bytes]]:
-    """Per client (judge), its request bodies: one new mark on a distinct (entry, aspect) each."""
-    cells = [(code, aspect_id) for code in world.codes for aspect_id in world.aspect_ids]
+def plans(world, round_: int) -> list[list[bytes]]:
+    """Per client (judge), its request bodies: one new mark on a distinct (entry, aspect) each (each round has
+    its own entries, so every request of every round stores a first revision)."""
+    per_round = len(world.codes) // ROUNDS
+    codes = world.codes[round_ * per_round:(round_ + 1) * per_round]
+    cells = [(code, aspect_id) for code in codes for aspect_id in world.aspect_ids]
     out = []
     for judge in range(CLIENTS):
         bodies = []
@@ -215,22 +220,29 @@ def run() -> list[Line]:
         ours.wait_ready("/api/v1/openapi.json")
         base.wait_ready("/")
 
-        bodies = plans(world)
-        base_wall, base_lat, base_fail = drive(base.port, path, [f"b1-judge{i:02d}" for i in range(CLIENTS)], bodies)
-        bodies = plans(world)  # fresh idempotency keys
-        our_wall, our_lat, our_fail = drive(ours.port, path, world.tokens, bodies)
+        rounds = []
+        for round_ in range(ROUNDS):
+            base_run = drive(base.port, path, [f"b1-judge{i:02d}" for i in range(CLIENTS)], plans(world, round_))
+            our_run = drive(ours.port, path, world.tokens, plans(world, round_))  # fresh idempotency keys
+            rounds.append((our_run, base_run))
     finally:
         for server in servers:
             server.stop()
+            if server.proc.returncode not in (0, -15) or "Traceback" in server.log.read_text(errors="replace"):
+                print(f"{server.log}:\n{server.log.read_text(errors='replace')[-3000:]}", file=sys.stderr)
 
     total = CLIENTS * PER_CLIENT
+    our_fail = [f for (_w, _l, fails), _b in rounds for f in fails]
+    base_fail = [f for _o, (_w, _l, fails) in rounds for f in fails]
     note = ""
     if our_fail or base_fail:
         note = f"{len(our_fail)} failed, e.g. {our_fail[:1]}; baseline {len(base_fail)} failed {base_fail[:1]}"
-    elif len(our_lat) != total or len(base_lat) != total:
+    elif any(len(o[1]) != total or len(b[1]) != total for o, b in rounds):
         note = "not every request was answered"
-    ours_rps, base_rps = total / our_wall, total / base_wall
-    ours_p95, base_p95 = p95(our_lat) * 1000, p95(base_lat) * 1000
+    ours_rps = statistics.median(total / o[0] for o, _b in rounds)
+    base_rps = statistics.median(total / b[0] for _o, b in rounds)
+    ours_p95 = statistics.median(p95(o[1]) for o, _b in rounds) * 1000
+    base_p95 = statistics.median(p95(b[1]) for _o, b in rounds) * 1000
     return [
         Line("marks_api_throughput", ours_rps, base_rps, ours_rps / base_rps, THROUGHPUT_TARGET, "req/s", note),
         Line("marks_api_p95", ours_p95, base_p95, base_p95 / ours_p95 if ours_p95 else 0.0, P95_TARGET, "ms", note),
