@@ -149,5 +149,9 @@ def load_demo() -> bool:
         if worker_idx is not None:
             user.worker_id = workers[worker_idx].id
     db.session.flush()
+    # app imports competitions only here: the demo shows a published and a running competition to a newcomer.
+    from competitions.demo import load_competitions
+
+    load_competitions(seed, workers)
     record("demo_loaded", target_type="database", details={"workers": len(workers), "users": len(DEMO_USERS)})
     return True
