@@ -32,6 +32,7 @@ from competitions.models import (
     Panel,
     PanelJudge,
 )
+from tests.competitions.helpers import forbidden_keys  # noqa: F401  (re-exported to the tests)
 from tests.conftest import csrf_token
 
 _keys = itertools.count(1)
@@ -45,17 +46,6 @@ def item(code: str, aspect_id: int, value: Any, idempotency_key: str | None = No
     return {"code": code, "aspect_id": aspect_id, "value": value, "idempotency_key": idempotency_key or key()}
 
 
-def forbidden_keys(data: Any, keys: set[str], path: str = "") -> list[str]:
-    found = []
-    if isinstance(data, dict):
-        for k, v in data.items():
-            if k in keys:
-                found.append(f"{path}.{k}")
-            found += forbidden_keys(v, keys, f"{path}.{k}")
-    elif isinstance(data, list):
-        for i, v in enumerate(data):
-            found += forbidden_keys(v, keys, f"{path}[{i}]")
-    return found
 
 
 @dataclass

@@ -18,6 +18,7 @@ from app.accounts.models import Role
 from app.db import db
 from app.orgs.models import IndustryChain
 from competitions.models import Aspect, Competition, Criterion, Entry, Module, Panel, PanelJudge
+from tests.competitions.helpers import forbidden_keys  # noqa: F401  (re-exported to the tests)
 from tests.conftest import csrf_token
 
 ROLES = ("organizer", "admin", "hr_a", "hr_b", "judge_on", "judge_off", "worker", "anonymous")
@@ -117,18 +118,6 @@ def set_panel(module: Module, judges: list[Any], chief=None) -> Panel:
     return panel
 
 
-def forbidden_keys(data: Any, keys: set[str], path: str = "") -> list[str]:
-    """Paths of keys in ``keys`` anywhere in a JSON document."""
-    found = []
-    if isinstance(data, dict):
-        for k, v in data.items():
-            if k in keys:
-                found.append(f"{path}.{k}")
-            found += forbidden_keys(v, keys, f"{path}.{k}")
-    elif isinstance(data, list):
-        for i, v in enumerate(data):
-            found += forbidden_keys(v, keys, f"{path}[{i}]")
-    return found
 
 
 def raw_json(resp) -> Any:

@@ -29,6 +29,7 @@ from app.accounts.models import Role
 from app.audit.models import AuditEntry
 from app.db import db, utcnow
 from competitions.models import Aspect, Competition, Criterion, Entry, Mark, Module
+from tests.competitions.helpers import forbidden_keys  # noqa: F401  (re-exported to the tests)
 from tests.conftest import csrf_token
 
 CODES = ("A101", "A102", "A103", "A104", "A105")
@@ -45,17 +46,6 @@ IDENTITY_KEYS = {"entry_id", "worker_id", "name", "enterprise_id", "enterprise_n
                  "worker", "enterprise"}
 
 
-def forbidden_keys(data: Any, keys: set[str], path: str = "") -> list[str]:
-    found = []
-    if isinstance(data, dict):
-        for k, v in data.items():
-            if k in keys:
-                found.append(f"{path}.{k}")
-            found += forbidden_keys(v, keys, f"{path}.{k}")
-    elif isinstance(data, list):
-        for i, v in enumerate(data):
-            found += forbidden_keys(v, keys, f"{path}[{i}]")
-    return found
 
 
 @dataclass
