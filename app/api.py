@@ -8,10 +8,16 @@ session cookie and must send the CSRF token in ``X-CSRFToken`` for unsafe method
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
+from typing import Any
+
 import marshmallow as ma
 from flask import Flask, g, request
 from flask_login import current_user
 from flask_smorest import Api, Blueprint  # noqa: F401  (Blueprint re-exported for domain api modules)
+from webargs import core as webargs_core
+from webargs.flaskparser import FlaskParser, is_json_request
 
 from app.auth import public
 from app.extensions import csrf
@@ -67,3 +73,40 @@ def init_api(app: Flask) -> JiangxinApi:
                 csrf.protect()
 
     return api
+
+
+def page_body(pagination, items=None) -> dict:
+    """The JSON shape of every paginated list: items plus page, per_page, total and pages."""
+    return {"items": pagination.items if items is None else items, "page": pagination.page,
+            "per_page": pagination.per_page, "total": pagination.total, "pages": pagination.pages}
+
+
+def _json_int(text: str) -> int | Decimal:
+    # Very long integers stay Decimal: int() refuses more than 4300 digits, which would be a 500.
+    return int(text) if len(text) <= 64 else Decimal(text)
+
+
+def _reject_constant(name: str):
+    raise json.JSONDecodeError(f"{name} is not a number", name, 0)
+
+
+def parse_json_exact(data: bytes | str, *, constants_as_decimal: bool = False) -> Any:
+    """JSON whose numbers are exact: a fraction or exponent becomes ``Decimal`` read from its text, never a float.
+
+    NaN/Infinity literals are invalid JSON, unless ``constants_as_decimal`` lets them through as non-finite
+    Decimals for a validator to refuse item by item (the marks API reports every bad item of a batch).
+    """
+    text = data.decode("utf-8") if isinstance(data, bytes) else data
+    return json.loads(text, parse_float=Decimal, parse_int=_json_int,
+                      parse_constant=Decimal if constants_as_decimal else _reject_constant)
+
+
+class ExactJsonParser(FlaskParser):
+    """webargs parser for APIs that take marks, weights or factors: request JSON numbers as ``Decimal``."""
+
+    constants_as_decimal = False
+
+    def _raw_load_json(self, req):
+        if not is_json_request(req):
+            return webargs_core.missing
+        return parse_json_exact(req.get_data(cache=True), constants_as_decimal=self.constants_as_decimal)

@@ -11,7 +11,7 @@ from flask.views import MethodView
 from flask_login import current_user
 
 from app.accounts.models import Role
-from app.api import Blueprint
+from app.api import Blueprint, page_body
 from app.auth import roles_required
 from app.orgs import services
 from app.orgs.schemas import (
@@ -32,11 +32,6 @@ READERS = (Role.ORGANIZER, Role.ADMIN, Role.HR)
 MANAGERS = (Role.ORGANIZER, Role.ADMIN)
 
 
-def _page(pagination, items) -> dict:
-    return {"items": items, "page": pagination.page, "per_page": pagination.per_page, "total": pagination.total,
-            "pages": pagination.pages}
-
-
 def _enterprise_out(ent, counts: dict[int, int] | None = None) -> dict:
     if counts is None:
         counts = services.active_worker_counts([ent.id])
@@ -52,7 +47,7 @@ class Enterprises(MethodView):
     def get(self, args):
         """List enterprises (HR: only its own), paginated."""
         result = services.list_enterprises(current_user, args["page"], args["per_page"], args["q"], args["is_active"])
-        return _page(result.pagination, [_enterprise_out(e, result.counts) for e in result.items])
+        return page_body(result.pagination, [_enterprise_out(e, result.counts) for e in result.items])
 
     @roles_required(*MANAGERS)
     @blp.arguments(EnterpriseSchema)
@@ -89,7 +84,7 @@ class Chains(MethodView):
     def get(self, args):
         """List industry chains with their members, paginated."""
         pagination = services.list_chains(current_user, args["page"], args["per_page"], args["q"])
-        return _page(pagination, list(pagination.items))
+        return page_body(pagination, list(pagination.items))
 
     @roles_required(*MANAGERS)
     @blp.arguments(ChainSchema)

@@ -10,7 +10,7 @@ from flask.views import MethodView
 from flask_login import current_user
 
 from app.accounts.models import Role
-from app.api import Blueprint
+from app.api import Blueprint, page_body
 from app.auth import login_required, roles_required
 from app.people import services
 from app.people.models import ConsentPurpose
@@ -31,11 +31,6 @@ from app.people.schemas import (
 blp = Blueprint("people_api", __name__, url_prefix="/api/v1", description="Workers, consents and trades")
 
 
-def _page(pagination) -> dict:
-    return {"items": pagination.items, "page": pagination.page, "per_page": pagination.per_page,
-            "total": pagination.total, "pages": pagination.pages}
-
-
 # --- workers ---------------------------------------------------------------------------------------
 
 
@@ -47,7 +42,7 @@ class Workers(MethodView):
     @blp.alt_response(403, description="Not HR")
     def get(self, args):
         """List the workers of your enterprises (masked names, IDs and mobiles)"""
-        return _page(services.list_workers(current_user, **args))
+        return page_body(services.list_workers(current_user, **args))
 
     @roles_required(Role.HR)
     @blp.arguments(WorkerCreateSchema)
@@ -141,7 +136,7 @@ class Trades(MethodView):
     @blp.response(200, TradePageSchema)
     def get(self, args):
         """The trade catalogue (active trades by default)"""
-        return _page(services.list_trades(**args))
+        return page_body(services.list_trades(**args))
 
     @roles_required(Role.ORGANIZER, Role.ADMIN)
     @blp.arguments(TradeSchema)

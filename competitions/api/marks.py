@@ -12,15 +12,11 @@ entrant code only; no response has a name, an enterprise, a worker id or an entr
 
 from __future__ import annotations
 
-import json
-from decimal import Decimal
-
 from flask.views import MethodView
 from flask_login import current_user
-from webargs.flaskparser import FlaskParser
 
 from app.accounts.models import Role
-from app.api import Blueprint
+from app.api import Blueprint, ExactJsonParser
 from app.auth import roles_required
 from competitions.schemas.marks import (
     MarksBatchResultSchema,
@@ -44,25 +40,8 @@ from competitions.services import marks as services
 from competitions.services.marks import fraction_text, text_of
 
 
-def _json_int(text: str) -> int | Decimal:
-    # Very long integers stay Decimal: int() refuses more than 4300 digits, which would be a 500.
-    return int(text) if len(text) <= 64 else Decimal(text)
-
-
-def parse_json_exact(data: bytes | str):
-    """JSON with numbers as ``Decimal`` (and NaN/Infinity literals as non-finite Decimals the service refuses)."""
-    text = data.decode("utf-8") if isinstance(data, bytes) else data
-    return json.loads(text, parse_float=Decimal, parse_int=_json_int, parse_constant=Decimal)
-
-
-class DecimalJSONParser(FlaskParser):
-    def _raw_load_json(self, req):
-        from webargs import core
-        from webargs.flaskparser import is_json_request
-
-        if not is_json_request(req):
-            return core.missing
-        return parse_json_exact(req.get_data(cache=True))
+class DecimalJSONParser(ExactJsonParser):
+    constants_as_decimal = True  # NaN/Infinity reach the per-item checks, which name the bad items
 
 
 class MarksBlueprint(Blueprint):

@@ -16,7 +16,7 @@ from flask.views import MethodView
 from flask_login import current_user
 
 from app.accounts.models import Role
-from app.api import Blueprint
+from app.api import Blueprint, page_body
 from app.auth import login_required, roles_required
 from competitions.schemas.setup import (
     DecimalJsonParser,
@@ -48,11 +48,6 @@ class SetupBlueprint(Blueprint):
 blp = SetupBlueprint("competitions_setup_api", __name__, url_prefix="/api/v1", description="Competitions: setup")
 
 
-def _page(pagination) -> dict:
-    return {"items": pagination.items, "page": pagination.page, "per_page": pagination.per_page,
-            "total": pagination.total, "pages": pagination.pages}
-
-
 @blp.route("/competitions")
 class Competitions(MethodView):
     @login_required
@@ -60,7 +55,7 @@ class Competitions(MethodView):
     @blp.response(200, SetupCompetitionPageSchema)
     def get(self, args):
         """List competitions (organizers: all; others: those past the draft)"""
-        return _page(services.list_competitions(current_user, **args))
+        return page_body(services.list_competitions(current_user, **args))
 
     @roles_required(*ORGANIZERS)
     @blp.arguments(SetupCompetitionCreateSchema)

@@ -1,7 +1,7 @@
 """Schemas of the competition setup API: competitions, lifecycle, marking scheme, difficulty factors, rules.
 
 Numbers: every decimal (weights, marks, scales, factors, percentages) is a JSON string or a JSON number. The
-setup API parses request bodies with ``parse_float=Decimal`` (see ``DecimalJsonParser``), so a JSON number is
+setup API parses request bodies with ``app.api.parse_json_exact`` (see ``DecimalJsonParser``), so a JSON number is
 read from its text, exactly: ``30.5`` is ``Decimal("30.5")`` and never passes through a binary float. Stored
 values have at most 4 decimal places and fewer than 10 digits before the point (NUMERIC(14, 4)); anything
 finer is refused, never rounded. Responses always give decimals as strings.
@@ -12,16 +12,13 @@ where ``path`` points into the request body, e.g. ``modules[1].criteria[0].aspec
 
 from __future__ import annotations
 
-import json
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 
 import marshmallow as ma
 from flask_smorest.fields import Upload
-from webargs import core as webargs_core
-from webargs.flaskparser import FlaskParser, is_json_request
 
-from app.api import PageQuerySchema
+from app.api import ExactJsonParser, PageQuerySchema
 from competitions.domain import Aggregation, AspectKind, CompetitionEvent, CompetitionState, ModuleKind
 
 LEVELS = ("national", "provincial", "city", "district", "chain", "enterprise")
@@ -81,14 +78,9 @@ def format_decimal(value: Decimal) -> str:
     return "0" if text in ("-0", "0") else text
 
 
-class DecimalJsonParser(FlaskParser):
-    """webargs parser for the setup API: JSON numbers are read as ``Decimal`` from their text, NaN/Infinity
-    are invalid JSON, and validation errors become ``details.problems`` with dotted/indexed paths."""
-
-    def _raw_load_json(self, req):
-        if not is_json_request(req):
-            return webargs_core.missing
-        return parse_json_exact(req.get_data(cache=True))
+class DecimalJsonParser(ExactJsonParser):
+    """The setup API's parser: exact decimals (NaN/Infinity are invalid JSON), and validation errors become
+    ``details.problems`` with dotted/indexed paths."""
 
     def handle_error(self, error, req, schema, *, error_status_code, error_headers):
         from flask_babel import gettext as _
@@ -97,16 +89,6 @@ class DecimalJsonParser(FlaskParser):
 
         raise DomainError(_("The request contains invalid data."), code="validation_error",
                           status=error_status_code or 422, details={"problems": flatten_errors(error.messages)})
-
-
-def _reject_constant(name: str):
-    raise json.JSONDecodeError(f"{name} is not a number", name, 0)
-
-
-def parse_json_exact(data: bytes | str) -> Any:
-    """JSON with exact decimals: numbers with a fraction or exponent become ``Decimal``; NaN/Infinity refused."""
-    text = data.decode("utf-8") if isinstance(data, bytes) else data
-    return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
 
 
 def flatten_errors(messages: Any, prefix: str = "") -> list[dict[str, str]]:
