@@ -188,6 +188,8 @@ def _register_blueprints(app: Flask) -> None:
         register(app, api)
 
     # Domain packages (they import app, never the other way round except here).
+    from certificates import register as register_certificates
     from competitions import register as register_competitions
 
     register_competitions(app, api)
+    register_certificates(app, api)

@@ -23,5 +23,5 @@ def import_all_models() -> None:
     import app.people.models  # noqa: F401
 
     # Domain packages register their tables here so Alembic and create_all see every table.
-    for module in ("competitions.models",):
+    for module in ("competitions.models", "certificates.models"):
         importlib.import_module(module)

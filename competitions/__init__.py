@@ -1,13 +1,11 @@
-"""Competitions: marking schemes, registration, blind live judging, results, awards and the live board."""
+"""Competitions: marking schemes, registration, blind live judging, results, awards and the live board.
+
+HTML pages live in ``competitions/views/<area>.py`` (templates under ``templates/competitions/<area>/``),
+the JSON API in ``competitions/api/<area>.py``; both call ``competitions/services/<area>.py``.
+"""
 
 
 def register(app, api) -> None:
-    import importlib
+    from app.blueprints import register_domain
 
-    from app.extensions import csrf
-    from competitions.api import AREAS
-
-    for area in AREAS:
-        blp = importlib.import_module(f"competitions.api.{area}").blp
-        csrf.exempt(blp)
-        api.register_blueprint(blp)
+    register_domain(app, api, "competitions")

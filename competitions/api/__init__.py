@@ -1,3 +1,1 @@
-"""JSON blueprints of competitions, one per area (see competitions.services)."""
-
-AREAS = ("setup", "registration", "judging", "marks", "results")
+"""JSON blueprints of competitions, one module per area; each defines ``blp`` (auto-registered)."""

@@ -7,6 +7,7 @@ of enterprise A it must get 403/404 and never see A's data.
 
 from __future__ import annotations
 
+import importlib
 import re
 from decimal import Decimal
 
@@ -98,7 +99,12 @@ def world(app, create_enterprise, create_worker, create_user, create_trade):
         "code": "en", "filename": "css/app.css",
         "competition_id": competition.id, "module_id": module.id, "entry_id": entry.id, "mark_id": mark.id, "number": 1,
     }
-    return {"users": users, "args": args, "worker_a": worker_a, "worker_b": worker_b, "ent_a": ent_a}
+    world = {"users": users, "args": args, "worker_a": worker_a, "worker_b": worker_b, "ent_a": ent_a,
+             "ent_b": ent_b, "competition": competition, "module": module, "entry": entry, "aspect": aspect}
+    for extension in WORLD_EXTENSIONS:  # each domain fills the URL arguments of its own routes
+        extension.extend(world)
+        db.session.flush()
+    return world
 
 
 def _url(app, rule, args) -> str | None:
@@ -124,7 +130,12 @@ def _allowed(access, role: str) -> bool:
     return bool(needed & have)
 
 
-SCOPED_ARGS = ("worker_id", "import_id", "entry_id")  # objects of enterprise A
+# Domains add objects and URL arguments for their routes in tests/<domain>/access_world.py:
+# ``extend(world)`` adds to world["args"]; ``SCOPED_ARGS`` names arguments that are enterprise A's objects.
+WORLD_EXTENSIONS = [importlib.import_module(f"tests.{pkg}.access_world") for pkg in ("competitions", "certificates")]
+SCOPED_ARGS = ("worker_id", "import_id", "entry_id") + tuple(
+    arg for extension in WORLD_EXTENSIONS for arg in getattr(extension, "SCOPED_ARGS", ())
+)  # objects of enterprise A
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -1,0 +1,1 @@
+"""HTML pages of competitions, one module per area; each module defines ``bp`` (auto-registered)."""
