@@ -71,6 +71,17 @@ def current_language() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def url_for_optional(endpoint: str, **values) -> str | None:
+    """``url_for`` for a page that may not exist in this build (templates hide the link when None)."""
+    from flask import url_for
+    from werkzeug.routing import BuildError
+
+    try:
+        return url_for(endpoint, **values)
+    except BuildError:
+        return None
+
+
 class Anonymous(AnonymousUserMixin):
     roles: list = []
     role_names: set = set()
@@ -166,7 +177,8 @@ def _init_request_hooks(app: Flask) -> None:
 
     @app.context_processor
     def _globals():
-        return {"current_locale": current_language(), "now_year": datetime.now(UTC).year}
+        return {"current_locale": current_language(), "now_year": datetime.now(UTC).year,
+                "url_for_optional": url_for_optional}
 
 
 def _register_blueprints(app: Flask) -> None:
