@@ -78,6 +78,12 @@ class Config:
     OPENAPI_URL_PREFIX = "/api/v1"
     OPENAPI_JSON_PATH = "openapi.json"
     IMPORT_MAX_ROWS = 50_000
+    # PDFs: a CJK TrueType font file to embed (".ttc#1" or PDF_CJK_FONT_INDEX picks a face of a
+    # collection); None searches the system (app/pdf.py). PUBLIC_BASE_URL (e.g. https://jx.example.org)
+    # makes the verification address in certificates' QR codes; None uses the request's host.
+    PDF_CJK_FONT: str | None = None
+    PDF_CJK_FONT_INDEX: int | None = None
+    PUBLIC_BASE_URL: str | None = None
     TESTING = False
 
     def __init__(self) -> None:
@@ -90,6 +96,9 @@ class Config:
         self.LOGIN_RATE_LIMIT = env.get("LOGIN_RATE_LIMIT") or self.LOGIN_RATE_LIMIT
         secure = env.get("SESSION_COOKIE_SECURE", "1" if self.SESSION_COOKIE_SECURE else "0") == "1"
         self.SESSION_COOKIE_SECURE = self.REMEMBER_COOKIE_SECURE = secure
+        self.PDF_CJK_FONT = env.get("PDF_CJK_FONT") or None
+        self.PDF_CJK_FONT_INDEX = int(env["PDF_CJK_FONT_INDEX"]) if env.get("PDF_CJK_FONT_INDEX") else None
+        self.PUBLIC_BASE_URL = (env.get("PUBLIC_BASE_URL") or "").rstrip("/") or None
         secrets_ = load_or_create_secrets(self.INSTANCE_PATH)
         for name in SECRET_NAMES:
             setattr(self, name, env.get(name) or secrets_[name])
