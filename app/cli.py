@@ -44,3 +44,7 @@ def register_cli(app: Flask) -> None:
         click.echo(f"audit chain OK: {count} entries")
 
     app.cli.add_command(audit)
+
+    from app.jobs import jobs_cli
+
+    app.cli.add_command(jobs_cli)

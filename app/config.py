@@ -84,6 +84,11 @@ class Config:
     PDF_CJK_FONT: str | None = None
     PDF_CJK_FONT_INDEX: int | None = None
     PUBLIC_BASE_URL: str | None = None
+    # Background jobs (app.jobs): inline | thread | pool | rq; empty: rq with REDIS_URL, else pool.
+    JOBS_BACKEND: str | None = None
+    JOBS_WORKERS = 2
+    JOBS_QUEUE = "jiangxin"
+    JOBS_TIMEOUT = 3600
     TESTING = False
 
     def __init__(self) -> None:
@@ -93,6 +98,9 @@ class Config:
         self.REDIS_URL = env.get("REDIS_URL") or None
         # Several app processes must share one login counter, so Redis holds it when there is one.
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        self.JOBS_BACKEND = env.get("JOBS_BACKEND") or ("rq" if self.REDIS_URL else "pool")
+        self.JOBS_WORKERS = int(env.get("JOBS_WORKERS") or self.JOBS_WORKERS)
+        self.JOBS_QUEUE = env.get("JOBS_QUEUE") or self.JOBS_QUEUE
         self.LOGIN_RATE_LIMIT = env.get("LOGIN_RATE_LIMIT") or self.LOGIN_RATE_LIMIT
         secure = env.get("SESSION_COOKIE_SECURE", "1" if self.SESSION_COOKIE_SECURE else "0") == "1"
         self.SESSION_COOKIE_SECURE = self.REMEMBER_COOKIE_SECURE = secure
@@ -118,6 +126,7 @@ class TestingConfig(Config):
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
     RATELIMIT_STORAGE_URI = "memory://"
+    JOBS_BACKEND = "inline"  # jobs run in the test's own transaction
 
     def __init__(self, **overrides) -> None:
         self.SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
