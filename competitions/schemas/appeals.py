@@ -1,0 +1,67 @@
+"""Schemas of the appeals API (申诉): filing, listing and deciding appeals, and publishing a correction."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+APPEAL_STATUSES = ("open", "upheld", "rejected")
+
+
+class AppealQuerySchema(ma.Schema):
+    status = ma.fields.String(load_default=None, validate=ma.validate.OneOf(APPEAL_STATUSES))
+
+
+class AppealRefSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+
+
+class AppealSchema(ma.Schema):
+    id = ma.fields.Integer()
+    competition_id = ma.fields.Integer()
+    entry_id = ma.fields.Integer()
+    status = ma.fields.String(metadata={"description": "open | upheld | rejected"})
+    status_label = ma.fields.String()
+    worker = ma.fields.Nested(AppealRefSchema)
+    enterprise = ma.fields.Nested(AppealRefSchema)
+    code = ma.fields.String(allow_none=True, metadata={
+        "description": "Entrant code; organizers see it, HR only after decoding."})
+    module = ma.fields.Nested(AppealRefSchema)
+    text = ma.fields.String()
+    filed_at = ma.fields.DateTime()
+    filed_by = ma.fields.String()
+    decision = ma.fields.String(metadata={"description": "The organizer's note (uphold) or reason (reject)."})
+    decided_at = ma.fields.DateTime(allow_none=True)
+    decided_by = ma.fields.String(allow_none=True)
+    next_step = ma.fields.String(allow_none=True, metadata={
+        "description": "After upholding: publish_correction (results published: publish a corrected version with "
+                       "POST …/appeals/<id>/correction or …/results/publish) or correct_marks (before publication)."})
+
+
+class AppealListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(AppealSchema))
+
+
+class AppealFileSchema(ma.Schema):
+    entry_id = ma.fields.Integer(required=True, strict=True)
+    module_id = ma.fields.Integer(required=True, strict=True)
+    text = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=5000), metadata={
+        "description": "What the appeal is about (in writing, as the rules require)."})
+
+
+class AppealDecisionSchema(ma.Schema):
+    decision = ma.fields.String(required=True, validate=ma.validate.OneOf(["uphold", "reject"]))
+    note = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000), metadata={
+        "description": "Uphold: what will be corrected. Reject: the reason."})
+
+
+class AppealCorrectionSchema(ma.Schema):
+    reason = ma.fields.String(load_default="", validate=ma.validate.Length(max=2000), metadata={
+        "description": "The correction's reason; empty: «Appeal <id> upheld: <note>»."})
+
+
+class AppealCorrectionResultSchema(ma.Schema):
+    appeal_id = ma.fields.Integer()
+    version = ma.fields.Integer()
+    reason = ma.fields.String()
+    published_at = ma.fields.DateTime()
