@@ -122,7 +122,7 @@ def render_sheet(competition: Competition, data: dict[str, Any]) -> bytes:
         story.append(p(_("Correction: %(reason)s", reason=data["reason"]), meta))
     story.append(Spacer(1, 5 * mm))
 
-    header = [p(_("Rank"), head), p(_("Code"), head), p(_("Name"), head), p(_("Enterprise"), head)]
+    header = [p(_("Rank"), head), p(_("Code"), head), p(_("Full name"), head), p(_("Enterprise"), head)]
     header += [p(m["name"], head_num) for m in modules]
     header += [p(_("Total"), head_num), p(_("Awards"), head)]
     table_rows: list[list[Any]] = [header]

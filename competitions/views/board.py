@@ -68,7 +68,7 @@ def _js_labels() -> dict:
     from competitions.services.results import AWARD_LABELS
 
     return {
-        "rank": _("Rank"), "code": _("Code"), "name": _("Name"), "enterprise": _("Enterprise"), "total": _("Total"),
+        "rank": _("Rank"), "code": _("Code"), "name": _("Full name"), "enterprise": _("Enterprise"), "total": _("Total"),
         "awards": _("Awards"), "progress": _("Progress"), "shared": _("Shared rank"),
         "masked": _("Masked: no publicity consent"), "complete": _("complete"), "in_progress": _("in progress"),
         "waiting": _("waiting"), "empty": _("No entries yet."),
