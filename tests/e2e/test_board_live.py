@@ -1,0 +1,144 @@
+"""In a real browser: the public live board of the running demo competition receives a mark change without a
+reload — through EventSource, and through the polling fallback when EventSource is missing. The mark is submitted
+by a judge (judge1, logged in in a second browser context) through the JSON API of the live server."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.no_transaction]
+
+DEADLINE = 10.0  # seconds; the board must update within 2 s, the deadline only bounds a failing test
+
+
+@pytest.fixture
+def watched(page, live_server):
+    base, _ = live_server
+    outside: list[str] = []
+    errors: list[str] = []
+    page.on("request", lambda req: outside.append(req.url) if not req.url.startswith(base) else None)
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    assert outside == [], "the app must not contact any outside host"
+    assert errors == [], errors
+
+
+@pytest.fixture
+def judge(browser, live_server):
+    """judge1's browser context (logged in) and its CSRF token, for API calls as the judge."""
+    from competitions.services import board
+
+    board.reset_cache()  # the in-process board cache is shared with the test app: start clean
+    base, logins = live_server
+    _, username, password = logins["judge1"]
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.locator("main button[type=submit]").click()
+    page.wait_for_load_state()
+    token = page.locator("meta[name=csrf-token]").get_attribute("content")
+    try:
+        yield context, token
+    finally:
+        context.close()
+
+
+def _own_marks(context, base) -> list[dict]:
+    """judge1's current marks on M aspects of the running demo competition: (competition, aspect, code, value).
+    Changing one of them makes a new revision (an M aspect takes one judge: a second judge's mark would be one
+    too many)."""
+    resp = context.request.get(f"{base}/api/v1/judging/assignments")
+    assert resp.ok, resp.text()
+    out = []
+    for a in resp.json()["assignments"]:
+        if a["competition_status"] != "running" or a["locked"]:
+            continue
+        aspects = {s["id"]: s for c in a["criteria"] for s in c["aspects"] if s["kind"] == "M"}
+        mine = context.request.get(f"{base}/api/v1/competitions/{a['competition_id']}/marks").json()["marks"]
+        out += [{"competition_id": a["competition_id"], "aspect": aspects[m["aspect_id"]], "code": m["code"],
+                 "value": m["value"]} for m in mine if m["aspect_id"] in aspects]
+    assert out, "the demo has a running competition where judge1 has marked an M aspect"
+    return out
+
+
+def _board_total(context, base, competition_id: int, code: str) -> str | None:
+    resp = context.request.get(f"{base}/api/v1/competitions/{competition_id}/board")
+    assert resp.ok
+    data = resp.json()
+    assert data["phase"] == "live", data
+    return {e["code"]: e["total"] for e in data["entries"]}[code]
+
+
+def _change_a_mark(context, token, base, target: dict) -> str:
+    """Submit a new value for judge1's mark; return the board total the API then shows."""
+    cid, aspect, code = target["competition_id"], target["aspect"], target["code"]
+    low, high = int(float(aspect["scale_min"])), int(float(aspect["scale_max"]))
+    value = str(high if target["value"] != str(high) else low)
+    before = _board_total(context, base, cid, code)
+    resp = context.request.post(
+        f"{base}/api/v1/competitions/{cid}/marks",
+        data=json.dumps([{"code": code, "aspect_id": aspect["id"], "value": value,
+                          "idempotency_key": f"e2e-{code}-{aspect['id']}-{time.monotonic_ns()}"}]),
+        headers={"Content-Type": "application/json", "X-CSRFToken": token})
+    assert resp.ok, resp.text()
+    assert resp.json()["results"][0]["status"] == "stored"
+    after = _board_total(context, base, cid, code)
+    assert after != before, "the mark change moves the running total"
+    return after
+
+
+def _wait_for_total(page, code: str, expected: str) -> str:
+    cell = page.locator(f'#board-table tr[data-code="{code}"] td.total')
+    deadline = time.monotonic() + DEADLINE
+    text = cell.inner_text()
+    while text != expected and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+        text = cell.inner_text()
+    return text
+
+
+def _open_board(page, base: str, competition_id: int, transport: str) -> None:
+    page.goto(f"{base}/board/{competition_id}")
+    assert page.locator("#board").get_attribute("data-phase") == "live"
+    page.wait_for_function(f"document.getElementById('board').dataset.transport === '{transport}'", timeout=10_000)
+    if transport == "sse":  # the stream's first event has arrived (it stamps the connection state)
+        page.wait_for_function("document.getElementById('board-conn').textContent.length > 0", timeout=10_000)
+
+
+def test_board_updates_live_through_event_source(watched, live_server, judge):
+    page = watched
+    base, _ = live_server
+    context, token = judge
+    target = _own_marks(context, base)[0]
+    code = target["code"]
+    _open_board(page, base, target["competition_id"], "sse")
+    assert not page.locator("#board-table").inner_text().count("张"), "codes only while the event runs"
+    url_before = page.url
+    expected = _change_a_mark(context, token, base, target)
+    assert _wait_for_total(page, code, expected) == expected
+    assert page.url == url_before, "no reload"
+    assert page.locator(f'#board-table tr[data-code="{code}"]').get_attribute("class") == "changed"
+    assert page.locator("#board").get_attribute("data-transport") == "sse"
+
+
+def test_board_updates_by_polling_without_event_source(watched, live_server, judge):
+    page = watched
+    base, _ = live_server
+    context, token = judge
+    page.add_init_script("delete window.EventSource")
+    streams: list[str] = []
+    page.on("request", lambda req: streams.append(req.url) if req.url.endswith("/board/stream") else None)
+    marks = _own_marks(context, base)
+    target = next(m for m in marks if m["code"] != marks[0]["code"])
+    code = target["code"]
+    _open_board(page, base, target["competition_id"], "poll")
+    expected = _change_a_mark(context, token, base, target)
+    assert _wait_for_total(page, code, expected) == expected
+    assert page.locator("#board").get_attribute("data-transport") == "poll"
+    assert streams == [], "no EventSource: the page never opens the stream"
