@@ -72,6 +72,7 @@ log = logging.getLogger("jiangxin.certificates.batches")
 FILE, COMPETITION = "file", "competition"
 PREVIEW, QUEUED, RUNNING, DONE, FAILED, DISCARDED = "preview", "queued", "running", "done", "failed", "discarded"
 ACTIVE = (QUEUED, RUNNING)
+JOB_ERROR_CODES = ("issue_failed", "internal")  # rows that failed in the job (the others were skipped at preview)
 
 CHUNK_SIZE = 20  # rows per job: small enough for two workers to share a batch evenly
 BATCH_MAX_ROWS = 5_000
@@ -161,6 +162,7 @@ ROW_MESSAGES: dict[tuple[str, str], Any] = {
     ("level", "length"): _l("At most %(n)d characters.", n=DETAIL_MAX),
     ("issued_on", "format"): _l("The issue date is not a date; write it as 2026-05-20."),
     ("issued_on", "future"): _l("The issue date cannot be in the future."),
+    ("issued_on", "before_key"): _l("The issue date cannot be before %(day)s (the signing key's start)."),
     ("row", "duplicate"): _l("The same certificate is already in row %(first_row)s of this file."),
     ("row", "issue_failed"): _l("Not issued: %(message)s"),
     ("row", "internal"): _l("Not issued because of an unexpected error; please try again."),
@@ -181,7 +183,7 @@ def row_message(e: dict[str, Any]) -> str:
     msg = ROW_MESSAGES.get((e.get("column"), code))
     if msg is None:
         return e.get("message") or _("This value is not valid.")
-    params = {k: v for k, v in e.items() if k in ("first_row", "registered")}
+    params = {k: v for k, v in e.items() if k in ("first_row", "registered", "day")}
     return str(msg) % params if params else str(msg)
 
 
@@ -388,9 +390,11 @@ def check_rows(actor, rows: list[tuple[int, dict[str, str]]], *, enterprise_id: 
                default_subject: str = "", default_issued_on: date | None = None,
                today: date | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Check every row; return (staged rows, errors). A staged row's ``state`` is ok | issued | bad."""
+    from certificates.services import keys
     from certificates.services.issuance import today as issue_today
 
     today = today or issue_today()
+    earliest = keys.active_key().record.valid_from  # issue_certificate refuses earlier dates
     cipher = id_cipher()
     birth_cache: dict[str, date | None] = {}
     today_ymd = today.strftime("%Y%m%d")
@@ -476,6 +480,8 @@ def check_rows(actor, rows: list[tuple[int, dict[str, str]]], *, enterprise_id: 
             issued = default_issued_on
         if isinstance(issued, date) and issued > today:
             row_errors.append({"column": "issued_on", "code": "future"})
+        elif isinstance(issued, date) and issued < earliest:
+            row_errors.append({"column": "issued_on", "code": "before_key", "day": earliest.isoformat()})
         row = {"row": number, "name": name[:100], "worker_id": None, "id_last4": id_last4, "kind": kind,
                "subject": subject[:SUBJECT_MAX], "subject_key": subject_key_for(subject) if subject else None,
                "achievement": achievement[:ACHIEVEMENT_MAX], "details": details,
@@ -819,7 +825,7 @@ def progress(batch: CertificateBatch) -> dict[str, Any]:
     return {
         "id": batch.id, "status": batch.status, "status_label": str(STATUS_LABELS.get(batch.status, batch.status)),
         "total": batch.total, "done": batch.done, "failed": batch.failed, "finished": finished,
-        "skipped": len({e["row"] for e in batch.errors or [] if e.get("column") != "row"}),
+        "skipped": len({e["row"] for e in batch.errors or [] if e.get("code") not in JOB_ERROR_CODES}),
         "started_at": batch.started_at.isoformat() if batch.started_at else None,
         "finished_at": batch.finished_at.isoformat() if finished and batch.finished_at else None,
         "has_zip": finished and zip_path(batch.id).exists(),
