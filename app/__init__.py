@@ -168,11 +168,15 @@ def _init_request_hooks(app: Flask) -> None:
 
     @app.after_request
     def _commit(resp):
-        # One commit per request: services only flush. Failed responses roll back.
-        if resp.status_code < 400:
-            db.session.commit()
-        else:
-            db.session.rollback()
+        # One commit per request: services only flush. Failed responses roll back. A request that never used
+        # the session (e.g. a cached public read) or has nothing open skips it: no session is made just to end.
+        if not db.session.registry.has():
+            return resp
+        session = db.session()
+        if resp.status_code >= 400:
+            session.rollback()
+        elif session.in_transaction() or session.new or session.dirty or session.deleted:
+            session.commit()
         return resp
 
     @app.context_processor

@@ -22,6 +22,7 @@ from flask_login import current_user
 from app.accounts.models import Role
 from app.api import Blueprint
 from app.auth import public, roles_required
+from app.extensions import unlimited_read
 from competitions.schemas.results import (
     ResultsDecodedSchema,
     ResultsPublishedResultsSchema,
@@ -111,8 +112,13 @@ class ResultsXlsx(MethodView):
         return send_file(io.BytesIO(content), mimetype=XLSX_MIMETYPE, as_attachment=True, download_name=filename)
 
 
+# Venue screens poll the board every 1–2 s: an unchanged board is answered before the framework runs again.
+blp.record_once(lambda state: board_services.install_response_cache(state.app))
+
+
 @blp.route("/competitions/<int:competition_id>/board")
 class Board(MethodView):
+    @unlimited_read
     @public
     @blp.response(200, content_type="application/json")
     def get(self, competition_id: int):
@@ -128,6 +134,7 @@ class Board(MethodView):
 
 @blp.route("/competitions/<int:competition_id>/board/stream")
 class BoardStream(MethodView):
+    @unlimited_read
     @public
     @blp.response(200, content_type="text/event-stream")
     def get(self, competition_id: int):

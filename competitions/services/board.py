@@ -28,11 +28,14 @@ venue screens to the polling fallback when workers are few.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -65,27 +68,28 @@ _build_locks: dict[int, threading.Lock] = {}
 # --- versions ------------------------------------------------------------------------------------------------
 
 
-def _redis():
-    url = current_app.config.get("REDIS_URL")
+def _redis(app=None):
+    app = app or current_app
+    url = app.config.get("REDIS_URL")
     if not url:
         return None
-    client = current_app.extensions.get("jiangxin_board_redis")
+    client = app.extensions.get("jiangxin_board_redis")
     if client is None:
         import redis
 
-        client = current_app.extensions["jiangxin_board_redis"] = redis.Redis.from_url(url)
+        client = app.extensions["jiangxin_board_redis"] = redis.Redis.from_url(url)
     return client
 
 
-def _prefix() -> str:
-    return current_app.config.get("BOARD_REDIS_PREFIX", "jiangxin:board:")
+def _prefix(app=None) -> str:
+    return (app or current_app).config.get("BOARD_REDIS_PREFIX", "jiangxin:board:")
 
 
-def board_version(competition_id: int) -> tuple[int, int]:
-    """The current (global, competition) version pair of the board."""
-    r = _redis()
+def board_version(competition_id: int, app=None) -> tuple[int, int]:
+    """The current (global, competition) version pair of the board (``app``: outside an app context)."""
+    r = _redis(app)
     if r is not None:
-        p = _prefix()
+        p = _prefix(app)
         g, v = r.mget(f"{p}v:{GLOBAL}", f"{p}v:{competition_id}")
         return int(g or 0), int(v or 0)
     return _versions.get(GLOBAL, 0), _versions.get(competition_id, 0)
@@ -199,11 +203,11 @@ def _visible(competition_id: int) -> Competition:
     return competition
 
 
-def _cached(competition_id: int) -> tuple[str, bytes, str, float] | None:
+def _cached(competition_id: int, app=None) -> tuple[str, bytes, str, float] | None:
     """(version text, body, etag, valid until) of the cached board, or None."""
-    r = _redis()
+    r = _redis(app)
     if r is not None:
-        cached = r.get(f"{_prefix()}json:{competition_id}")
+        cached = r.get(f"{_prefix(app)}json:{competition_id}")
         if not cached:
             return None
         head, _sep, body = cached.partition(b"\n")
@@ -294,6 +298,101 @@ def reset_cache() -> None:
     with _lock:
         _cache.clear()
         _frozen.clear()
+        _responses.clear()
+
+
+# --- answering from the cache before the framework ------------------------------------------------------------
+
+_BOARD_PATH = re.compile(r"/api/v1/competitions/([0-9]{1,18})/board\Z")
+_UNCACHEABLE_HEADERS = frozenset({"set-cookie"})
+MAX_RESPONSES = 256  # competitions whose board response a process keeps
+
+
+@dataclass(frozen=True)
+class _Response:
+    version: tuple[int, int]
+    until: float
+    etag: str
+    status: str
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+# (middleware, competition id, "200" | "304") → the response its app gave for that board version
+_responses: dict[tuple[int, int, str], _Response] = {}
+_middlewares = itertools.count(1)
+
+
+class BoardResponseCache:
+    """WSGI middleware: answers ``GET /api/v1/competitions/<id>/board`` with the response the app itself gave
+    for the same board version (same status, headers and body), without running the framework again.
+
+    Every venue screen polls the board every 1–2 s, so this is the hottest public read. The first request of a
+    board version goes through the app (routing, access rules, security headers, the board cache); its response
+    is kept only if it is the fresh build of the version that was current before the request (not a stale body
+    served while another request rebuilds), has no ``Set-Cookie`` and is a 200, or a 304 to an exact
+    ``If-None-Match``. A bump of the version, the freeze time passing or any other request shape (HEAD, another
+    ``If-None-Match``) goes through the app as before.
+    """
+
+    def __init__(self, app, wsgi_app) -> None:
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self.key = next(_middlewares)
+
+    def __call__(self, environ, start_response):
+        match = _BOARD_PATH.match(environ.get("PATH_INFO", "")) if environ.get("REQUEST_METHOD") == "GET" else None
+        if match is None:
+            return self.wsgi_app(environ, start_response)
+        competition_id = int(match.group(1))
+        if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+        try:
+            version = board_version(competition_id, self.app)
+        except Exception:  # Redis down: let the app answer (and log) as usual
+            return self.wsgi_app(environ, start_response)
+        kind = "200" if if_none_match is None else "304"
+        hit = _responses.get((self.key, competition_id, kind))
+        if (hit is not None and hit.version == version and time.time() < hit.until
+                and (if_none_match is None or if_none_match == hit.etag)):
+            start_response(hit.status, list(hit.headers))
+            return [hit.body]
+        return self._through(environ, start_response, competition_id, version, kind, if_none_match)
+
+    def _through(self, environ, start_response, competition_id: int, version: tuple[int, int], kind: str,
+                 if_none_match: str | None):
+        seen: dict[str, Any] = {}
+
+        def capture(status, headers, exc_info=None):
+            seen["status"], seen["headers"] = status, headers
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+        result = self.wsgi_app(environ, capture)
+        status = seen.get("status", "")
+        if not status.startswith(kind + " "):
+            return result
+        headers = seen["headers"]
+        names = {name.lower() for name, _value in headers}
+        etag = next((value for name, value in headers if name.lower() == "etag"), None)
+        if names & _UNCACHEABLE_HEADERS or etag is None or (kind == "304" and if_none_match != etag):
+            return result
+        try:
+            body = b"".join(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        fresh = _cached(competition_id, self.app)
+        if fresh is not None and fresh[0] == f"{version[0]}.{version[1]}" and fresh[2] == etag:
+            if len(_responses) >= MAX_RESPONSES:
+                _responses.clear()
+            _responses[(self.key, competition_id, kind)] = _Response(version, fresh[3], etag, status, list(headers), body)
+        return [body]
+
+
+def install_response_cache(app) -> None:
+    """Put ``BoardResponseCache`` in front of the app (once)."""
+    if not isinstance(app.wsgi_app, BoardResponseCache):
+        app.wsgi_app = BoardResponseCache(app, app.wsgi_app)
 
 
 # --- streaming -----------------------------------------------------------------------------------------------
@@ -330,4 +429,5 @@ def stream(competition_id: int, *, lifetime: float | None = None, poll: float = 
             yield b": keep-alive\n\n"
 
 
-__all__ = ["board_version", "build_board", "get_board", "invalidate_board", "reset_cache", "stream"]
+__all__ = ["BoardResponseCache", "board_version", "build_board", "get_board", "install_response_cache", "invalidate_board",
+           "reset_cache", "stream"]
