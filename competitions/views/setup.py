@@ -1,15 +1,608 @@
-"""PLACEHOLDER — replaced by the page's owner (keeps the navigation's url_for working meanwhile)."""
+"""HTML pages of competition setup for organizers and admins: the list, create/edit, the competition's home
+page with its lifecycle, the marking scheme (tree, editor, JSON/XLSX import and export), difficulty factors
+(难度系数), the rules and the judges (panels, chief judges, conflicts).
+
+Thin: parse a form, call ``competitions.services.setup`` / ``judging`` (the same calls as the JSON API), render or
+redirect. A refused request renders its page again with the translated reason and the status the API would give
+(409 for a refused step, 422 for invalid input, 400 for an unreadable file); the request then rolls back, so
+nothing is written.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template_string
+import json
+from collections import Counter
+from decimal import Decimal
+from typing import Any
 
+from flask import Blueprint, Response, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.accounts.forms import EmptyForm
+from app.accounts.models import Role
+from app.api import parse_json_exact
 from app.auth import roles_required
+from app.db import db
+from app.errors import DomainError
+from app.orgs.models import Enterprise, chain_member
+from app.orgs.services import enterprise_choices
+from app.people.labels import SKILL_LEVEL_LABELS
+from app.people.services import trade_choices
+from competitions.domain import CompetitionEvent, allowed_events
+from competitions.forms import setup as forms
+from competitions.models import Entry
+from competitions.schemas.setup import LEVELS, SETUP_EVENTS, STATES, SetupSchemeDocSchema, decimal_problem
+from competitions.services import judging
+from competitions.services import registration as registration_services
+from competitions.services import setup as services
+from competitions.services.results import AWARD_LABELS
 
 bp = Blueprint("competitions_setup", __name__, template_folder="../templates")
 
+ORGANIZERS = (Role.ORGANIZER, Role.ADMIN)
+MAX_PER_PAGE = 100
+MAX_ENTRIES = 5000
+
+
+@bp.context_processor
+def _labels() -> dict[str, Any]:
+    return {"state_label": services.state_label, "event_label": services.event_label,
+            "level_labels": services.LEVEL_LABELS, "kind_labels": services.MODULE_KIND_LABELS,
+            "aggregation_labels": services.AGGREGATION_LABELS, "award_labels": AWARD_LABELS,
+            "skill_labels": SKILL_LEVEL_LABELS, "dec": _dec}
+
+
+def _dec(value: Any) -> str:
+    return "" if value is None else services.format_decimal(Decimal(value))
+
+
+def _failed(exc: DomainError) -> int:
+    """Undo the request's writes and say why; the status to answer with."""
+    db.session.rollback()
+    flash(str(exc.message), "error")
+    return exc.status
+
+
+def _section_links(competition) -> list[tuple[str, str, bool]]:
+    """(label, url, is_here) of every page of the competition; pages not in this build are left out."""
+    cid = competition.id
+    candidates = [
+        (_("Overview"), "competitions_setup.detail"),
+        (_("Marking scheme"), "competitions_setup.scheme"),
+        (_("Rules"), "competitions_setup.rules"),
+        (_("Judges"), "competitions_setup.judges"),
+        (_("Difficulty factors"), "competitions_setup.difficulty"),
+        (_("Registrations"), "competitions_registration.manage"),
+        (_("Chief judge"), "competitions_judging.chief"),
+        (_("Results"), "competitions_results.review"),
+        (_("Public board"), "competitions_board.board"),
+    ]
+    out = []
+    for label, endpoint in candidates:
+        url = _url_optional(endpoint, competition_id=cid)
+        if url:
+            out.append((label, url, request.endpoint == endpoint))
+    return out
+
+
+def _url_optional(endpoint: str, **values) -> str | None:
+    from app import url_for_optional
+
+    return url_for_optional(endpoint, **values)
+
+
+def _render(template: str, competition=None, status: int = 200, **context):
+    if competition is not None:
+        context["sections"] = _section_links(competition)
+    return render_template(f"competitions/setup/{template}", competition=competition, **context), status
+
+
+# --- the list -------------------------------------------------------------------------------------------
+
 
 @bp.route("/competitions")
-@roles_required("organizer", "admin")
+@roles_required(*ORGANIZERS)
 def index():
-    return render_template_string('{% extends "base.html" %}{% block content %}<h1>…</h1>{% endblock %}')
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    per_page = min(max(request.args.get("per_page", 20, type=int) or 20, 1), MAX_PER_PAGE)
+    status = request.args.get("status", "")
+    status = status if status in STATES else ""
+    level = request.args.get("level", "")
+    level = level if level in LEVELS else ""
+    q = request.args.get("q", "").strip()[:100]
+    pagination = services.list_competitions(current_user, status=status or None, level=level or None, q=q,
+                                            page=page, per_page=per_page)
+    return _render("index.html", pagination=pagination, status=200, filter_status=status, filter_level=level, q=q,
+                   per_page=per_page, states=list(services.iter_states()))
+
+
+@bp.route("/competitions/new", methods=["GET", "POST"])
+@roles_required(*ORGANIZERS)
+def new():
+    form = forms.CompetitionForm(trade_choices=trade_choices())
+    status = 200
+    if form.validate_on_submit():
+        try:
+            competition = services.create_competition(current_user, form.values())
+        except DomainError as exc:
+            status = _field_failed(form, exc)
+        else:
+            flash(_("Competition “%(name)s” was created as a draft. Next: build the marking scheme.",
+                    name=competition.name), "success")
+            return redirect(url_for(".detail", competition_id=competition.id))
+    elif form.is_submitted():
+        status = 422
+    return _render("form.html", form=form, status=status)
+
+
+def _field_failed(form, exc: DomainError) -> int:
+    """Service problems (``details.problems`` with a field path) next to their fields; the rest as a flash."""
+    db.session.rollback()
+    shown = False
+    for p in (exc.details or {}).get("problems", []) if isinstance(exc.details, dict) else []:
+        name = p.get("path", "")
+        if name in form:
+            form[name].errors = list(form[name].errors) + [forms.translate_message(p.get("message", ""))]
+            shown = True
+    if not shown or exc.status != 422:
+        flash(str(exc.message), "error")
+    return exc.status
+
+
+@bp.route("/competitions/<int:competition_id>/edit", methods=["GET", "POST"])
+@roles_required(*ORGANIZERS)
+def edit(competition_id: int):
+    competition = services.managed_competition(current_user, competition_id)
+    choices = trade_choices(competition.trade_id)
+    form = forms.CompetitionForm(obj=competition if request.method == "GET" else None, trade_choices=choices)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.update_competition(current_user, competition_id, form.values())
+        except DomainError as exc:
+            status = _field_failed(form, exc)
+        else:
+            flash(_("The competition was saved."), "success")
+            return redirect(url_for(".detail", competition_id=competition_id))
+    elif form.is_submitted():
+        status = 422
+    return _render("form.html", competition=services.managed_competition(current_user, competition_id), form=form,
+                   status=status)
+
+
+# --- the competition's home page and its lifecycle ----------------------------------------------------------
+
+
+def _detail(competition, status: int = 200, transition_form=None):
+    events = [str(e) for e in allowed_events(competition.status) if str(e) in SETUP_EVENTS]
+    publishes = any(e in (CompetitionEvent.PUBLISH, CompetitionEvent.PUBLISH_CORRECTION)
+                    for e in allowed_events(competition.status))
+    document = services.scheme_document(competition)
+    problems = services.scheme_problems(competition)
+    entry_counts = Counter(db.session.scalars(select(Entry.status).where(Entry.competition_id == competition.id)))
+    return _render(
+        "detail.html", competition=competition, status=status, events=events, publishes=publishes,
+        transitions=services.transitions_of(current_user, competition.id), document=document,
+        scheme_problems=forms.problem_lines(problems, document), entry_counts=entry_counts,
+        aspect_count=sum(len(c["aspects"]) for m in document["modules"] for c in m["criteria"]),
+        transition_form=transition_form or forms.TransitionForm(),
+        scheme_editable=competition.status in services.SCHEME_EDITABLE,
+    )
+
+
+@bp.route("/competitions/<int:competition_id>")
+@roles_required(*ORGANIZERS)
+def detail(competition_id: int):
+    return _detail(services.managed_competition(current_user, competition_id))
+
+
+@bp.route("/competitions/<int:competition_id>/transition", methods=["POST"])
+@roles_required(*ORGANIZERS)
+def transition(competition_id: int):
+    competition = services.managed_competition(current_user, competition_id)
+    form = forms.TransitionForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for e in errors:
+                flash(str(e), "error")
+        return _detail(competition, 422 if form.event.errors or form.note.errors else 400, form)
+    try:
+        step = services.apply_transition(current_user, competition, form.event.data, (form.note.data or "").strip())
+    except DomainError as exc:
+        status = _failed(exc)
+        return _detail(services.managed_competition(current_user, competition_id), status, form)
+    flash(_("Done: %(event)s. The competition is now %(state)s.", event=services.event_label(step.event),
+            state=services.state_label(step.to_status)), "success")
+    return redirect(url_for(".detail", competition_id=competition_id))
+
+
+# --- the marking scheme -------------------------------------------------------------------------------------
+
+
+def _scheme_page(competition, status: int = 200, import_form=None, import_problems=None):
+    document = services.scheme_document(competition)
+    problems = services.scheme_problems(competition)
+    weights = [m["weight"] for m in document["modules"] if m["weight"] is not None]
+    return _render(
+        "scheme.html", competition=competition, status=status, document=document,
+        problems=forms.problem_lines(problems, document), empty=not document["modules"],
+        total_weight=sum(weights) if weights else None, editable=competition.status in services.SCHEME_EDITABLE,
+        import_form=import_form or forms.SchemeImportForm(), import_problems=import_problems or [],
+        problem_paths={p["path"] for p in problems},
+    )
+
+
+@bp.route("/competitions/<int:competition_id>/scheme")
+@roles_required(*ORGANIZERS)
+def scheme(competition_id: int):
+    return _scheme_page(services.managed_competition(current_user, competition_id))
+
+
+@bp.route("/competitions/<int:competition_id>/scheme/import", methods=["POST"])
+@roles_required(*ORGANIZERS)
+def scheme_import(competition_id: int):
+    competition = services.managed_competition(current_user, competition_id)
+    form = forms.SchemeImportForm()
+    if not form.validate_on_submit():
+        return _scheme_page(competition, 400, form)
+    upload = form.file.data
+    name = (upload.filename or "").lower()
+    data = upload.read()
+    raw: Any = None
+    try:
+        if name.endswith(".xlsx") or data[:2] == b"PK":
+            result = services.import_scheme_xlsx(current_user, competition_id, data)
+        elif name.endswith(".json") or data.lstrip()[:1] in (b"{", b"["):
+            try:
+                raw = parse_json_exact(data)
+            except (ValueError, UnicodeDecodeError):
+                raise DomainError(_("The file is not valid JSON (UTF-8). Export a scheme to see the expected layout."),
+                                  code="bad_json") from None
+            result = services.replace_scheme(current_user, competition_id, raw, source="json")
+        else:
+            raise DomainError(_("Choose a .json or an .xlsx file."), code="bad_file")
+    except DomainError as exc:
+        status = _failed(exc)
+        problems = exc.details.get("problems", []) if isinstance(exc.details, dict) else []
+        return _scheme_page(services.managed_competition(current_user, competition_id), status, form,
+                            forms.problem_lines(problems, raw))
+    aspects = sum(len(c["aspects"]) for m in result["modules"] for c in m["criteria"])
+    flash(_("The marking scheme was imported: %(modules)d modules, %(aspects)d aspects.",
+            modules=len(result["modules"]), aspects=aspects), "success")
+    return redirect(url_for(".scheme", competition_id=competition_id))
+
+
+@bp.route("/competitions/<int:competition_id>/scheme.json")
+@roles_required(*ORGANIZERS)
+def scheme_json(competition_id: int):
+    competition = services.managed_competition(current_user, competition_id)
+    body = json.dumps(SetupSchemeDocSchema().dump(services.scheme_document(competition)), ensure_ascii=False, indent=2)
+    return Response(body, mimetype="application/json", headers={
+        "Content-Disposition": f'attachment; filename="scheme-{competition.id}.json"'})
+
+
+@bp.route("/competitions/<int:competition_id>/scheme.xlsx")
+@roles_required(*ORGANIZERS)
+def scheme_xlsx(competition_id: int):
+    import io
+
+    content, filename = services.export_scheme_xlsx(current_user, competition_id)
+    return send_file(io.BytesIO(content), mimetype=services.XLSX_MIMETYPE, as_attachment=True, download_name=filename)
+
+
+@bp.route("/competitions/<int:competition_id>/scheme/edit", methods=["GET", "POST"])
+@roles_required(*ORGANIZERS)
+def scheme_edit(competition_id: int):
+    competition = services.managed_competition(current_user, competition_id)
+    editable = competition.status in services.SCHEME_EDITABLE
+    form = EmptyForm()
+    status, errors, problems, unsaved = 200, {}, [], False
+    if request.method == "GET":
+        modules = forms.editor_state(services.scheme_document(competition)) or [forms.new_module()]
+        if not editable:
+            flash(_("The marking scheme cannot change once the competition is running (it is %(state)s).",
+                    state=services.state_label(competition.status)), "warning")
+    elif not form.validate_on_submit():
+        modules, status = forms.parse_editor(request.form), 400
+        flash(_("The form expired. Please try again."), "error")
+    else:
+        modules = forms.parse_editor(request.form)
+        op = request.form.get("op", "save")
+        if op != "save":
+            if not forms.apply_op(modules, op):
+                status = 400
+            unsaved = True
+        else:
+            raw = forms.editor_document(modules)
+            try:
+                services.replace_scheme(current_user, competition_id, raw, source="form")
+            except DomainError as exc:
+                status = _failed(exc)
+                problems = exc.details.get("problems", []) if isinstance(exc.details, dict) else []
+                errors = forms.editor_errors(problems)
+                problems = forms.problem_lines(problems, raw)
+                competition = services.managed_competition(current_user, competition_id)
+            else:
+                flash(_("The marking scheme was saved."), "success")
+                return redirect(url_for(".scheme", competition_id=competition_id))
+    return _render("scheme_edit.html", competition=competition, status=status, modules=modules, errors=errors,
+                   problems=problems, unsaved=unsaved, editable=editable, form=form,
+                   error_prefixes=forms.error_prefixes(errors),
+                   module_kinds=forms.MODULE_KINDS, aspect_kinds=forms.ASPECT_KINDS, aggregations=forms.AGGREGATIONS)
+
+
+# --- difficulty factors -------------------------------------------------------------------------------------
+
+
+def _difficulty_context(competition) -> dict[str, Any]:
+    document = services.scheme_document(competition)
+    aspects = [{"id": a["id"], "name": a["name"], "module": m["name"], "criterion": c["name"]}
+               for m in document["modules"] for c in m["criteria"] for a in c["aspects"] if a["uses_difficulty"]]
+    _competition, page = registration_services.list_entries(current_user, competition.id, status="approved",
+                                                            per_page=MAX_ENTRIES)
+    entries = sorted((e for e in page.items if e.code), key=lambda e: e.code)
+    undrawn = sum(1 for e in page.items if not e.code)
+    return {"aspects": aspects, "entries": entries, "undrawn": undrawn,
+            "editable": competition.status in services.DIFFICULTY_EDITABLE}
+
+
+@bp.route("/competitions/<int:competition_id>/difficulty", methods=["GET", "POST"])
+@roles_required(*ORGANIZERS)
+def difficulty(competition_id: int):
+    competition = services.managed_competition(current_user, competition_id)
+    context = _difficulty_context(competition)
+    stored = {(f["entry_id"], f["aspect_id"]): f["factor"]
+              for f in services.list_difficulty(current_user, competition_id)}
+    values = {key: services.format_decimal(v) for key, v in stored.items()}
+    errors: dict[tuple[int, int], list[str]] = {}
+    status = 200
+    form = EmptyForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            flash(_("The form expired. Please try again."), "error")
+            return _render("difficulty.html", competition=competition, status=400, values=values, errors=errors,
+                           form=form, **context)
+        items, keys = [], []
+        for entry in context["entries"]:
+            for aspect in context["aspects"]:
+                key = (entry.id, aspect["id"])
+                name = f"f-{entry.id}-{aspect['id']}"
+                if name not in request.form:
+                    continue
+                text = request.form.get(name, "")
+                values[key] = text.strip()
+                factor = forms.parse_factor(text)
+                if isinstance(factor, str):
+                    errors[key] = [_("Enter a number.")]
+                    continue
+                if factor is not None and decimal_problem(factor):
+                    errors[key] = [forms.translate_message(decimal_problem(factor))]
+                    continue
+                if factor == stored.get(key) or (factor is None and key not in stored):
+                    continue
+                items.append({"entry_id": entry.id, "aspect_id": aspect["id"], "factor": factor})
+                keys.append(key)
+        if errors:
+            status = 422
+            flash(_("Some factors are not valid: nothing was saved."), "error")
+        else:
+            try:
+                services.set_difficulty(current_user, competition_id, items)
+            except DomainError as exc:
+                status = _failed(exc)
+                for p in exc.details.get("problems", []) if isinstance(exc.details, dict) else []:
+                    path = p.get("path", "")
+                    index = path[1:path.find("]")] if path.startswith("[") else ""
+                    if index.isdigit() and int(index) < len(keys):
+                        errors.setdefault(keys[int(index)], []).append(forms.translate_message(p.get("message", "")))
+                competition = services.managed_competition(current_user, competition_id)
+            else:
+                flash(_("Difficulty factors saved (%(count)d changed).", count=len(items)), "success")
+                return redirect(url_for(".difficulty", competition_id=competition_id))
+    return _render("difficulty.html", competition=competition, status=status, values=values, errors=errors, form=form,
+                   **context)
+
+
+# --- rules --------------------------------------------------------------------------------------------------
+
+
+def _tie_break_options(competition) -> list[tuple[str, str]]:
+    options = [("completion_time", _("Completion time"))]
+    options += [(f"module_kind:{kind}", _("All %(kind)s modules", kind=str(services.MODULE_KIND_LABELS[kind])))
+                for kind in forms.TIE_BREAK_KINDS]
+    options += [(f"module:{m.id}", _("Module: %(name)s", name=m.name)) for m in competition.modules]
+    return options
+
+
+def _rules_page(competition, settings, state, errors, status: int = 200):
+    return _render("rules.html", competition=competition, status=status, settings=settings, state=state, errors=errors,
+                   tie_break_options=_tie_break_options(competition), roundings=forms.ROUNDINGS,
+                   band_actions=forms.BAND_ACTIONS, prize_codes=forms.PRIZE_CODES, title_labels=forms.TITLE_LABELS,
+                   running=competition.status in ("running", "scoring_closed", "published"))
+
+
+@bp.route("/competitions/<int:competition_id>/rules", methods=["GET", "POST"])
+@roles_required(*ORGANIZERS)
+def rules(competition_id: int):
+    competition = services.managed_competition(current_user, competition_id)
+    stored = forms.rules_state(services.rules_document(competition))
+    if request.method == "GET":
+        settings = forms.SettingsForm(formdata=None)
+        settings.fill(competition)
+        return _rules_page(competition, settings, stored, {})
+    settings = forms.SettingsForm()
+    state = forms.parse_rules_form(request.form, stored["kept"])
+    values, errors, where = forms.rules_from_state(state, {k for k, _label in _tie_break_options(competition)})
+    forms.pad_rules_state(state)
+    if not settings.validate_on_submit() or errors:
+        if settings.csrf_token.errors:
+            flash(_("The form expired. Please try again."), "error")
+            return _rules_page(competition, settings, state, errors, 400)
+        flash(_("The rules are not valid: nothing was saved."), "error")
+        return _rules_page(competition, settings, state, errors, 422)
+    settings_values = settings.values()
+    if competition.status in ("running", "scoring_closed", "published"):
+        for key in services.FIXED_ONCE_RUNNING:  # shown disabled (so not posted): keep what is stored
+            settings_values.pop(key, None)
+    try:
+        services.update_competition(current_user, competition_id, settings_values)
+        services.set_rules(current_user, competition_id, values)
+    except DomainError as exc:
+        status = _failed(exc)
+        problems = exc.details.get("problems", []) if isinstance(exc.details, dict) else []
+        if exc.code == "invalid_rules":
+            errors = forms.rules_problem_errors(problems, where)
+        else:
+            for p in problems:
+                if p.get("path") in settings:
+                    settings[p["path"]].errors = list(settings[p["path"]].errors) + [forms.translate_message(p["message"])]
+        return _rules_page(services.managed_competition(current_user, competition_id), settings, state, errors, status)
+    flash(_("The rules were saved."), "success")
+    return redirect(url_for(".rules", competition_id=competition_id))
+
+
+# --- judges -------------------------------------------------------------------------------------------------
+
+
+def _judges_page(competition, status: int = 200):
+    judges = judging.list_judges(current_user)
+    panels = judging.list_panels(current_user, competition.id)
+    conflicts = judging.list_conflicts(current_user, competition.id)
+    _competition, page = registration_services.list_entries(current_user, competition.id, status="approved",
+                                                            per_page=MAX_ENTRIES)
+    entries = page.items
+    by_id = {e.id: e for e in entries}
+    ties = {line.user.id: judging.judge_ties(line.user.id) for line in judges}
+    enterprise_ids = {e for t in ties.values() for e in t.enterprises}
+    names = dict(db.session.execute(select(Enterprise.id, Enterprise.name).where(
+        Enterprise.id.in_(list(enterprise_ids)))).all()) if enterprise_ids else {}
+    per_enterprise = Counter(e.enterprise_id for e in entries)
+    entry_chains: dict[int, set[int]] = {}
+    if competition.conflict_same_chain and entries:
+        for ent, chain in db.session.execute(select(chain_member.c.enterprise_id, chain_member.c.chain_id).where(
+                chain_member.c.enterprise_id.in_({e.enterprise_id for e in entries}))):
+            entry_chains.setdefault(ent, set()).add(chain)
+    automatic = {}
+    for judge_id, t in ties.items():
+        own = sum(per_enterprise[e] for e in t.enterprises)
+        chain = 0
+        if competition.conflict_same_chain and t.chains:
+            chain = sum(1 for e in entries if e.enterprise_id not in t.enterprises
+                        and entry_chains.get(e.enterprise_id, set()) & set(t.chains))
+        automatic[judge_id] = {"enterprises": [names.get(e, "") for e in sorted(t.enterprises)], "own": own,
+                               "chain": chain}
+    judge_names = {line.user.id: line.user.display_name for line in judges}
+    conflict_rows = [{"conflict": c, "judge": judge_names.get(c.judge_id, "—"), "entry": by_id.get(c.entry_id),
+                      "codes": judging.conflict_codes(current_user, c)} for c in conflicts]
+    coded = sorted((e for e in entries if e.code), key=lambda e: e.code)
+    return _render("judges.html", competition=competition, status=status, judges=judges, panels=panels,
+                   automatic=automatic, conflicts=conflict_rows, entries=coded, form=EmptyForm(),
+                   enterprises=enterprise_choices(), closed=competition.status in judging.CLOSED_PHASES)
+
+
+@bp.route("/competitions/<int:competition_id>/judges")
+@roles_required(*ORGANIZERS)
+def judges(competition_id: int):
+    return _judges_page(services.managed_competition(current_user, competition_id))
+
+
+def _judges_action(competition_id: int, action) -> Any:
+    competition = services.managed_competition(current_user, competition_id)
+    if not EmptyForm().validate_on_submit():
+        flash(_("The form expired. Please try again."), "error")
+        return _judges_page(competition, 400)
+    try:
+        message = action()
+    except DomainError as exc:
+        status = _failed(exc)
+        details = exc.details if isinstance(exc.details, dict) else {}
+        for value in details.values():
+            items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+            for item in items:
+                for text in item if isinstance(item, list) else [item]:
+                    if isinstance(text, str):
+                        flash(text, "error")
+        return _judges_page(services.managed_competition(current_user, competition_id), status)
+    flash(message, "success")
+    return redirect(url_for(".judges", competition_id=competition_id))
+
+
+def _bad_input(message: str) -> DomainError:
+    return DomainError(message, code="validation_error", status=422)
+
+
+@bp.route("/competitions/<int:competition_id>/modules/<int:module_id>/panel", methods=["POST"])
+@roles_required(*ORGANIZERS)
+def panel(competition_id: int, module_id: int):
+    def action():
+        raw = request.form.getlist("judge_ids")
+        if any(not v.isdigit() for v in raw):
+            raise _bad_input(_("No such judge."))
+        chief = request.form.get("chief_judge_id", "")
+        if chief and not chief.isdigit():
+            raise _bad_input(_("No such judge."))
+        module, _panel = judging.set_panel(current_user, competition_id, module_id, [int(v) for v in raw],
+                                           int(chief) if chief else None)
+        return _("The panel of “%(module)s” was saved.", module=module.name)
+
+    return _judges_action(competition_id, action)
+
+
+@bp.route("/competitions/<int:competition_id>/judges/<int:user_id>/enterprise", methods=["POST"])
+@roles_required(*ORGANIZERS)
+def judge_enterprise(competition_id: int, user_id: int):
+    def action():
+        value = request.form.get("enterprise_id", "")
+        if value and not value.isdigit():
+            raise _bad_input(_("No such enterprise."))
+        line = judging.set_judge_profile(current_user, user_id, int(value) if value else None)
+        return _("The enterprise of %(name)s was saved.", name=line.user.display_name)
+
+    return _judges_action(competition_id, action)
+
+
+@bp.route("/competitions/<int:competition_id>/conflicts", methods=["POST"])
+@roles_required(*ORGANIZERS)
+def conflict_add(competition_id: int):
+    def action():
+        judge_id, entry_id = request.form.get("judge_id", ""), request.form.get("entry_id", "")
+        code = request.form.get("code", "").strip()
+        if not judge_id.isdigit():
+            raise _bad_input(_("Choose the judge."))
+        if entry_id and not entry_id.isdigit():
+            raise _bad_input(_("No such entry."))
+        if not entry_id and not code:
+            raise _bad_input(_("Choose the entrant."))
+        judging.declare_conflict(current_user, competition_id, judge_id=int(judge_id),
+                                 entry_id=int(entry_id) if entry_id else None, code=None if entry_id else code[:16],
+                                 reason=request.form.get("reason", "").strip()[:2000])
+        return _("The conflict was recorded: the judge will not see or mark this entrant.")
+
+    return _judges_action(competition_id, action)
+
+
+@bp.route("/competitions/<int:competition_id>/conflicts/remove", methods=["POST"])
+@roles_required(*ORGANIZERS)
+def conflict_remove(competition_id: int):
+    def action():
+        judge_id, entry_id = request.form.get("judge_id", ""), request.form.get("entry_id", "")
+        if not judge_id.isdigit() or not entry_id.isdigit():
+            raise _bad_input(_("No such conflict."))
+        judging.remove_conflict(current_user, competition_id, int(judge_id), int(entry_id))
+        return _("The conflict was lifted.")
+
+    return _judges_action(competition_id, action)
+
+
+@bp.route("/competitions/<int:competition_id>/judges/same-chain", methods=["POST"])
+@roles_required(*ORGANIZERS)
+def same_chain(competition_id: int):
+    def action():
+        on = request.form.get("conflict_same_chain") == "1"
+        services.update_competition(current_user, competition_id, {"conflict_same_chain": on})
+        return (_("Judges will not mark entrants from their own industry chain.") if on
+                else _("Judges may mark entrants from their own industry chain (other enterprises)."))
+
+    return _judges_action(competition_id, action)

@@ -1,0 +1,1 @@
+"""WTForms and form parsing of the competition HTML pages, one module per area (``setup``, …)."""
