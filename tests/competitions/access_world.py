@@ -7,8 +7,18 @@ enterprise B must get 403/404 on them.
 
 from __future__ import annotations
 
-SCOPED_ARGS: tuple[str, ...] = ()
+from app.db import db
+
+SCOPED_ARGS: tuple[str, ...] = ("appeal_id",)
 
 
 def extend(world: dict) -> None:
-    pass
+    from competitions.models import Appeal
+
+    # An open appeal of enterprise A's entry (filed by A's HR) for the appeal routes.
+    appeal = Appeal(entry_id=world["entry"].id, module_id=world["module"].id, filed_by_id=world["users"]["hr_a"].id,
+                    text="评分有误，请复核。")
+    db.session.add(appeal)
+    db.session.flush()
+    world["appeal"] = appeal
+    world["args"]["appeal_id"] = appeal.id
