@@ -48,3 +48,10 @@ def register_cli(app: Flask) -> None:
     from app.jobs import jobs_cli
 
     app.cli.add_command(jobs_cli)
+
+    try:
+        from certificates.cli import certs
+    except ImportError:  # a build without the certificates package
+        pass
+    else:
+        app.cli.add_command(certs)
