@@ -78,13 +78,22 @@ def enqueue(func_path: str, *args: Any) -> None:
         run_job(func_path, args)
         return
     session = db.session()
-    if session.in_transaction():
-        def _submit(_session) -> None:
+    if not session.in_transaction():
+        submit(app, name, func_path, args)
+        return
+    pending = [True]
+
+    def _committed(_session) -> None:
+        if pending[0]:
+            pending[0] = False
             submit(app, name, func_path, args)
 
-        event.listen(session, "after_commit", _submit, once=True)
-    else:
-        submit(app, name, func_path, args)
+    def _rolled_back(_session, previous) -> None:
+        if previous.parent is None:  # the whole transaction, not a savepoint inside it
+            pending[0] = False
+
+    event.listen(session, "after_commit", _committed)
+    event.listen(session, "after_soft_rollback", _rolled_back)
 
 
 def submit(app: Flask, name: str, func_path: str, args: tuple) -> None:

@@ -139,7 +139,6 @@ def test_gbk_csv_and_xlsx(world):
     import openpyxl
 
     from certificates.services import batches
-
     from certificates.services.issuance import today
 
     day = today()
