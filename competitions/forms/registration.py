@@ -26,7 +26,7 @@ class RegistrationFileConfirmForm(FlaskForm):
     """The checked file travels back with the confirmation (nothing is stored between preview and confirm)."""
 
     filename = HiddenField(validators=[Length(max=255)])
-    data = HiddenField(validators=[DataRequired(_l("The file is missing: upload it again."))])
+    content = HiddenField(validators=[DataRequired(_l("The file is missing: upload it again."))])
     format = HiddenField(default="csv")
 
 

@@ -196,7 +196,7 @@ def _file_preview(competition: Competition, filename: str, data: bytes, *, statu
     names = {r["row"]: r["name"] for r in result.rows}
     lines = [(row, names.get(row), by_row.get(row, [])) for row in sorted(set(names) | {r for r in by_row if r is not None})]
     confirm = RegistrationFileConfirmForm(formdata=None, filename=filename,
-                                          data=base64.b64encode(data).decode("ascii"))
+                                          content=base64.b64encode(data).decode("ascii"))
     return render_template("competitions/registration/file_preview.html", competition=competition, result=result,
                            errors=errors, by_row=by_row, lines=lines, error_rows=len({e["row"] for e in errors if e["row"]}),
                            filename=filename, confirm=confirm), status
@@ -225,7 +225,7 @@ def _posted_file(form: RegistrationFileConfirmForm) -> tuple[str, bytes]:
     if not form.validate_on_submit():
         abort(400)
     try:
-        data = base64.b64decode(form.data.data.encode("ascii"), validate=True)
+        data = base64.b64decode(form.content.data.encode("ascii"), validate=True)
     except (binascii.Error, ValueError, UnicodeEncodeError):
         abort(400)
     return form.filename.data or "upload", data
