@@ -1,0 +1,230 @@
+"""The PDF of an issued certificate: rendered once, stored by its content hash, served from the store.
+
+A certificate never changes after issue (its template version is frozen once used, revocation is shown by
+the verification, not by the PDF), and rendering is deterministic, so its PDF is rendered once:
+:func:`pdf_for` renders it, writes the bytes to ``instance/certificates/pdf/<sha[:2]>/<sha256>.pdf``
+(content-addressed, written atomically — two processes rendering the same certificate write the same file)
+and records the hash in ``Certificate.pdf_sha256``. Later calls read the file named by that hash; the
+download's ETag is the hash, so a conditional GET needs neither the file nor a render. If the file is
+gone (a new machine, a cleaned instance folder) the PDF is rendered again; when the bytes differ (another
+font on this machine) the new hash replaces the old one and a warning is logged, because a copy of the
+old PDF no longer matches the verification's ``pdf_match`` step.
+
+The verification address in the QR code is ``PUBLIC_BASE_URL`` + ``/v/<serial>``; without that setting,
+the current request's host; without a request (CLI, background jobs) ``http://localhost:5000`` with a
+warning — set ``PUBLIC_BASE_URL`` in production so every PDF carries the public address.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from flask import Response, current_app, has_request_context, request
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import OperationalError
+
+from app.db import db
+from app.errors import NotFound
+from certificates.models import Certificate, CertificateTemplateVersion
+from certificates.pdf import CertificateContent, CertificateLook, render_certificate
+
+log = logging.getLogger(__name__)
+
+FALLBACK_BASE_URL = "http://localhost:5000"
+
+
+@dataclass(frozen=True)
+class RenderedPdf:
+    data: bytes
+    sha256: str
+
+    @property
+    def etag(self) -> str:
+        return self.sha256
+
+
+def public_base_url() -> str:
+    """Scheme and host (and script root) that public links start with, without a trailing slash."""
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if base:
+        return str(base).rstrip("/")
+    if has_request_context():
+        return request.url_root.rstrip("/")
+    log.warning("PUBLIC_BASE_URL is not set; certificates rendered outside a request point to %s", FALLBACK_BASE_URL)
+    return FALLBACK_BASE_URL
+
+
+def verification_url(serial: str) -> str:
+    """The absolute address of a certificate's public verification page (what its QR code holds)."""
+    return f"{public_base_url()}/v/{serial}"
+
+
+def look_of(version: CertificateTemplateVersion | None, kind: str) -> CertificateLook:
+    """The template version's look; the kind's built-in default when the certificate has no template."""
+    if version is None:
+        from certificates.services.templates import default_look
+
+        return default_look(kind)
+    return CertificateLook(
+        title=version.title, body=version.body, issuer_name=version.issuer_name,
+        signatories=tuple(version.signatories or ()), seal_png=version.seal_png,
+        primary_color=version.primary_color, border_style=version.border_style,
+    )
+
+
+def content_of(certificate: Certificate) -> CertificateContent:
+    payload = certificate.payload or {}
+    details = dict(certificate.details or {})
+    return CertificateContent(
+        kind=certificate.kind,
+        serial=certificate.serial,
+        holder_name=certificate.holder_name,
+        achievement=certificate.achievement,
+        issued_on=certificate.issued_on,
+        valid_until=certificate.valid_until,
+        verification_url=verification_url(certificate.serial),
+        subject=str(details.get("subject") or details.get("competition") or ""),
+        issuer_name=str(payload.get("issuer_name") or (certificate.issuer.name if certificate.issuer else "")),
+        details=details,
+    )
+
+
+def render(certificate: Certificate) -> bytes:
+    """Render without the store (the bytes :func:`pdf_for` would store)."""
+    return render_certificate(content_of(certificate), look_of(certificate.template_version, certificate.kind))
+
+
+# --- the store ---------------------------------------------------------------------------------------
+
+
+def store_dir() -> Path:
+    return Path(current_app.instance_path) / "certificates" / "pdf"
+
+
+def _path(sha256: str) -> Path:
+    return store_dir() / sha256[:2] / f"{sha256}.pdf"
+
+
+def read_stored(sha256: str) -> bytes | None:
+    """The stored PDF with this hash, or None when it is missing or damaged."""
+    if not sha256 or len(sha256) != 64:
+        return None
+    try:
+        data = _path(sha256).read_bytes()
+    except OSError:
+        return None
+    if hashlib.sha256(data).hexdigest() != sha256:
+        log.warning("stored certificate PDF %s is damaged; rendering it again", sha256)
+        return None
+    return data
+
+
+def store(data: bytes) -> str:
+    """Write ``data`` into the store (atomically, once) and return its SHA-256."""
+    sha = hashlib.sha256(data).hexdigest()
+    path = _path(sha)
+    if path.exists():
+        return sha
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pdf")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return sha
+
+
+def pdf_for(certificate: Certificate) -> RenderedPdf:
+    """The certificate's PDF: from the store when rendered before, else rendered, stored and recorded in
+    ``certificate.pdf_sha256`` (flushed; the caller's transaction commits it)."""
+    if certificate.pdf_sha256:
+        data = read_stored(certificate.pdf_sha256)
+        if data is not None:
+            return RenderedPdf(data, certificate.pdf_sha256)
+    data = render(certificate)
+    sha = store(data)
+    if certificate.pdf_sha256 != sha:
+        if certificate.pdf_sha256:
+            log.warning("certificate %s renders differently now (%s, was %s): an older copy of its PDF no longer "
+                        "matches its recorded hash", certificate.serial, sha, certificate.pdf_sha256)
+        _record_hash(certificate, sha)
+    return RenderedPdf(data, sha)
+
+
+def _record_hash(certificate: Certificate, sha: str) -> None:
+    """Record the hash in a savepoint: a download is a GET, whose SQLite transaction starts as a reader, and
+    losing the race for the write lock must not fail the download (the next one records it; same bytes)."""
+    try:
+        with db.session.begin_nested():
+            certificate.pdf_sha256 = sha
+    except OperationalError as exc:
+        log.warning("could not record the PDF hash of certificate %s now: %s", certificate.serial, exc)
+
+
+def download_name(certificate: Certificate, title: str | None = None) -> str:
+    """``荣誉证书-张三-C2600420000010.pdf``: what the browser saves the file as."""
+    if title is None:
+        version = certificate.template_version
+        title = version.title if version else look_of(None, certificate.kind).title
+    safe = "".join(ch for ch in f"{title}-{certificate.holder_name}" if ch.isprintable() and ch not in '\\/:*?"<>|')
+    return f"{safe}-{certificate.serial}.pdf"
+
+
+# --- who may download --------------------------------------------------------------------------------
+
+
+def can_download(user, certificate: Certificate) -> bool:
+    """Organizers and admins: every certificate; HR: those of their enterprise (the holder's at issue, or the
+    issuing enterprise); a worker: their own."""
+    if user.has_role("organizer", "admin"):
+        return True
+    hr_ids = user.hr_enterprise_ids
+    if hr_ids and (certificate.enterprise_id in hr_ids
+                   or (certificate.issuer is not None and certificate.issuer.enterprise_id in hr_ids)):
+        return True
+    return bool(user.has_role("worker") and user.worker_id and certificate.worker_id == user.worker_id)
+
+
+def downloadable_certificate(user, certificate_id: int) -> Certificate:
+    """The certificate if ``user`` may download it; ``NotFound`` otherwise (its existence is not disclosed)."""
+    certificate = db.session.get(Certificate, certificate_id)
+    if certificate is None or not can_download(user, certificate):
+        raise NotFound(_l("No such certificate."))
+    return certificate
+
+
+def pdf_response(certificate: Certificate, *, inline: bool = False) -> Response:
+    """The PDF as an HTTP response with ETag (its SHA-256) and conditional GET: an ``If-None-Match`` that
+    names the recorded hash is answered 304 without reading or rendering anything."""
+    etag, rendered = certificate.pdf_sha256, None
+    if not (etag and request.if_none_match.contains(etag)):
+        rendered = pdf_for(certificate)
+        etag = rendered.sha256
+    if rendered is None or request.if_none_match.contains(etag):
+        resp = Response(status=304)
+    else:
+        resp = Response(rendered.data, mimetype="application/pdf")
+        resp.headers["Content-Disposition"] = content_disposition(download_name(certificate), inline=inline)
+    resp.set_etag(etag)
+    # Personal data: browsers may keep it but must ask again each time (the 304 is cheap); no shared caches.
+    resp.headers["Cache-Control"] = "private, no-cache"
+    resp.headers["Vary"] = "Cookie, Authorization"
+    return resp
+
+
+def content_disposition(filename: str, *, inline: bool = False) -> str:
+    """``attachment; filename="<ASCII>"; filename*=UTF-8''<percent-encoded>`` (RFC 6266 / 5987)."""
+    ascii_name = "".join(ch if ch.isascii() and ch.isprintable() and ch not in '"\\' else "_" for ch in filename)
+    ascii_name = re.sub(r"_+", "_", ascii_name).strip("_-") or "certificate.pdf"
+    kind = "inline" if inline else "attachment"
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
