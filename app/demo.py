@@ -153,5 +153,9 @@ def load_demo() -> bool:
     from competitions.demo import load_competitions
 
     load_competitions(seed, workers)
+    # …and the certificates of the published competition, so a newcomer can download and verify one at once.
+    from certificates.demo import load_certificates
+
+    load_certificates()
     record("demo_loaded", target_type="database", details={"workers": len(workers), "users": len(DEMO_USERS)})
     return True
