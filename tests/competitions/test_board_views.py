@@ -213,3 +213,19 @@ def test_list_of_boards_shows_public_competitions_only(rw):  # noqa: F811
         assert "已公布的竞赛" in html and "草稿竞赛不公开" not in html
         live = html[html.index('id="boards-live"'):html.index('id="boards-published"')]
         assert "数控车工技能比武" in live
+
+
+def test_list_of_boards_query_count_does_not_grow(rw):  # noqa: F811
+    from tests.app.people.test_queries import count_queries
+
+    def count() -> int:
+        client = rw.client.application.test_client()
+        client.get("/boards")
+        with count_queries() as n:
+            assert client.get("/boards").status_code == 200
+        return n["n"]
+
+    few = count()
+    db.session.add_all([Competition(name=f"竞赛{i}", level="city", status="running") for i in range(30)])
+    db.session.commit()
+    assert count() == few

@@ -201,3 +201,41 @@ def test_unknown_competition_is_404(rw):  # noqa: F811
     client = rw.client.application.test_client()
     login_as(client, rw.users["organizer"])
     assert client.get("/competitions/999999/results").status_code == 404
+
+
+def _more_entries(rw, create_worker, n: int) -> None:  # noqa: F811
+    from competitions.models import Entry
+
+    for i in range(n):
+        worker = create_worker(enterprise=rw.enterprises[i % len(rw.enterprises)], name=f"加{i}")
+        code = f"C{i:03d}"
+        entry = Entry(competition_id=rw.competition.id, worker_id=worker.id, enterprise_id=worker.enterprise_id,
+                      status="approved", code=code)
+        db.session.add(entry)
+        db.session.flush()
+        rw.entries[code] = entry
+        rw.mark(code, rw.t1, "j1", 50 + i % 40)
+        for judge in ("j1", "j2", "j3"):
+            rw.mark(code, rw.p1, judge, 5)
+        rw.mark(code, rw.p2, "j1", 10)
+    db.session.commit()
+
+
+def test_results_pages_query_count_does_not_grow_with_entries(rw, create_worker):  # noqa: F811
+    from tests.app.people.test_queries import count_queries
+
+    rw.ready_to_publish()
+    rw.post("organizer", "/results/publish")
+    b = Browser(rw, "organizer")
+
+    def counts() -> tuple[int, int]:
+        b.get()  # warm: session and user loading
+        with count_queries() as review:
+            assert b.get().status_code == 200
+        with count_queries() as version:
+            assert b.get("/versions/1").status_code == 200
+        return review["n"], version["n"]
+
+    small = counts()
+    _more_entries(rw, create_worker, 30)
+    assert counts() == small
