@@ -75,7 +75,7 @@ def _section_links(competition) -> list[tuple[str, str, bool]]:
         (_("Judges"), "competitions_setup.judges"),
         (_("Difficulty factors"), "competitions_setup.difficulty"),
         (_("Registrations"), "competitions_registration.manage"),
-        (_("Chief judge"), "competitions_judging.chief"),
+        (_("Appeals"), "competitions_appeals.index"),
         (_("Results"), "competitions_results.review"),
         (_("Public board"), "competitions_board.board"),
     ]
@@ -84,6 +84,35 @@ def _section_links(competition) -> list[tuple[str, str, bool]]:
         url = _url_optional(endpoint, competition_id=cid)
         if url:
             out.append((label, url, request.endpoint == endpoint))
+    at = next((i for i, (_label, url, _here) in enumerate(out) if "/appeals" in url or "/results" in url), len(out))
+    out[at:at] = [(label, url, False) for label, url, module in judging_links(competition) if module is None]
+    return out
+
+
+def judging_links(competition) -> list[tuple[str, str, Any]]:
+    """(label, url, module or None) of the judging area's pages an organizer may open for this competition.
+
+    Found in the URL map (GET, ``competitions_judging.*``, arguments ``competition_id`` [+ ``module_id``], open to
+    organizers), so the links follow whatever that area provides.
+    """
+    from flask import current_app
+
+    out: list[tuple[str, str, Any]] = []
+    for rule in current_app.url_map.iter_rules():
+        if not rule.endpoint.startswith("competitions_judging.") or "GET" not in (rule.methods or ()):
+            continue
+        args = set(rule.arguments)
+        if "competition_id" not in args or not args <= {"competition_id", "module_id"}:
+            continue
+        access = getattr(current_app.view_functions[rule.endpoint], "_access", None)
+        if not access or (access[0] == "roles" and not set(access[1]) & set(ORGANIZERS)):
+            continue
+        if "module_id" in args:
+            for m in competition.modules:
+                out.append((_("Judging: %(module)s", module=m.name),
+                            url_for(rule.endpoint, competition_id=competition.id, module_id=m.id), m))
+        else:
+            out.append((_("Judging"), url_for(rule.endpoint, competition_id=competition.id), None))
     return out
 
 
@@ -184,6 +213,7 @@ def _detail(competition, status: int = 200, transition_form=None):
     entry_counts = Counter(db.session.scalars(select(Entry.status).where(Entry.competition_id == competition.id)))
     return _render(
         "detail.html", competition=competition, status=status, events=events, publishes=publishes,
+        module_links=[(label, url) for label, url, module in judging_links(competition) if module is not None],
         transitions=services.transitions_of(current_user, competition.id), document=document,
         scheme_problems=forms.problem_lines(problems, document), entry_counts=entry_counts,
         aspect_count=sum(len(c["aspects"]) for m in document["modules"] for c in m["criteria"]),

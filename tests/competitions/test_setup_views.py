@@ -626,3 +626,20 @@ def test_panel_of_another_competitions_module_is_404(setup, web):
     web.as_("organizer")
     resp = web.post(f"/competitions/{a}/modules/{module_b}/panel", {"judge_ids": [str(setup.users["judge"].id)]})
     assert resp.status_code == 404 and count(Panel) == 0
+
+
+def test_home_page_links_every_page_of_the_competition(setup, web, app):
+    from app import url_for_optional
+
+    cid = setup.with_scheme()
+    web.as_("organizer")
+    page = text(web.get(f"/competitions/{cid}"))
+    endpoints = ("competitions_setup.scheme", "competitions_setup.rules", "competitions_setup.judges",
+                 "competitions_setup.difficulty", "competitions_setup.edit", "competitions_registration.manage",
+                 "competitions_results.review", "competitions_board.board")
+    with app.test_request_context():
+        urls = {e: url_for_optional(e, competition_id=cid) for e in endpoints}
+    assert urls["competitions_setup.scheme"]
+    for endpoint, url in urls.items():
+        if url is not None:
+            assert f'href="{url}"' in page, endpoint
