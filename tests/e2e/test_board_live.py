@@ -24,7 +24,8 @@ def watched(page, live_server):
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     yield page
     assert outside == [], "the app must not contact any outside host"
-    assert errors == [], errors
+    # the refused stream of the fallback test is logged by Chromium; anything else is a real error
+    assert [e for e in errors if "status of 503" not in e] == [], errors
 
 
 @pytest.fixture
@@ -142,3 +143,16 @@ def test_board_updates_by_polling_without_event_source(watched, live_server, jud
     assert _wait_for_total(page, code, expected) == expected
     assert page.locator("#board").get_attribute("data-transport") == "poll"
     assert streams == [], "no EventSource: the page never opens the stream"
+
+
+def test_board_falls_back_to_polling_when_the_stream_fails(watched, live_server, judge):
+    page = watched
+    base, _ = live_server
+    context, token = judge
+    page.route("**/board/stream", lambda route: route.fulfill(status=503, body="busy"))
+    marks = _own_marks(context, base)
+    target = marks[-1]
+    _open_board(page, base, target["competition_id"], "poll")
+    expected = _change_a_mark(context, token, base, target)
+    assert _wait_for_total(page, target["code"], expected) == expected
+    assert page.locator("#board").get_attribute("data-transport") == "poll"

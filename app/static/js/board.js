@@ -13,6 +13,7 @@
 
   var POLL_MS = 1500;
   var MAX_SSE_FAILURES = 3;
+  var FIRST_EVENT_MS = 8000;
 
   var root = document.getElementById("board");
   var configEl = document.getElementById("board-config");
@@ -216,24 +217,36 @@
 
   function startStream() {
     var failures = 0;
+    var watchdog = null;
+    // A proxy that buffers the stream delivers nothing and reports no error: without a first event within
+    // FIRST_EVENT_MS (the server sends the board at once), poll instead.
+    function arm() {
+      window.clearTimeout(watchdog);
+      watchdog = window.setTimeout(function () { if (pollTimer === null) { startPolling(); } }, FIRST_EVENT_MS);
+    }
     setTransport("sse", "connecting");
     source = new window.EventSource(cfg.stream);
+    arm();
     source.addEventListener("open", function () { setTransport("sse"); });
     source.addEventListener("board", function (ev) {
       failures = 0;
+      window.clearTimeout(watchdog);
       setTransport("sse");
       var tag = ev.lastEventId ? '"' + ev.lastEventId + '"' : null;
       if (tag && tag === etag) { stamp(); return; }
       render(JSON.parse(ev.data), tag);
     });
     source.addEventListener("error", function () {
+      if (pollTimer !== null) { return; }
       failures += 1;
       // CLOSED: the server refused the stream (no automatic retry); otherwise EventSource reconnects by itself
       // (the stream ends every minute), unless it keeps failing.
       if (source.readyState === 2 || failures >= MAX_SSE_FAILURES) {
+        window.clearTimeout(watchdog);
         startPolling();
       } else {
         setTransport("sse", "offline");
+        arm();
       }
     });
   }
