@@ -45,8 +45,9 @@ future, not before the signing key's start), and every text that is printed on t
 certificate font (``app.pdf.missing_glyphs``): a character the font cannot draw (e.g. 𠮷 with some fonts)
 is a field error, never a blank box.
 
-**Scope.** Organizer/admin: every certificate. HR: certificates of workers (holders) of their enterprises;
-HR of another enterprise gets ``NotFound``. Worker: their own certificates, read only. Everything that
+**Scope.** Organizer/admin: every certificate. HR: sees the certificates of their enterprises' holders and
+revokes/corrects those their enterprises issued (not the union's); HR of another enterprise gets ``NotFound``.
+Worker: their own certificates, read only. Everything that
 changes a certificate is audited (``certificate.issue``, ``certificate.supersede``, ``certificate.revoke``).
 """
 
@@ -56,7 +57,7 @@ import calendar
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from flask import current_app
@@ -131,11 +132,8 @@ class IssueResult:
 
 
 def today() -> date:
-    """Issue dates are calendar days in China (BABEL_DEFAULT_TIMEZONE, Asia/Shanghai)."""
-    from zoneinfo import ZoneInfo
-
-    tz = current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Shanghai"
-    return datetime.now(UTC).astimezone(ZoneInfo(tz)).date()
+    """Issue dates are calendar days in the installation's time zone (BABEL_DEFAULT_TIMEZONE, Asia/Shanghai)."""
+    return keys.today()
 
 
 # --- scope -----------------------------------------------------------------------------------------------
@@ -170,14 +168,19 @@ def scope_clause(actor):
 
 
 def can_manage_certificate(actor, certificate: Certificate) -> bool:
-    """May revoke or supersede: managers everything, HR the certificates of their enterprises."""
+    """May revoke or supersede: managers everything, HR what their enterprises issued (not, say, the union's
+    award to one of their workers, which HR sees but cannot revoke)."""
     if is_manager(actor):
         return True
-    return certificate.enterprise_id is not None and certificate.enterprise_id in actor.hr_enterprise_ids
+    issuer_enterprise = certificate.issuer.enterprise_id if certificate.issuer is not None else None
+    return issuer_enterprise is not None and issuer_enterprise in actor.hr_enterprise_ids
 
 
 def can_see_certificate(actor, certificate: Certificate) -> bool:
-    if can_manage_certificate(actor, certificate):
+    """Managers everything; HR the certificates of their enterprises' holders; a worker their own."""
+    if is_manager(actor) or can_manage_certificate(actor, certificate):
+        return True
+    if certificate.enterprise_id is not None and certificate.enterprise_id in actor.hr_enterprise_ids:
         return True
     return bool(actor.has_role(Role.WORKER) and actor.worker_id and certificate.worker_id == actor.worker_id)
 
@@ -198,8 +201,10 @@ def get_manageable(actor, certificate_id: int, *, for_update: bool = False) -> C
     if for_update and db.session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(of=Certificate)
     certificate = db.session.scalars(stmt).unique().one_or_none()
-    if certificate is None or not can_manage_certificate(actor, certificate):
+    if certificate is None or not can_see_certificate(actor, certificate):
         raise NotFound(_l("This certificate does not exist or is not yours to manage."))
+    if not can_manage_certificate(actor, certificate):
+        raise PermissionDenied(_l("Only its issuer can revoke or correct this certificate."))
     return certificate
 
 

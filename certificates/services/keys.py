@@ -130,10 +130,14 @@ def _stat(path: Path) -> tuple[int, int, int] | None:
     return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-def _today() -> date:
+def today() -> date:
+    """Today in the installation's time zone (Asia/Shanghai): the same calendar as issue dates, so a key closed
+    "today" covers every certificate it signed today."""
     from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
 
-    return datetime.now(UTC).date()
+    tz = current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Shanghai"
+    return datetime.now(UTC).astimezone(ZoneInfo(tz)).date()
 
 
 def _ring(create: bool = True) -> tuple[SigningKey, ...]:
@@ -149,7 +153,7 @@ def _ring(create: bool = True) -> tuple[SigningKey, ...]:
             return ()
         with _exclusive(path):
             if _stat(path) is None:  # another process may have created it while we waited
-                _write(path, [_entry(Ed25519PrivateKey.generate(), _today())])
+                _write(path, [_entry(Ed25519PrivateKey.generate(), today())])
                 current_app.logger.info("certificates: generated a new Ed25519 signing key in %s", path)
         sig = _stat(path)
     entries = _read_entries(path)
@@ -174,12 +178,13 @@ def keys_document() -> dict[str, Any]:
     return domain.public_keys_document(key_records())
 
 
-def rotate_key(today: date | None = None) -> tuple[domain.KeyRecord, domain.KeyRecord]:
-    """Close the active key (valid until ``today``) and add a new one valid from ``today``; returns (old, new).
+def rotate_key(day: date | None = None) -> tuple[domain.KeyRecord, domain.KeyRecord]:
+    """Close the active key (valid until ``day``, default today) and add a new one valid from ``day``; returns
+    (old, new).
 
     Certificates issued today by either key verify; the old key signs nothing new from now on.
     """
-    today = today or _today()
+    day = day or today()
     path = keys_path()
     _ring()  # make sure there is a ring to rotate
     with _exclusive(path):
@@ -187,11 +192,11 @@ def rotate_key(today: date | None = None) -> tuple[domain.KeyRecord, domain.KeyR
         current = [e for e in entries if e.get("valid_until") is None]
         if len(current) != 1:
             raise ValueError("the key ring must have exactly one active key")
-        if date.fromisoformat(current[0]["valid_from"]) > today:
+        if date.fromisoformat(current[0]["valid_from"]) > day:
             raise ValueError("the active key starts after the rotation date")
-        current[0]["valid_until"] = today.isoformat()
+        current[0]["valid_until"] = day.isoformat()
         new = Ed25519PrivateKey.generate()
-        entries.append(_entry(new, today))
+        entries.append(_entry(new, day))
         _write(path, entries)
     keys = _ring()
     old = next(k.record for k in keys if k.key_id == current[0]["kid"])

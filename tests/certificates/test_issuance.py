@@ -151,6 +151,16 @@ def test_workers_see_only_their_own_and_cannot_issue(world):
         issuance.list_certificates(world.judge)
 
 
+def test_hr_sees_but_cannot_change_the_unions_certificates(world):
+    union_cert = _issue(world.organizer, world.worker_a).certificate
+    assert issuance.get_certificate(world.hr_a, union_cert.id).id == union_cert.id
+    with pytest.raises(PermissionDenied):
+        revoke_certificate(world.hr_a, union_cert.id, reason="不是我们发的")
+    with pytest.raises(PermissionDenied):
+        supersede_certificate(world.hr_a, union_cert.id, reason="x", achievement="改")
+    assert revoke_certificate(world.organizer, union_cert.id, reason="组委会撤销").status == "revoked"
+
+
 def test_hr_cannot_use_another_enterprises_template_or_issuer(world):
     template = CertificateTemplate(kind="award", name="乙模板", enterprise_id=world.ent_b.id)
     template.versions.append(CertificateTemplateVersion(version=1, title="荣誉证书", body="…", issuer_name="乙电力公司"))
