@@ -24,6 +24,7 @@ import hashlib
 import io
 import logging
 import re
+import struct
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -156,6 +157,11 @@ def check_seal(data: bytes | None) -> tuple[bytes, str]:
         raise bad(_l("The seal image is too large: at most %(kb)d KB.", kb=SEAL_MAX_BYTES // 1024))
     if not data.startswith(PNG_SIGNATURE):
         raise bad(_l("The seal must be a PNG image."))
+    if len(data) >= 24 and data[12:16] == b"IHDR":  # the size from the header, before Pillow sees the file
+        width, height = struct.unpack(">II", data[16:24])
+        if not (SEAL_MIN_PX <= width <= SEAL_MAX_PX and SEAL_MIN_PX <= height <= SEAL_MAX_PX):
+            raise bad(_l("The seal image must be %(min)d to %(max)d pixels wide and high (this one is "
+                         "%(w)d × %(h)d).", min=SEAL_MIN_PX, max=SEAL_MAX_PX, w=width, h=height))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
