@@ -40,6 +40,7 @@ import logging
 import os
 import re
 import shutil
+import time
 import unicodedata
 import uuid
 import zipfile
@@ -75,6 +76,7 @@ ACTIVE = (QUEUED, RUNNING)
 JOB_ERROR_CODES = ("issue_failed", "internal")  # rows that failed in the job (the others were skipped at preview)
 
 CHUNK_SIZE = 20  # rows per job: small enough for two workers to share a batch evenly
+PROGRESS_INTERVAL = 0.5  # seconds between two progress writes of a chunk
 BATCH_MAX_ROWS = 5_000
 SUBJECT_MAX = 120
 ACHIEVEMENT_MAX = 300
@@ -669,11 +671,23 @@ def run_chunk(batch_id: str, start: int, end: int) -> None:
     db.session.commit()
     out_dir = batch_dir(batch_id) / "pdf"
     out_dir.mkdir(parents=True, exist_ok=True)
+    done = failed = 0
+    errors: list[dict[str, Any]] = []
+    last = time.monotonic()
     for row in rows:
         ok, error = _issue_row(actor, row, batch_id=batch_id, competition_id=competition_id,
                                template_id=template_id if row["kind"] == template_kind else None,
                                issuer_id=issuer_id, source=source, out_dir=out_dir)
-        _add_progress(batch_id, ok, error)
+        done, failed = done + ok, failed + (not ok)
+        if error is not None:
+            errors.append(error)
+        if time.monotonic() - last >= PROGRESS_INTERVAL:  # the page moves smoothly without a write per row
+            _add_progress(batch_id, done, failed, errors)
+            done = failed = 0
+            errors = []
+            last = time.monotonic()
+    if done or failed:
+        _add_progress(batch_id, done, failed, errors)
     _finish_if_complete(batch_id)
 
 
@@ -729,18 +743,21 @@ def _issue_row(actor, row: dict[str, Any], *, batch_id: str, competition_id: int
     if sha != recorded:
         db.session.execute(update(Certificate).where(Certificate.id == certificate_id).values(pdf_sha256=sha)
                            .execution_options(synchronize_session=False))
+        db.session.commit()
     return True, None
 
 
-def _add_progress(batch_id: str, ok: bool, error: dict[str, Any] | None) -> None:
-    values: dict[str, Any] = {"done": CertificateBatch.done + 1} if ok else {"failed": CertificateBatch.failed + 1}
-    if error is not None:
+def _add_progress(batch_id: str, done: int, failed: int, errors: list[dict[str, Any]]) -> None:
+    """Add to the counters (and the error list) in one short write; the database adds, so chunks running in
+    other processes never overwrite each other's counts."""
+    values: dict[str, Any] = {"done": CertificateBatch.done + done, "failed": CertificateBatch.failed + failed}
+    if errors:
         # errors is a JSON list: read and write it under the row lock (PostgreSQL) / the write lock (SQLite)
         stmt = select(CertificateBatch.errors).where(CertificateBatch.id == batch_id)
         if db.session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update()
         current = db.session.execute(stmt).scalar_one()
-        values["errors"] = list(current or []) + [error]
+        values["errors"] = list(current or []) + errors
     db.session.execute(update(CertificateBatch).where(CertificateBatch.id == batch_id).values(**values)
                        .execution_options(synchronize_session=False))
     db.session.commit()
