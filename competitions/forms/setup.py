@@ -81,6 +81,11 @@ def _local_zone() -> ZoneInfo:
     return ZoneInfo(str(get_timezone()))
 
 
+def local_input(value) -> str:
+    """An aware datetime as the value of a datetime-local input, in the app's time zone."""
+    return value.astimezone(_local_zone()).strftime("%Y-%m-%dT%H:%M") if value else ""
+
+
 class SettingsForm(FlaskForm):
     """The competition's own settings that sit on the rules page."""
 
@@ -108,6 +113,13 @@ class SettingsForm(FlaskForm):
         self.board_freeze_at.data = freeze.astimezone(_local_zone()).replace(tzinfo=None) if freeze else None
         self.conflict_same_chain.data = competition.conflict_same_chain
         self.uses_module_codes.data = competition.uses_module_codes
+
+
+class ModuleEndForm(FlaskForm):
+    ends_at = DateTimeLocalField(_l("Module ended at"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
+
+    def value(self):
+        return self.ends_at.data.replace(tzinfo=_local_zone()) if self.ends_at.data else None
 
 
 class SchemeImportForm(FlaskForm):

@@ -214,6 +214,7 @@ def _detail(competition, status: int = 200, transition_form=None):
     return _render(
         "detail.html", competition=competition, status=status, events=events, publishes=publishes,
         module_links=[(label, url) for label, url, module in judging_links(competition) if module is not None],
+        modules=services.list_modules(current_user, competition.id), local_input=forms.local_input,
         transitions=services.transitions_of(current_user, competition.id), document=document,
         scheme_problems=forms.problem_lines(problems, document), entry_counts=entry_counts,
         aspect_count=sum(len(c["aspects"]) for m in document["modules"] for c in m["criteria"]),
@@ -226,6 +227,29 @@ def _detail(competition, status: int = 200, transition_form=None):
 @roles_required(*ORGANIZERS)
 def detail(competition_id: int):
     return _detail(services.managed_competition(current_user, competition_id))
+
+
+@bp.route("/competitions/<int:competition_id>/modules/<int:module_id>/end", methods=["POST"])
+@roles_required(*ORGANIZERS)
+def module_end(competition_id: int, module_id: int):
+    competition = services.managed_competition(current_user, competition_id)
+    form = forms.ModuleEndForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for e in errors:
+                flash(str(e), "error")
+        return _detail(competition, 400 if form.csrf_token.errors else 422)
+    try:
+        module = services.set_module_end(current_user, competition_id, module_id, form.value())
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        status = _failed(exc)
+        return _detail(services.managed_competition(current_user, competition_id), status)
+    flash(_("The end of “%(module)s” was saved: appeals can be filed for %(minutes)d minutes after it.",
+            module=module["name"], minutes=competition.appeal_window_minutes) if module["ends_at"] else
+          _("The end of “%(module)s” was cleared.", module=module["name"]), "success")
+    return redirect(url_for(".detail", competition_id=competition_id))
 
 
 @bp.route("/competitions/<int:competition_id>/transition", methods=["POST"])

@@ -643,3 +643,24 @@ def test_home_page_links_every_page_of_the_competition(setup, web, app):
     for endpoint, url in urls.items():
         if url is not None:
             assert f'href="{url}"' in page, endpoint
+
+
+def test_module_end_time_for_the_appeal_window(setup, web):
+    cid, other = setup.with_scheme(), setup.with_scheme(name="乙竞赛")
+    module = db.session.scalars(select(Module).where(Module.competition_id == cid).order_by(Module.position)).first()
+    foreign = db.session.scalar(select(Module.id).where(Module.competition_id == other))
+    web.as_("organizer")
+    resp = web.post(f"/competitions/{cid}/modules/{module.id}/end", {"ends_at": "2026-05-01T11:30"})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Module, module.id).ends_at.isoformat() == "2026-05-01T03:30:00+00:00"
+    assert 'value="2026-05-01T11:30"' in text(web.get(f"/competitions/{cid}"))
+    resp = web.post(f"/competitions/{cid}/modules/{module.id}/end", {"ends_at": "yesterday"})
+    assert resp.status_code == 422
+    assert web.post(f"/competitions/{cid}/modules/{foreign}/end", {"ends_at": ""}).status_code == 404
+    db.session.expire_all()
+    assert db.session.get(Module, module.id).ends_at is not None
+    assert db.session.get(Module, foreign).ends_at is None
+    assert web.post(f"/competitions/{cid}/modules/{module.id}/end", {"ends_at": ""}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Module, module.id).ends_at is None
