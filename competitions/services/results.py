@@ -25,8 +25,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, type_coerce
-from sqlalchemy.types import UserDefinedType
+from sqlalchemy import func, select
 
 from app.accounts.models import User
 from app.audit.services import record
@@ -62,6 +61,7 @@ from competitions.models import (
     ResultVersion,
 )
 from competitions.services.common import is_organizer, require_organizer
+from competitions.services.marks import current_marks
 
 AWARD_LABELS = {
     "first_prize": _l("First prize"),
@@ -89,15 +89,6 @@ def fraction_text(value: Fraction | None) -> str | None:
 
 def published(value: Fraction | None) -> str | None:
     return None if value is None else format(quantize_total(value), "f")
-
-
-class _RawValue(UserDefinedType):
-    """The stored value as the driver returns it (text on SQLite, Decimal on PostgreSQL): no per-row processing."""
-
-    cache_ok = True
-
-    def get_col_spec(self, **kw):  # pragma: no cover - never used in DDL
-        return "NUMERIC"
 
 
 # --- loading ---------------------------------------------------------------------------------------------
@@ -145,40 +136,9 @@ def _load_entries(competition_id: int) -> list[dict[str, Any]]:
 
 
 def counted_marks(competition_id: int) -> dict[int, dict[int, list[Decimal]]]:
-    """``{entry_id: {aspect_id: [values]}}`` of the counted marks (current and confirmed — the marks area's
-    definition, ``competitions.services.marks.current_marks``). One Core query; values are parsed once per
-    distinct stored text (SQLite stores exact decimals as text), which keeps 240,000 marks well under 0.2 s."""
-    m, e = Mark.__table__.c, Entry.__table__.c
-    stmt = (select(m.entry_id, m.aspect_id, type_coerce(m.value, _RawValue))
-            .select_from(Mark.__table__.join(Entry.__table__, e.id == m.entry_id))
-            .where(e.competition_id == competition_id, m.is_current.is_(True), m.confirmed_by_id.is_not(None)))
-    out: dict[int, dict[int, list[Decimal]]] = {}
-    parsed: dict[Any, Decimal] = {}
-    for entry_id, aspect_id, raw in _raw_rows(stmt):
-        value = parsed.get(raw)
-        if value is None:
-            value = parsed[raw] = raw if isinstance(raw, Decimal) else Decimal(str(raw))
-        cells = out.get(entry_id)
-        if cells is None:
-            cells = out[entry_id] = {}
-        values = cells.get(aspect_id)
-        if values is None:
-            cells[aspect_id] = [value]
-        else:
-            values.append(value)
-    return out
-
-
-def _raw_rows(stmt) -> list[tuple]:
-    """Plain DBAPI tuples of a Core select whose parameters are plain ints (rendered inline): no Row objects.
-    Runs on the session's connection, so it sees the transaction's own writes."""
-    conn = db.session.connection()
-    sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
-    result = conn.exec_driver_sql(sql)
-    try:
-        return result.cursor.fetchall()  # the DBAPI cursor's tuples
-    finally:
-        result.close()
+    """``{entry_id: {aspect_id: [values]}}`` of the counted marks: the marks area's own definition and query
+    (``competitions.services.marks.current_marks``), kept under this name for callers of the results area."""
+    return current_marks(competition_id)
 
 
 def marks_as_of(competition_id: int, moment) -> dict[int, dict[int, list[Decimal]]]:
@@ -301,6 +261,15 @@ def build_results(loaded: Loaded) -> Results:
                 "locked": m.locked_at is not None} for m in loaded.modules]
     out = Results(competition.id, competition.is_decoded, True, loaded.scheme.weighted, modules)
     labels: dict[str, str] = {}
+    texts: dict[Fraction, str | None] = {}
+
+    def published(value: Fraction | None) -> str | None:  # many totals repeat: round each distinct one once
+        if value is None:
+            return None
+        text = texts.get(value)
+        if text is None:
+            text = texts[value] = format(quantize_total(value), "f")
+        return text
 
     def award(code: str) -> dict[str, str]:
         label = labels.get(code)
