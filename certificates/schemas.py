@@ -121,6 +121,12 @@ class SupersedeSchema(ma.Schema):
     id_number = ma.fields.String(validate=ma.validate.Length(max=32), load_only=True)
 
 
+class OpenBadgeSchema(ma.Schema):
+    jwt = ma.fields.String(metadata={"description": "The OpenBadgeCredential as a VC-JWT (compact JWS, alg EdDSA)"})
+    credential = ma.fields.Dict(metadata={"description": "The credential (the JWT's vc claim), for reading"})
+    key_id = ma.fields.String(metadata={"description": "kid of the signing key in /.well-known/jiangxin-keys.json"})
+
+
 # --- verification (public) -------------------------------------------------------------------------------
 
 

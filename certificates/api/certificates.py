@@ -22,10 +22,11 @@ from certificates.schemas import (
     CertificateSchema,
     IssueResultSchema,
     IssueSchema,
+    OpenBadgeSchema,
     RevokeSchema,
     SupersedeSchema,
 )
-from certificates.services import issuance
+from certificates.services import issuance, openbadge
 
 blp = Blueprint("certificates_api", __name__, url_prefix="/api/v1", description="Issued certificates")
 
@@ -104,3 +105,18 @@ class CertificateSupersede(MethodView):
         """Correct a certificate: a new certificate under a new serial replaces it (returns the new one)"""
         reason = data.pop("reason")
         return issuance.supersede_certificate(current_user, certificate_id, reason=reason, **data)
+
+
+@blp.route("/certificates/<serial>/openbadge")
+class CertificateOpenBadge(MethodView):
+    @roles_required(*READING_ROLES)
+    @blp.response(200, OpenBadgeSchema)
+    @blp.alt_response(404, description="No such certificate in your scope")
+    @blp.alt_response(409, description="The certificate is not valid (revoked, replaced, expired or altered)")
+    def get(self, serial: str):
+        """Export as an Open Badges 3.0 OpenBadgeCredential, signed as a VC-JWT (EdDSA) with the certificate key
+
+        The holder (worker) or an issuer in scope. Verify the JWT with the public key of its kid in
+        /.well-known/jiangxin-keys.json. The holder appears only as a salted SHA-256 of the full name.
+        """
+        return openbadge.export(current_user, serial)
