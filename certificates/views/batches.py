@@ -68,9 +68,19 @@ def _kind_label(kind: str) -> str:
     return kind_label(kind)
 
 
+def _published_competitions() -> list:
+    """Organizers: the published competitions (newest first), to issue their certificates in one action."""
+    if not batches.is_manager(current_user):
+        return []
+    from competitions.services.setup import list_competitions
+
+    return list(list_competitions(current_user, status="published", per_page=20).items)
+
+
 def _upload_page(form: BatchUploadForm, status: int = 200):
     return render_template(
         "certificates/batches/upload.html", form=form, recent=batches.recent_batches(current_user),
+        published=_published_competitions(),
         status_labels=batches.STATUS_LABELS, source_labels=batches.SOURCE_LABELS,
         max_rows=current_app.config.get("CERTIFICATE_BATCH_MAX_ROWS", batches.BATCH_MAX_ROWS),
         several_enterprises=len(form.enterprise_id.choices) > 1,
@@ -89,7 +99,7 @@ def _too_large(exc):
 
 @bp.route("/certificates/batches", methods=["GET", "POST"])
 @roles_required(*ISSUERS)
-def upload():
+def index():
     form = _upload_form()
     if not form.validate_on_submit():
         return _upload_page(form, 400 if request.method == "POST" else 200)
@@ -159,7 +169,7 @@ def discard(batch_id: str):
         abort(400)
     batches.discard_batch(current_user, batch_id)
     flash(_("The batch was discarded; nothing was issued."), "success")
-    return redirect(url_for("certificates_batches.upload"))
+    return redirect(url_for("certificates_batches.index"))
 
 
 @bp.route("/certificates/batches/<batch_id>/certificates.zip")

@@ -36,6 +36,8 @@ def test_award_and_participation_in_one_action_and_idempotent(rw):  # noqa: F811
     from tests.conftest import login_as
 
     login_as(client, rw.users["organizer"])
+    bulk = client.get("/certificates/batches").get_data(as_text=True)
+    assert f'href="/certificates/competitions/{rw.competition.id}/issue"' in bulk  # reachable from the certificates pages
     page = client.get(f"/certificates/competitions/{rw.competition.id}/issue")
     assert page.status_code == 200
     assert "张帅坤".encode() in page.data
