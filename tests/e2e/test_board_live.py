@@ -104,12 +104,24 @@ def _wait_for_total(page, code: str, expected: str) -> str:
     return text
 
 
+def _poll(page, expression: str, timeout: float = DEADLINE):
+    """Evaluate ``expression`` in the page until it is truthy (page.wait_for_function needs eval, which the
+    strict CSP forbids); return the last value."""
+    deadline = time.monotonic() + timeout
+    value = page.evaluate(expression)
+    while not value and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+        value = page.evaluate(expression)
+    return value
+
+
 def _open_board(page, base: str, competition_id: int, transport: str) -> None:
     page.goto(f"{base}/board/{competition_id}")
     assert page.locator("#board").get_attribute("data-phase") == "live"
-    page.wait_for_function(f"document.getElementById('board').dataset.transport === '{transport}'", timeout=10_000)
-    if transport == "sse":  # the stream's first event has arrived (it stamps the connection state)
-        page.wait_for_function("document.getElementById('board-conn').textContent.length > 0", timeout=10_000)
+    assert _poll(page, f"document.getElementById('board').dataset.transport === '{transport}'")
+    if transport == "sse":  # connected: the state shows "Live", not "Connecting…"
+        live = page.evaluate("JSON.parse(document.getElementById('board-config').textContent).labels.transport.sse")
+        assert _poll(page, f"document.getElementById('board-conn').textContent === {json.dumps(live)}")
 
 
 def test_board_updates_live_through_event_source(watched, live_server, judge):
@@ -156,3 +168,17 @@ def test_board_falls_back_to_polling_when_the_stream_fails(watched, live_server,
     expected = _change_a_mark(context, token, base, target)
     assert _wait_for_total(page, target["code"], expected) == expected
     assert page.locator("#board").get_attribute("data-transport") == "poll"
+
+
+def test_big_screen_mode_has_no_navigation_and_scrolls_a_long_board(watched, live_server, judge):
+    page = watched
+    base, _ = live_server
+    context, _token = judge
+    target = _own_marks(context, base)[0]
+    page.set_viewport_size({"width": 800, "height": 260})  # the board is longer than the screen
+    page.goto(f"{base}/board/{target['competition_id']}?screen=1")
+    assert page.locator("body.board-screen").count() == 1
+    assert page.locator("nav.nav").count() == 0 and page.locator(".topbar").count() == 0
+    font = page.evaluate("parseFloat(getComputedStyle(document.querySelector('#board-table td.total')).fontSize)")
+    assert font >= 19, "large type on the big screen"
+    assert _poll(page, "window.scrollY > 20", timeout=15), "auto-scroll starts after a pause at the top"
