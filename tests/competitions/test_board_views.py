@@ -229,3 +229,16 @@ def test_list_of_boards_query_count_does_not_grow(rw):  # noqa: F811
     db.session.add_all([Competition(name=f"竞赛{i}", level="city", status="running") for i in range(30)])
     db.session.commit()
     assert count() == few
+
+
+def test_board_says_so_when_scores_cannot_be_computed(rw):  # noqa: F811
+    from decimal import Decimal
+
+    rw.fill()
+    rw.theory.weight = Decimal(50)  # weights 50 + 70: an invalid scheme
+    db.session.commit()
+    resp = page(rw, "anonymous", board_url(rw))
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    assert 'data-phase="unavailable"' in html and "The scores cannot be shown right now." in html
+    assert "No entries yet." in html

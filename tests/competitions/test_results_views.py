@@ -239,3 +239,16 @@ def test_results_pages_query_count_does_not_grow_with_entries(rw, create_worker)
     small = counts()
     _more_entries(rw, create_worker, 30)
     assert counts() == small
+
+
+def test_review_explains_an_invalid_scheme_instead_of_failing(rw):  # noqa: F811
+    from decimal import Decimal
+
+    rw.fill()
+    rw.theory.weight = Decimal(50)
+    db.session.commit()
+    resp = Browser(rw, "organizer").get()
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    assert "The marking scheme is invalid; results cannot be computed." in html
+    assert "Completeness" in html and "Not locked" in html
