@@ -363,6 +363,20 @@ def publish_correction(actor, competition_id: int, appeal_id: int, reason: str =
     return version
 
 
+def versions_since(competition_id: int) -> list[tuple[int, datetime]]:
+    """(version, published_at) of every published results version, oldest first (for "corrected since")."""
+    rows = db.session.execute(select(ResultVersion.version, ResultVersion.published_at)
+                              .where(ResultVersion.competition_id == competition_id).order_by(ResultVersion.version))
+    return [(n, at) for n, at in rows]
+
+
+def corrected_by(view: AppealView, versions: list[tuple[int, datetime]]) -> tuple[int, datetime] | None:
+    """The first correction (version ≥ 2) published after the appeal was upheld, if any."""
+    if view.status != UPHELD or view.appeal.decided_at is None:
+        return None
+    return next(((n, at) for n, at in versions if n > 1 and at >= view.appeal.decided_at), None)
+
+
 def next_step(view: AppealView, competition: Competition) -> str | None:
     """What an upheld appeal asks for next: a corrected version (published results) or a correction of the
     marks by the chief judge before the first publication."""

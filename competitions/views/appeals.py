@@ -46,6 +46,7 @@ def _page(competition_id: int, *, form=None, decision_forms=None, status: int = 
         decision_forms={v.id: decision_forms.get(v.id) or AppealDecisionForm(formdata=None, prefix=f"a{v.id}")
                         for v in appeals if v.status == services.OPEN},
         correction_form=DecisionForm(formdata=None), next_step=lambda v: services.next_step(v, competition),
+        corrected_by=lambda v, _versions=services.versions_since(competition.id): services.corrected_by(v, _versions),
         status_labels=services.STATUS_LABELS, window_labels=services.WINDOW_LABELS,
         anchor_labels=services.ANCHOR_LABELS, state_label=state_label,
         show_codes=competition.is_decoded, filing_phase=competition.status in services.FILING_PHASES,

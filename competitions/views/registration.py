@@ -67,9 +67,18 @@ FILE_COLUMN_LABELS = {"name": COLUMN_LABELS.get("name", _l("Name")), "id_type": 
                       "id_number": COLUMN_LABELS.get("id_number", _l("ID number")), "": _l("Whole file")}
 
 
+# The pages' own words for an entry's status ("Registered" alone reads like a date column).
+ENTRY_STATUS_LABELS = {
+    services.REGISTERED: _l("Awaiting decision"),
+    services.APPROVED: _l("Approved"),
+    services.REJECTED: _l("Rejected"),
+    services.WITHDRAWN: _l("Withdrawn"),
+}
+
+
 @bp.context_processor
 def _labels():
-    return {"status_labels": services.STATUS_LABELS, "state_label": state_label, "level_labels": LEVEL_LABELS,
+    return {"status_labels": ENTRY_STATUS_LABELS, "state_label": state_label, "level_labels": LEVEL_LABELS,
             "mask_id": mask_id, "skill_labels": SKILL_LEVEL_LABELS, "file_column_labels": FILE_COLUMN_LABELS}
 
 
@@ -157,7 +166,7 @@ def _hr_page(competition: Competition, *, register_form=None, file_form=None, st
         withdrawable=(services.REGISTERED, services.APPROVED), show_codes=services.shows_codes(actor, competition),
         register_form=register_form or RegisterWorkersForm(formdata=None),
         file_form=file_form or RegistrationFileForm(formdata=None),
-        appeals_open=competition.status in FILING_PHASES,
+        appeals_open=competition.status in FILING_PHASES, many_enterprises=len(actor.hr_enterprise_ids) > 1,
     ), status
 
 

@@ -391,3 +391,25 @@ def test_page_draft_competition_is_404_for_hr(world):
     world.set_status("draft")
     _browser(world, "hr_a")
     assert world.client.get(f"/competitions/{world.competition.id}/appeals").status_code == 404
+
+
+def test_page_shows_the_correction_published_after_upholding(running):
+    _recent(running)
+    appeal = _file(running, now=utcnow())
+    org = running.users["organizer"]
+    services.decide_appeal(org, running.competition.id, appeal.id, "uphold", "更正第一项")
+    running.set_status("published")
+    db.session.add(ResultVersion(competition_id=running.competition.id, version=1, published_at=utcnow() - timedelta(hours=1),
+                                 published_by_id=org.id, snapshot={}))
+    db.session.flush()
+    _browser(running, "organizer")
+    page = running.client.get(f"/competitions/{running.competition.id}/appeals").get_data(as_text=True)
+    assert "Publish the corrected results" in page  # only version 1, older than the decision
+    db.session.add(ResultVersion(competition_id=running.competition.id, version=2, published_at=utcnow(),
+                                 published_by_id=org.id, reason="申诉更正", snapshot={}))
+    db.session.flush()
+    page = running.client.get(f"/competitions/{running.competition.id}/appeals").get_data(as_text=True)
+    assert "Corrected results version 2 was published" in page and "Publish the corrected results" not in page
+    _browser(running, "hr_a")
+    assert "Corrected results version 2 was published" in running.client.get(
+        f"/competitions/{running.competition.id}/appeals").get_data(as_text=True)
