@@ -24,29 +24,50 @@ def optional_int(value):
         return None
 
 
-# Kind-specific details a person can fill in on the page (the API takes any flat object).
+# Details a person can fill in on the page (the API takes any flat object); the keys are the PDF template's
+# placeholders (certificates.pdf: subject, trade, occupation, direction, level, evaluator).
 DETAIL_FIELDS = (
+    ("subject", _l("Subject (e.g. the competition)")),
+    ("trade", _l("Trade (type of work)")),
     ("occupation", _l("Occupation")),
     ("direction", _l("Type of work / direction")),
     ("level", _l("Skill level (e.g. 三级/高级工)")),
-    ("competition", _l("Competition")),
-    ("award", _l("Award")),
-    ("note", _l("Note")),
+    ("evaluator", _l("Evaluation body")),
 )
+#: Labels of every detail key the package writes (pages show details with these, unknown keys as they are).
+DETAIL_LABELS = dict(DETAIL_FIELDS) | {
+    "competition": _l("Competition"),
+    "rank": _l("Rank"),
+    "competition_version": _l("Results version"),
+    "skill_level": _l("Skill level"),
+    "master_name": _l("Master"),
+    "period": _l("Apprenticeship period"),
+    "title_name": _l("Title"),
+    "year": _l("Year"),
+    "studio_name": _l("Studio"),
+}
 
 
-class IssueForm(FlaskForm):
+def _detail_fields(cls):
+    for name, label in DETAIL_FIELDS:
+        setattr(cls, name, StringField(label, validators=[Optional(), Length(max=200)]))
+    return cls
+
+
+class _DetailsMixin:
+    def details(self) -> dict[str, str]:
+        """The filled-in detail fields (empty ones left out)."""
+        return {name: getattr(self, name).data.strip() for name, _label in DETAIL_FIELDS
+                if (getattr(self, name).data or "").strip()}
+
+
+@_detail_fields
+class IssueForm(_DetailsMixin, FlaskForm):
     worker_id = SelectField(_l("Worker"), coerce=optional_int, choices=[], validate_choice=False)
     kind = SelectField(_l("Kind of certificate"), choices=[], validate_choice=False)
     template_id = SelectField(_l("Template"), coerce=optional_int, choices=[], validate_choice=False)
     achievement = TextAreaField(_l("Achievement (what the certificate certifies)"), validators=[Length(max=300)],
                                 render_kw={"rows": 3})
-    occupation = StringField(_l("Occupation"), validators=[Optional(), Length(max=200)])
-    direction = StringField(_l("Type of work / direction"), validators=[Optional(), Length(max=200)])
-    level = StringField(_l("Skill level (e.g. 三级/高级工)"), validators=[Optional(), Length(max=200)])
-    competition = StringField(_l("Competition"), validators=[Optional(), Length(max=200)])
-    award = StringField(_l("Award"), validators=[Optional(), Length(max=200)])
-    note = StringField(_l("Note"), validators=[Optional(), Length(max=200)])
 
     def __init__(self, *args, worker_choices=(), template_choices=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -56,28 +77,17 @@ class IssueForm(FlaskForm):
         self.kind.choices = [(k.value, str(KIND_LABELS[k])) for k in CertificateKind]
         self.template_id.choices = [("", _l("Default (newest template of the kind)"))] + list(template_choices)
 
-    def details(self) -> dict[str, str]:
-        return {name: getattr(self, name).data.strip() for name, _label in DETAIL_FIELDS
-                if (getattr(self, name).data or "").strip()}
-
 
 class RevokeForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=500)], render_kw={"rows": 2})
 
 
-class SupersedeForm(FlaskForm):
+@_detail_fields
+class SupersedeForm(_DetailsMixin, FlaskForm):
     holder_name = StringField(_l("Name on the certificate"), validators=[Optional(), Length(max=100)])
     achievement = TextAreaField(_l("Achievement"), validators=[Length(max=300)], render_kw={"rows": 3})
-    occupation = StringField(_l("Occupation"), validators=[Optional(), Length(max=200)])
-    direction = StringField(_l("Type of work / direction"), validators=[Optional(), Length(max=200)])
-    level = StringField(_l("Skill level (e.g. 三级/高级工)"), validators=[Optional(), Length(max=200)])
-    competition = StringField(_l("Competition"), validators=[Optional(), Length(max=200)])
-    award = StringField(_l("Award"), validators=[Optional(), Length(max=200)])
-    note = StringField(_l("Note"), validators=[Optional(), Length(max=200)])
     reason = TextAreaField(_l("Reason for the correction"), validators=[DataRequired(), Length(max=500)],
                            render_kw={"rows": 2})
-
-    details = IssueForm.details
 
 
 class LookupForm(FlaskForm):

@@ -17,7 +17,7 @@ from app.errors import DomainError
 from app.people.domain import mask_id, mask_name
 from app.people.models import Worker
 from certificates import domain
-from certificates.forms import DETAIL_FIELDS, IssueForm, RevokeForm, SupersedeForm
+from certificates.forms import DETAIL_FIELDS, DETAIL_LABELS, IssueForm, RevokeForm, SupersedeForm
 from certificates.models import Certificate, CertificateTemplate
 from certificates.services import issuance
 from certificates.services.verification import verify_serial
@@ -32,7 +32,8 @@ WORKER_CHOICES_MAX = 200
 def _helpers():
     return {"mask_name": mask_name, "kind_label": issuance.kind_label, "status_label": issuance.status_label,
             "kinds": list(domain.CertificateKind), "statuses": list(domain.CertificateStatus),
-            "detail_labels": {key: str(label) for key, label in DETAIL_FIELDS}}
+            "detail_labels": {key: str(label) for key, label in DETAIL_LABELS.items()},
+            "detail_names": [name for name, _label in DETAIL_FIELDS]}
 
 
 def _int_arg(name: str) -> int | None:
@@ -144,11 +145,15 @@ def new():
 
 
 def _detail(certificate: Certificate, *, revoke_form=None, supersede_form=None, status: int = 200):
+    editable = {name for name, _label in DETAIL_FIELDS}
+    details = certificate.details or {}
     if supersede_form is None:
         supersede_form = SupersedeForm(formdata=None, achievement=certificate.achievement,
-                                       holder_name=certificate.holder_name, **(certificate.details or {}))
+                                       holder_name=certificate.holder_name,
+                                       **{k: str(v) for k, v in details.items() if k in editable})
     return render_template(
         "certificates/issue/detail.html", c=certificate, history=issuance.history(certificate),
+        kept_details={k: v for k, v in details.items() if k not in editable},
         verification=verify_serial(certificate.serial), revoke_form=revoke_form or RevokeForm(formdata=None),
         supersede_form=supersede_form, can_manage=issuance.can_manage_certificate(current_user, certificate),
     ), status
@@ -190,7 +195,10 @@ def supersede(certificate_id: int):
     if not form.validate_on_submit():
         flash(_("Please correct the marked fields."), "error")
         return _detail(certificate, supersede_form=form, status=400)
-    changes = {"achievement": form.achievement.data, "details": form.details()}
+    # The page edits the common detail fields; other details (e.g. a competition's rank) are kept as they are.
+    editable = {name for name, _label in DETAIL_FIELDS}
+    kept = {k: v for k, v in (certificate.details or {}).items() if k not in editable}
+    changes = {"achievement": form.achievement.data, "details": kept | form.details()}
     if (form.holder_name.data or "").strip() and form.holder_name.data.strip() != certificate.holder_name:
         changes["holder_name"] = form.holder_name.data.strip()
     try:

@@ -130,13 +130,18 @@ def test_hr_sees_the_unions_certificate_but_cannot_revoke_it(client, login, worl
 
 
 def test_revoke_and_correct_through_the_detail_page(client, login, world):
-    cert = issue_certificate(world.hr_a, kind="award", worker_id=world.worker_a.id, achievement="荣获二等奖").certificate
+    cert = issue_certificate(world.hr_a, kind="award", worker_id=world.worker_a.id, achievement="荣获二等奖",
+                             details={"subject": "厂级技能比武", "rank": 2}).certificate
     _as(client, login, world.hr_a)
     token = _token(client, f"/certificates/{cert.id}")
+    page = client.get(f"/certificates/{cert.id}").get_data(as_text=True)
+    assert 'value="厂级技能比武"' in page and "Kept as they are:" in page and "Rank: 2" in page
     resp = client.post(f"/certificates/{cert.id}/supersede",
-                       data={"csrf_token": token, "holder_name": "张帅坤", "achievement": "荣获一等奖", "reason": "奖项录错"})
+                       data={"csrf_token": token, "holder_name": "张帅坤", "achievement": "荣获一等奖", "reason": "奖项录错",
+                             "subject": "厂级技能比武（车工）"})
     assert resp.status_code == 302
     new = db.session.scalars(select(Certificate).where(Certificate.supersedes_id == cert.id)).one()
+    assert new.details == {"subject": "厂级技能比武（车工）", "rank": 2}  # the rank, not on the form, is kept
     html = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert f"Certificate {cert.serial} was replaced by {new.serial}." in html
     assert cert.serial in html  # the history lists the old serial
