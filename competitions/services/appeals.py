@@ -53,13 +53,13 @@ FILING_PHASES = frozenset({CompetitionState.RUNNING.value, CompetitionState.SCOR
                            CompetitionState.PUBLISHED.value})
 
 STATUS_LABELS = {
-    OPEN: _l("Open"),
+    OPEN: _l("Pending"),
     UPHELD: _l("Upheld"),
     REJECTED: _l("Rejected"),
 }
 WINDOW_LABELS = {
     WindowState.NOT_OPEN.value: _l("Not open yet"),
-    WindowState.OPEN.value: _l("Open"),
+    WindowState.OPEN.value: _l("Open now"),
     WindowState.CLOSED.value: _l("Closed"),
 }
 ANCHOR_LABELS = {
