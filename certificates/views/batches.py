@@ -32,6 +32,7 @@ bp = Blueprint("certificates_batches", __name__, template_folder="../templates")
 
 ISSUERS = ("organizer", "admin", "hr")
 ORGANIZERS = ("organizer", "admin")
+PREVIEW_PER_PAGE = 100
 
 
 def _optional_str(value):
@@ -137,13 +138,18 @@ def show(batch_id: str):
     batch = batches.get_batch(current_user, batch_id, with_rows=True)
     only_errors = request.args.get("only") == "errors"
     rows = batches.preview_rows(batch, only_errors=only_errors) if batch.status == batches.PREVIEW else []
+    pages = max(1, -(-len(rows) // PREVIEW_PER_PAGE))
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    first = (page - 1) * PREVIEW_PER_PAGE
+    shown = rows[first:first + PREVIEW_PER_PAGE]
     competition_url = None
     if batch.competition_id:
         from app import url_for_optional
 
         competition_url = url_for_optional("competitions_setup.detail", competition_id=batch.competition_id)
     return render_template(
-        "certificates/batches/show.html", batch=batch, rows=rows, only_errors=only_errors,
+        "certificates/batches/show.html", batch=batch, rows=shown, row_total=len(rows), first_row=first,
+        page=page, pages=pages, only_errors=only_errors,
         counts=batches.summary(batch), progress=batches.progress(batch), empty=EmptyForm(),
         status_labels=batches.STATUS_LABELS, source_labels=batches.SOURCE_LABELS,
         column_labels=batches.COLUMN_LABELS, errors=batches.translated_errors(batch)[:200],

@@ -97,6 +97,9 @@ def test_200_rows_5_bad_issue_195_and_a_second_run_duplicates_nothing(world, cli
     page = client.get(f"/certificates/batches/{batch_id}")
     assert page.status_code == 200
     assert b"The name does not match the registry" in page.data and b"5 rows have errors" in page.data
+    assert b"Page 1 of 2" in page.data and "工人096".encode() not in page.data  # 100 rows a page
+    errors_page = client.get(f"/certificates/batches/{batch_id}?only=errors").get_data(as_text=True)
+    assert errors_page.count('class="row-error"') == 5
 
     resp = client.post(f"/certificates/batches/{batch_id}/confirm", data={"csrf_token": token})
     assert resp.status_code == 302
