@@ -213,6 +213,8 @@ def test_lifecycle_step_recorded_with_actor(setup, web):
     page = text(web.get(f"/competitions/{cid}"))
     assert setup.users["organizer"].display_name in page and "报名开始" in page
     assert "Close registration" in page and "Open registration</button>" not in page
+    assert 'data-confirm="Close registration: this step cannot be undone. Continue?"' in page
+    assert "js/setup.js" in page and "<script>" not in page  # no inline script (CSP)
 
 
 def test_refused_step_says_why_and_changes_nothing(setup, web):
