@@ -389,3 +389,52 @@ def test_an_organizer_who_judges_here_cannot_open_the_code_list(world, as_role, 
     resp = as_role("both").get(_manage_url(world, "/codes"))
     assert resp.status_code == 403 and world.workers_a[0].name not in _text(resp)
     assert "competition_codes_viewed" not in _actions()
+
+
+# --- fixed number of queries -------------------------------------------------------------------------------
+
+
+def _queries(client, url: str) -> int:
+    from sqlalchemy import event
+
+    counter = {"n": 0}
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT")):
+            counter["n"] += 1
+
+    event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+    return counter["n"]
+
+
+def test_pages_use_the_same_number_of_queries_for_5_and_40_entries(world, as_role, create_worker, create_trade):
+    from competitions.models import Appeal
+
+    world.set_status("running")
+    world.module1.ends_at = None
+    trades = [create_trade() for _ in range(3)]
+
+    def fill(n: int) -> None:
+        have = _count(world)
+        for i in range(n - have):
+            ent = world.ent_a if i % 2 else world.ent_b
+            w = create_worker(enterprise=ent, trade=trades[i % 3])
+            e = world.entry(w, status="approved", code=f"{have + i + 1:03d}")
+            db.session.add(Appeal(entry_id=e.id, module_id=world.module1.id, filed_by_id=world.users["hr_a"].id,
+                                  text="复核"))
+        db.session.flush()
+
+    counts = {}
+    for n in (5, 40):
+        fill(n)
+        appeals = f"/competitions/{world.competition.id}/appeals"
+        org = as_role("organizer")
+        row = [_queries(org, _manage_url(world)), _queries(org, appeals)]
+        hr = as_role("hr_a")
+        row += [_queries(hr, _hr_url(world)), _queries(hr, "/registrations"), _queries(hr, appeals)]
+        counts[n] = row
+    assert counts[5] == counts[40]
