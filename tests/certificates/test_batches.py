@@ -238,3 +238,26 @@ def test_progress_json_while_queued_and_a_row_that_fails_while_issuing(world, ap
     assert (batch.status, batch.done, batch.failed) == ("done", 2, 1)
     content = batches.errors_path(batch.id).read_text("utf-8-sig")
     assert re.search(r"^3,", content, re.M) and "𠮷" in content
+
+
+def test_api_upload_confirm_and_details(world, client):
+    from app.accounts.services import create_token
+
+    token = create_token(world["hr_a"], "api").secret
+    headers = {"Authorization": f"Bearer {token}"}
+    data = _csv([("工人000", _id(0), "", "", "技术能手", ""), ("工人001", _id(1), "", "", "技术能手", ""),
+                 ("工人999", _id(2), "", "", "技术能手", "")])
+    resp = client.post("/api/v1/certificates/batches", headers=headers, content_type="multipart/form-data",
+                       data={"file": (io.BytesIO(data), "api.csv"), "kind": "craftsman_title", "subject": "2026年度工匠"})
+    assert resp.status_code == 201, resp.get_json()
+    body = resp.get_json()
+    assert body["status"] == "preview" and body["counts"] == {"rows": 3, "new": 2, "issued": 0, "bad": 1}
+    assert [(e["row"], e["column"], e["code"]) for e in body["errors"]] == [(4, "name", "mismatch")]
+    resp = client.post(f"/api/v1/certificates/batches/{body['id']}/confirm", headers=headers)
+    assert resp.status_code == 202 and resp.get_json()["done"] == 2
+    assert client.post(f"/api/v1/certificates/batches/{body['id']}/confirm", headers=headers).status_code == 409
+    details = client.get(f"/api/v1/certificates/batches/{body['id']}/details", headers=headers).get_json()
+    assert details["status"] == "done" and details["skipped"] == 1
+    bad = client.post("/api/v1/certificates/batches", headers=headers, content_type="multipart/form-data",
+                      data={"file": (io.BytesIO(b"\x89PNG\r\n"), "x.csv")})
+    assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "import_not_spreadsheet"
