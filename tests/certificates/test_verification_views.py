@@ -285,3 +285,23 @@ def test_every_step_and_detail_code_has_an_explanation():
              "not_yet_valid", "expired", "mismatch", "no_id_hash", "no_pdf_hash", "skipped", "not_requested"}
     assert codes <= set(DETAIL_MESSAGES)
 
+
+
+def test_pdf_upload_check(client, cert):
+    import io
+
+    from certificates.services.render import pdf_for
+
+    pdf = pdf_for(cert)
+    db.session.flush()
+    _en(client)
+    token = _token(client, f"/v/{cert.serial}")
+    resp = client.post(f"/v/{cert.serial}", data={"csrf_token": token, "pdf": (io.BytesIO(pdf.data), "c.pdf")},
+                       content_type="multipart/form-data")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "PDF file matches" in html and "Valid certificate." in html
+    altered = pdf.data.replace(b"/Producer", b"/Producex", 1)
+    assert altered != pdf.data
+    resp = client.post(f"/v/{cert.serial}", data={"csrf_token": token, "pdf": (io.BytesIO(altered), "c.pdf")},
+                       content_type="multipart/form-data")
+    assert "It does not match." in resp.get_data(as_text=True) and "Not a valid certificate." in resp.get_data(as_text=True)
