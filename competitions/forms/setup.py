@@ -52,7 +52,8 @@ def optional_int(value: Any) -> int | None:
 
 class CompetitionForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(message=_l("Enter a name.")), Length(max=200)])
-    level = SelectField(_l("Level"), choices=[], validators=[AnyOf(LEVELS, message=_l("Choose a level."))])
+    level = SelectField(_l("Level"), choices=[], validate_choice=False,
+                        validators=[AnyOf(LEVELS, message=_l("Choose a level."))])
     trade_id = SelectField(_l("Trade"), coerce=optional_int, choices=[], validate_choice=False)
     organizer_name = StringField(_l("Organizer"), validators=[Length(max=200)],
                                  render_kw={"placeholder": _l("e.g. City Federation of Trade Unions")})

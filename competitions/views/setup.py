@@ -500,8 +500,11 @@ def rules(competition_id: int):
     if competition.status in ("running", "scoring_closed", "published"):
         for key in services.FIXED_ONCE_RUNNING:  # shown disabled (so not posted): keep what is stored
             settings_values.pop(key, None)
+    # Only what changed: a published competition refuses any update, but its rules may still change (corrections).
+    settings_values = {k: v for k, v in settings_values.items() if getattr(competition, k) != v}
     try:
-        services.update_competition(current_user, competition_id, settings_values)
+        if settings_values:
+            services.update_competition(current_user, competition_id, settings_values)
         services.set_rules(current_user, competition_id, values)
     except DomainError as exc:
         status = _failed(exc)

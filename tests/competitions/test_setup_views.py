@@ -666,3 +666,20 @@ def test_module_end_time_for_the_appeal_window(setup, web):
     assert web.post(f"/competitions/{cid}/modules/{module.id}/end", {"ends_at": ""}).status_code == 302
     db.session.expire_all()
     assert db.session.get(Module, module.id).ends_at is None
+
+
+def test_rules_of_a_published_competition_can_still_change(setup, web):
+    cid = setup.with_scheme()
+    competition = setup.competition(cid)
+    competition.status = "published"
+    db.session.flush()
+    web.as_("organizer")
+    resp = web.post(f"/competitions/{cid}/rules", {"appeal_window_minutes": str(competition.appeal_window_minutes),
+                                                   "medals-on": "1", "medals-min-0": "1", "medals-min-1": "2",
+                                                   "medals-min-2": "3"})
+    assert resp.status_code == 302, text(resp)
+    assert setup.competition(cid).award_rules == [{"type": "medals", "codes": ["gold", "silver", "bronze"],
+                                                   "min_field": [1, 2, 3]}]
+    resp = web.post(f"/competitions/{cid}/rules", {"appeal_window_minutes": "5"})
+    assert resp.status_code == 409 and "The results are published" in text(resp)
+    assert setup.competition(cid).appeal_window_minutes == 120
