@@ -29,5 +29,5 @@ class CertificatePdf(MethodView):
         "description": "1: Content-Disposition inline instead of attachment"}])
     def get(self, certificate_id: int):
         """The certificate's PDF (a worker: their own; HR: their enterprise's; organizers and admins: all)"""
-        certificate = render.downloadable_certificate(current_user, certificate_id)
+        certificate = render.downloadable(current_user, certificate_id)
         return render.pdf_response(certificate, inline=request.args.get("inline") == "1")

@@ -28,11 +28,12 @@ from urllib.parse import quote
 
 from flask import Response, current_app, has_request_context, request
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from app.db import db
 from app.errors import NotFound
-from certificates.models import Certificate, CertificateTemplateVersion
+from certificates.models import Certificate, CertificateIssuer, CertificateTemplateVersion
 from certificates.pdf import CertificateContent, CertificateLook, render_certificate
 
 log = logging.getLogger(__name__)
@@ -171,8 +172,10 @@ def _record_hash(certificate: Certificate, sha: str) -> None:
         log.warning("could not record the PDF hash of certificate %s now: %s", certificate.serial, exc)
 
 
-def download_name(certificate: Certificate, title: str | None = None) -> str:
+def download_name(certificate: Certificate | DownloadFacts, title: str | None = None) -> str:
     """``荣誉证书-张三-C2600420000010.pdf``: what the browser saves the file as."""
+    if title is None:
+        title = getattr(certificate, "title", None)
     if title is None:
         version = certificate.template_version
         title = version.title if version else look_of(None, certificate.kind).title
@@ -183,37 +186,82 @@ def download_name(certificate: Certificate, title: str | None = None) -> str:
 # --- who may download --------------------------------------------------------------------------------
 
 
-def can_download(user, certificate: Certificate) -> bool:
+@dataclass(frozen=True)
+class DownloadFacts:
+    """What a download needs to know, read in one small query (no ORM objects, no seal images)."""
+
+    id: int
+    serial: str
+    kind: str
+    holder_name: str
+    worker_id: int | None
+    enterprise_id: int | None
+    issuer_enterprise_id: int | None
+    title: str
+    pdf_sha256: str | None
+
+
+def download_facts(certificate_id: int) -> DownloadFacts | None:
+    c, i, v = Certificate.__table__.c, CertificateIssuer.__table__.c, CertificateTemplateVersion.__table__.c
+    stmt = (select(c.id, c.serial, c.kind, c.holder_name, c.worker_id, c.enterprise_id, i.enterprise_id, v.title,
+                   c.pdf_sha256)
+            .select_from(Certificate.__table__.join(CertificateIssuer.__table__, c.issuer_id == i.id)
+                         .outerjoin(CertificateTemplateVersion.__table__, c.template_version_id == v.id))
+            .where(c.id == certificate_id))
+    row = db.session.execute(stmt).first()
+    if row is None:
+        return None
+    title = row[7] if row[7] is not None else look_of(None, row[2]).title
+    return DownloadFacts(row[0], row[1], row[2], row[3], row[4], row[5], row[6], title, row[8])
+
+
+def can_download(user, certificate: Certificate | DownloadFacts) -> bool:
     """Organizers and admins: every certificate; HR: those of their enterprise (the holder's at issue, or the
     issuing enterprise); a worker: their own."""
     if user.has_role("organizer", "admin"):
         return True
     hr_ids = user.hr_enterprise_ids
-    if hr_ids and (certificate.enterprise_id in hr_ids
-                   or (certificate.issuer is not None and certificate.issuer.enterprise_id in hr_ids)):
+    if isinstance(certificate, DownloadFacts):
+        issuer_enterprise_id = certificate.issuer_enterprise_id
+    else:
+        issuer_enterprise_id = certificate.issuer.enterprise_id if certificate.issuer is not None else None
+    if hr_ids and (certificate.enterprise_id in hr_ids or issuer_enterprise_id in hr_ids):
         return True
     return bool(user.has_role("worker") and user.worker_id and certificate.worker_id == user.worker_id)
 
 
+def downloadable(user, certificate_id: int) -> DownloadFacts:
+    """The download facts if ``user`` may download the certificate; ``NotFound`` otherwise (its existence is not
+    disclosed)."""
+    facts = download_facts(certificate_id)
+    if facts is None or not can_download(user, facts):
+        raise NotFound(_l("No such certificate."))
+    return facts
+
+
 def downloadable_certificate(user, certificate_id: int) -> Certificate:
-    """The certificate if ``user`` may download it; ``NotFound`` otherwise (its existence is not disclosed)."""
+    """The certificate (ORM) if ``user`` may download it; ``NotFound`` otherwise."""
     certificate = db.session.get(Certificate, certificate_id)
     if certificate is None or not can_download(user, certificate):
         raise NotFound(_l("No such certificate."))
     return certificate
 
 
-def pdf_response(certificate: Certificate, *, inline: bool = False) -> Response:
+def pdf_response(certificate: Certificate | DownloadFacts, *, inline: bool = False) -> Response:
     """The PDF as an HTTP response with ETag (its SHA-256) and conditional GET: an ``If-None-Match`` that
-    names the recorded hash is answered 304 without reading or rendering anything."""
-    etag, rendered = certificate.pdf_sha256, None
+    names the recorded hash is answered 304 without reading or rendering anything; a recorded PDF is served
+    from the store without loading the certificate."""
+    etag, data = certificate.pdf_sha256, None
     if not (etag and request.if_none_match.contains(etag)):
-        rendered = pdf_for(certificate)
-        etag = rendered.sha256
-    if rendered is None or request.if_none_match.contains(etag):
+        data = read_stored(etag) if etag else None
+        if data is None:
+            orm = certificate if isinstance(certificate, Certificate) else db.session.get(Certificate, certificate.id)
+            rendered = pdf_for(orm)
+            etag, data = rendered.sha256, rendered.data
+    if data is None or request.if_none_match.contains(etag):
         resp = Response(status=304)
     else:
-        resp = Response(rendered.data, mimetype="application/pdf")
+        resp = Response(data, mimetype="application/pdf")
         resp.headers["Content-Disposition"] = content_disposition(download_name(certificate), inline=inline)
     resp.set_etag(etag)
     # Personal data: browsers may keep it but must ask again each time (the 304 is cheap); no shared caches.

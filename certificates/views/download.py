@@ -20,5 +20,5 @@ bp = Blueprint("certificates_download", __name__)
 @bp.route("/certificates/<int:certificate_id>.pdf")
 @roles_required(Role.WORKER, Role.HR, Role.ORGANIZER, Role.ADMIN)
 def pdf(certificate_id: int):
-    certificate = render.downloadable_certificate(current_user, certificate_id)
+    certificate = render.downloadable(current_user, certificate_id)
     return render.pdf_response(certificate, inline=request.args.get("inline") == "1")
