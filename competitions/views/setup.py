@@ -246,7 +246,7 @@ def module_end(competition_id: int, module_id: int):
             raise
         status = _failed(exc)
         return _detail(services.managed_competition(current_user, competition_id), status)
-    flash(_("The end of “%(module)s” was saved: appeals can be filed for %(minutes)d minutes after it.",
+    flash(_("The end of “%(module)s” was saved: appeals can be filed until %(minutes)d min after it.",
             module=module["name"], minutes=competition.appeal_window_minutes) if module["ends_at"] else
           _("The end of “%(module)s” was cleared.", module=module["name"]), "success")
     return redirect(url_for(".detail", competition_id=competition_id))
@@ -323,7 +323,7 @@ def scheme_import(competition_id: int):
         return _scheme_page(services.managed_competition(current_user, competition_id), status, form,
                             forms.problem_lines(problems, raw))
     aspects = sum(len(c["aspects"]) for m in result["modules"] for c in m["criteria"])
-    flash(_("The marking scheme was imported: %(modules)d modules, %(aspects)d aspects.",
+    flash(_("The marking scheme was imported (modules: %(modules)d, aspects: %(aspects)d).",
             modules=len(result["modules"]), aspects=aspects), "success")
     return redirect(url_for(".scheme", competition_id=competition_id))
 

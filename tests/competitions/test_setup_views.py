@@ -462,7 +462,7 @@ def test_difficulty_factors(setup, web):
     page = text(web.get(f"/competitions/{cid}/difficulty"))
     assert "A07" in page and "A03" in page and page.index("A03") < page.index("A07")
     assert e1.worker.name not in page  # not decoded: codes only
-    assert "1 approved entries have no entrant code yet" in page
+    assert "Approved entries without an entrant code yet (not listed): 1." in page
     assert "接线工艺" not in page  # only aspects that use a difficulty factor
     resp = web.post(f"/competitions/{cid}/difficulty", {f"f-{e1.id}-{dive}": "1.8", f"f-{e2.id}-{dive}": ""})
     assert resp.status_code == 302
@@ -590,7 +590,7 @@ def test_judges_panels_and_conflicts(setup, web, create_user):
     resp = web.post(f"/competitions/{cid}/judges/{judge.id}/enterprise", {"enterprise_id": str(setup.ent_a.id)})
     assert resp.status_code == 302
     page = text(web.get(f"/competitions/{cid}/judges"))
-    assert setup.ent_a.name in page and "1 entrants (own enterprise)" in page
+    assert setup.ent_a.name in page and "Entrants of their own enterprise: 1" in page
 
     url = f"/competitions/{cid}/modules/{modules[1].id}/panel"
     resp = web.post(url, {"judge_ids": [str(judge.id), str(other.id)], "chief_judge_id": str(other.id)})
