@@ -82,6 +82,7 @@ class Verification:
     result: domain.VerificationResult
     certificate: Certificate | None
     superseded_by: str | None = None  # serial of the correction
+    requested: frozenset[str] = frozenset()  # optional steps the visitor asked for: id_match, pdf_match
 
     @property
     def valid(self) -> bool:
@@ -91,11 +92,11 @@ class Verification:
     def failed_step(self) -> domain.Step | None:
         return self.result.failed_step
 
-    def steps(self, *, include_optional: bool = False) -> list[dict[str, Any]]:
+    def steps(self) -> list[dict[str, Any]]:
         """Steps with translated labels; ``id_match``/``pdf_match`` only when they were asked for."""
         out = []
         for s in self.result.steps:
-            if not include_optional and s.code in ("id_match", "pdf_match") and s.detail_code in ("not_requested", "skipped"):
+            if s.code in ("id_match", "pdf_match") and s.code not in self.requested:
                 continue
             out.append({"code": s.code, "ok": s.ok, "detail": s.detail_code, "label": step_label(s.code),
                         "explanation": str(STEP_EXPLANATIONS.get(s.code, "")), "message": detail_message(s.detail_code)})
@@ -109,7 +110,7 @@ class Verification:
             "serial": self.serial,
             "valid": self.valid,
             "status": cert.status if cert is not None else None,
-            "steps": self.steps(include_optional=True),
+            "steps": self.steps(),
             "certificate": None,
             "superseded_by": self.superseded_by,
             "failed_step": self.failed_step.code if self.failed_step else None,
@@ -155,7 +156,8 @@ def verify_serial(serial: str, *, today: date | None = None, id_number: str | No
     if certificate is not None and certificate.status == domain.CertificateStatus.SUPERSEDED:
         nxt = issuance.superseded_by(certificate)
         newer = nxt.serial if nxt is not None else None
-    return Verification(normalized, result, certificate, newer)
+    requested = frozenset(code for code, given in (("id_match", id_number), ("pdf_match", pdf_sha256)) if given is not None)
+    return Verification(normalized, result, certificate, newer, requested)
 
 
 def _name_key(name: str) -> str:
