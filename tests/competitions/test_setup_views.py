@@ -683,3 +683,14 @@ def test_rules_of_a_published_competition_can_still_change(setup, web):
     resp = web.post(f"/competitions/{cid}/rules", {"appeal_window_minutes": "5"})
     assert resp.status_code == 409 and "The results are published" in text(resp)
     assert setup.competition(cid).appeal_window_minutes == 120
+
+
+def test_every_page_renders_in_chinese(setup, web):
+    cid = setup.with_scheme()
+    setup.entry(cid, code="A01")
+    web.as_("organizer", lang="zh_CN")
+    for url in ["/competitions", "/competitions/new"] + [f"/competitions/{cid}{p}" for p in PAGES]:
+        resp = web.get(url)
+        assert resp.status_code == 200, url
+        if resp.mimetype == "text/html":
+            assert '<html lang="zh-CN">' in text(resp), url
