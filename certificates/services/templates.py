@@ -41,6 +41,7 @@ from app.accounts.models import Role
 from app.audit.services import record
 from app.db import db
 from app.errors import Conflict, DomainError, NotFound, PermissionDenied
+from app.orgs.models import Enterprise
 from app.pdf import missing_glyphs
 from certificates.domain import CertificateKind, make_serial
 from certificates.models import Certificate, CertificateTemplate, CertificateTemplateVersion
@@ -312,8 +313,6 @@ def _visible_clause(user):
 
 def scope_choices(user) -> list[tuple[int, str]]:
     """Where ``user`` may create templates: 0 = union-wide (managers), else an enterprise of their HR role."""
-    from app.orgs.models import Enterprise
-
     if is_manager(user):
         return [(0, str(_l("Union-wide")))]
     ids = sorted(user.hr_enterprise_ids)
@@ -424,6 +423,9 @@ def create_template(user, *, kind: str, name: str, enterprise_id: int | None, se
         enterprise_id = None
     elif not is_manager(user) and enterprise_id not in user.hr_enterprise_ids:
         raise PermissionDenied(_l("You may create templates only for your own enterprise."))
+    elif db.session.get(Enterprise, enterprise_id) is None:
+        message = _l("No such enterprise.")
+        raise DomainError(message, code="invalid_template", status=422, details={"enterprise_id": [str(message)]})
     problems: dict[str, list[str]] = {}
     try:
         name = _clean_name(name)

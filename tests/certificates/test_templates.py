@@ -114,6 +114,15 @@ def test_hr_sees_union_and_own_templates_only(world):
     assert services.get_managed_template(world["organizer"], own_b.id) is own_b
 
 
+def test_organizer_may_create_for_an_existing_enterprise_only(world):
+    assert make(world["organizer"], world["ent_b"].id).enterprise_id == world["ent_b"].id
+    before = counts()
+    with pytest.raises(DomainError) as exc:
+        make(world["organizer"], 987654)
+    assert exc.value.status == 422 and "enterprise_id" in exc.value.details
+    assert counts() == before
+
+
 def test_duplicate_name_in_the_same_scope_is_a_conflict(world):
     make(world["hr_a"], world["ent_a"].id, name="厂内获奖证书")
     with pytest.raises(Conflict):
