@@ -210,17 +210,42 @@ def _detail(competition, status: int = 200, transition_form=None):
                     for e in allowed_events(competition.status))
     document = services.scheme_document(competition)
     problems = services.scheme_problems(competition)
-    entry_counts = Counter(db.session.scalars(select(Entry.status).where(Entry.competition_id == competition.id)))
+    rows = db.session.execute(select(Entry.status, Entry.code.is_(None)).where(Entry.competition_id == competition.id)).all()
+    entry_counts = Counter(status for status, _uncoded in rows)
+    uncoded = sum(1 for status, no_code in rows if status == "approved" and no_code)
+    modules = services.list_modules(current_user, competition.id)
     return _render(
         "detail.html", competition=competition, status=status, events=events, publishes=publishes,
+        hints=_step_hints(events, problems, entry_counts, uncoded, modules), modules=modules,
         module_links=[(label, url) for label, url, module in judging_links(competition) if module is not None],
-        modules=services.list_modules(current_user, competition.id), local_input=forms.local_input,
+        local_input=forms.local_input,
         transitions=services.transitions_of(current_user, competition.id), document=document,
         scheme_problems=forms.problem_lines(problems, document), entry_counts=entry_counts,
         aspect_count=sum(len(c["aspects"]) for m in document["modules"] for c in m["criteria"]),
         transition_form=transition_form or forms.TransitionForm(),
         scheme_editable=competition.status in services.SCHEME_EDITABLE,
     )
+
+
+def _step_hints(events, problems, entry_counts, uncoded: int, modules) -> dict[str, list[str]]:
+    """Why a step that is offered would be refused now (the service decides; this only says it up front)."""
+    hints: dict[str, list[str]] = {}
+    if "open_registration" in events and problems:
+        hints["open_registration"] = [_("The marking scheme is not valid yet.")]
+    if "start" in events:
+        out = []
+        if problems:
+            out.append(_("The marking scheme is not valid yet."))
+        if not entry_counts["approved"]:
+            out.append(_("No entry has been approved."))
+        elif uncoded:
+            out.append(_("Approved entries without an entrant code: %(count)d. Run the draw first.", count=uncoded))
+        hints["start"] = out
+    if "close_scoring" in events:
+        open_modules = [m["name"] for m in modules if m["locked_at"] is None]
+        if open_modules:
+            hints["close_scoring"] = [_("Not every module is locked: %(modules)s.", modules=", ".join(open_modules))]
+    return {event: messages for event, messages in hints.items() if messages}
 
 
 @bp.route("/competitions/<int:competition_id>")

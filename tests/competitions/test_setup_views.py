@@ -694,3 +694,17 @@ def test_every_page_renders_in_chinese(setup, web):
         assert resp.status_code == 200, url
         if resp.mimetype == "text/html":
             assert '<html lang="zh-CN">' in text(resp), url
+
+
+def test_home_page_says_up_front_why_a_step_would_be_refused(setup, web):
+    draft = setup.create()
+    closed = setup.with_scheme(name="乙竞赛")
+    setup.run_to(closed, "registration_closed")
+    web.as_("organizer")
+    page = text(web.get(f"/competitions/{draft}"))
+    assert "The marking scheme is not valid yet." in page and "Open registration</button>" in page
+    page = text(web.get(f"/competitions/{closed}"))
+    assert "No entry has been approved." in page and "Start the competition</button>" in page
+    setup.entry(closed)  # approved, not drawn
+    page = text(web.get(f"/competitions/{closed}"))
+    assert "Approved entries without an entrant code: 1. Run the draw first." in page
