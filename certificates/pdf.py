@@ -59,9 +59,9 @@ MUTED_COLOR = HexColor("#555555")
 BASE_PLACEHOLDERS = ("holder_name", "achievement", "subject", "issued_on", "valid_until", "serial", "issuer_name")
 #: Kind-specific placeholders, read from ``Certificate.details`` (label for the template editor).
 KIND_DETAIL_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
-    "award": (("competition", "竞赛名称"), ("trade", "职业（工种）"), ("rank", "名次")),
+    "award": (("competition", "竞赛名称"), ("trade", "职业（工种）"), ("rank", "名次（数字）")),
     "participation": (("competition", "竞赛名称"), ("trade", "职业（工种）")),
-    "skill_level": (("occupation", "职业名称"), ("direction", "工种/职业方向"), ("level", "职业技能等级"),
+    "skill_level": (("occupation", "职业名称"), ("direction", "工种/职业方向"), ("skill_level", "职业技能等级"),
                     ("evaluator", "评价机构")),
     "apprentice_graduation": (("master_name", "师傅姓名"), ("trade", "职业（工种）"), ("period", "带徒期限")),
     "craftsman_title": (("title_name", "称号"), ("year", "年度")),
@@ -197,7 +197,7 @@ class PreparedImage:
     alpha: bytes | None  # zlib-compressed DeviceGray soft mask
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=16)  # a few seals per installation; ≤ 512 KB each (checked on upload)
 def prepare_seal(png: bytes) -> PreparedImage:
     """Decode, scale down and compress a seal PNG once per process (a batch prints the same seal thousands
     of times; ReportLab's ``drawImage`` would decode and compress it again for every document)."""

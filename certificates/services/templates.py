@@ -92,8 +92,7 @@ DEFAULTS: dict[str, dict[str, str]] = {
     "participation": {"name": "参赛证书（默认）", "title": "参赛证书",
                       "body": "{holder_name} 同志：\n参加{subject}，完成全部竞赛项目。\n特发此证。"},
     "skill_level": {"name": "职业技能等级证书（默认）", "title": "职业技能等级证书",
-                    "body": "{holder_name} 同志：\n经考核评价，在{occupation}职业（工种）中达到{achievement}水平。\n"
-                            "评价机构：{evaluator}\n特发此证。"},
+                    "body": "{holder_name} 同志：\n经考核评价，在{occupation}职业（工种）中达到{achievement}水平。\n特发此证。"},
     "apprentice_graduation": {"name": "出师证书（默认）", "title": "出师证书",
                               "body": "{holder_name} 同志：\n师从{master_name}，学习{trade}技艺，经出师考核，"
                                       "成绩{achievement}，准予出师。\n特发此证。"},
@@ -110,8 +109,8 @@ DEFAULT_BORDER = "double"
 SAMPLE_ACHIEVEMENT = {"award": "一等奖", "participation": "参赛", "skill_level": "三级/高级工",
                       "apprentice_graduation": "优秀", "craftsman_title": "金牌工匠",
                       "studio_honor": "市级劳模和工匠人才创新工作室"}
-SAMPLE_DETAILS = {"competition": "2026年全市职工职业技能大赛", "trade": "焊工", "rank": "第一名",
-                  "occupation": "焊工", "direction": "电焊工", "level": "三级/高级工", "evaluator": "市职业技能鉴定中心",
+SAMPLE_DETAILS = {"competition": "2026年全市职工职业技能大赛", "trade": "焊工", "rank": 1,
+                  "occupation": "焊工", "direction": "电焊工", "skill_level": "三级/高级工", "evaluator": "市职业技能鉴定中心",
                   "master_name": "李师傅", "period": "一年", "title_name": "金牌工匠", "year": "2026",
                   "studio_name": "王建国劳模创新工作室"}
 

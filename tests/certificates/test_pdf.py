@@ -253,7 +253,7 @@ def test_placeholder_problems(body, problems):
 
 
 def test_skill_level_placeholders():
-    assert cpdf.placeholder_problems("{occupation}{direction}{level}{evaluator}", "skill_level") == []
+    assert cpdf.placeholder_problems("{occupation}{direction}{skill_level}{evaluator}", "skill_level") == []
 
 
 @pytest.mark.parametrize(("day", "text"), [
