@@ -12,7 +12,6 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional
 
-VALUE_HINT = _l("A number on the aspect's scale, e.g. 2 or 7.5.")
 
 
 class DivergenceForm(FlaskForm):

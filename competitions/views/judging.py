@@ -45,9 +45,9 @@ DIVERGENCE_STATES = {"open": _l("Open"), "remark": _l("Re-mark requested"), "acc
 DECISION_LABELS = {"remark": _l("Re-mark requested"), "accepted": _l("Accepted")}
 LOCK_PROBLEMS = {
     "panel": _l("The module has no panel."),
-    "missing": _l("Marks missing"),
-    "unconfirmed": _l("Paper marks waiting for confirmation"),
-    "divergences": _l("Divergences without a decision"),
+    "missing": _l("Cells (entrant × aspect) still missing marks"),
+    "unconfirmed": _l("Cells with paper marks waiting for confirmation"),
+    "divergences": _l("Divergent cells without a decision"),
 }
 
 

@@ -14,11 +14,6 @@ const BATCH = 200;
 const TIMEOUT_MS = 20000;
 const MAX_DELAY_MS = 60000;
 
-const configElement = document.getElementById("judge-config");
-if (configElement) {
-  start(JSON.parse(configElement.textContent));
-}
-
 // --- exact decimals (no floats: 0.1 + 0.2 must not decide whether a mark is on the step) -------------------
 
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
@@ -476,4 +471,9 @@ function offlineCopy(cfg) {
     ...[...document.querySelectorAll('link[rel="stylesheet"], script[src]')].map((el) => el.getAttribute("href") || el.getAttribute("src"))];
   caches.open(CACHE).then((cache) => Promise.all(assets.map((url) => cache.match(url, { ignoreVary: true })
     .then((hit) => (hit ? null : cache.add(url)))))).catch(() => null);
+}
+
+const configElement = document.getElementById("judge-config");
+if (configElement) {
+  start(JSON.parse(configElement.textContent));
 }
