@@ -13,7 +13,6 @@ from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional
 
 
-
 class DivergenceForm(FlaskForm):
     code = HiddenField(validators=[DataRequired(), Length(max=16)])
     aspect_id = HiddenField(validators=[DataRequired()])
