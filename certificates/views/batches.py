@@ -163,7 +163,7 @@ def confirm(batch_id: str):
     if not EmptyForm().validate_on_submit():
         abort(400)
     batch = batches.confirm_batch(current_user, batch_id)
-    flash(_("Issuing %(n)d certificates has started. You may close this page; the job goes on.", n=batch.total),
+    flash(_("Issuing has started (certificates: %(n)d). You may close this page; the job goes on.", n=batch.total),
           "success")
     return redirect(url_for("certificates_batches.show", batch_id=batch.id))
 
@@ -207,7 +207,7 @@ def from_competition(competition_id: int):
         (t.id, t.name) for t in batches.template_choices(current_user, "award")]
     if form.validate_on_submit():
         batch = from_results.issue_for_competition(current_user, competition_id, template_id=form.template_id.data)
-        flash(_("Issuing %(n)d certificates has started. You may close this page; the job goes on.", n=batch.total),
+        flash(_("Issuing has started (certificates: %(n)d). You may close this page; the job goes on.", n=batch.total),
               "success")
         return redirect(url_for("certificates_batches.show", batch_id=batch.id))
     plan = from_results.plan(current_user, competition_id)
