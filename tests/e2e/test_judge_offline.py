@@ -193,3 +193,41 @@ def test_a_lost_response_is_resent_with_the_same_key(browser, live_server, serve
         assert _marks(server_db, username, code, a["J"]) == [("1", 1, 1)]  # stored once
     finally:
         context.close()
+
+
+def test_a_mark_the_server_refuses_is_shown_next_to_it_and_not_stored(browser, live_server, server_db):
+    """A mark queued by an older copy of the page (here: put in the queue directly) that the server refuses —
+    above the scale's maximum — is dropped from the queue and shown as refused, with the server's reason."""
+    base, logins = live_server
+    _, username, password = logins["judge2"]
+    context = browser.new_context(locale="en-US", service_workers="block")
+    try:
+        page = context.new_page()
+        _log_in(page, base, username, password)
+        a = _practical(page, base)
+        code = a["codes"][0]
+        assert _marks(server_db, username, code, a["M"]) == []
+        _open(page, a["url"])
+        page.evaluate("""([code, aspect]) => {
+            const cfg = JSON.parse(document.getElementById('judge-config').textContent);
+            const key = `jx.judge.v1.${cfg.user}.${cfg.competition}.${cfg.module}`;
+            localStorage.setItem(key, JSON.stringify({ops: [{t: `${code}|${aspect}`, code, aspect_id: aspect,
+                value: '61', key: 'e2e-out-of-scale-1', sent: false}], failed: {}, known: {}, sheets: [],
+                submitted: [], sheetErrors: {}}));
+        }""", [code, a["M"]])
+        page.reload()
+        page.wait_for_selector("body[data-judge-ready]")
+        _wait(lambda: _state(page, code, a["M"]) == "error", "the refusal to be shown next to the mark")
+        message = _cell(page, code, a["M"]).locator(".mark-state").inner_text()
+        assert "above the highest mark" in message and "60" in message, message
+        _wait(lambda: page.locator("#sync-bar").get_attribute("data-state") == "saved", "the queue to be empty")
+        assert _marks(server_db, username, code, a["M"]) == []
+        # the refusal survives a reload until the judge enters a valid mark
+        page.reload()
+        page.wait_for_selector("body[data-judge-ready]")
+        assert _state(page, code, a["M"]) == "error"
+        _type(page, code, a["M"], "58")
+        _wait(lambda: _state(page, code, a["M"]) == "saved", "the corrected mark to be saved")
+        assert _marks(server_db, username, code, a["M"]) == [("58", 1, 1)]
+    finally:
+        context.close()
