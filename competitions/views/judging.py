@@ -217,6 +217,14 @@ def _chart(lines) -> dict[str, Any] | None:
             "zero": label_w + half, "half": half, "mad_x": mad_x, "scale": fraction_text(biggest, 2)}
 
 
+def _signature(state) -> str:
+    """What the chief judge's page shows, in a few figures; chief.js compares it with the completeness API's
+    answer to say that new marks have arrived (the same formula in both places)."""
+    marks = sum(len(c.marks) + len(c.unconfirmed) for r in state.entries for c in r.cells)
+    revisions = sum(m.revision for r in state.entries for c in r.cells for m in c.marks + c.unconfirmed)
+    return f"{marks}:{revisions}:{state.missing}:{state.unconfirmed}:{state.open_divergences}:{int(state.locked)}"
+
+
 def _chief_context(competition_id: int, module_id: int, *, divergence_error=None, change: ChiefChangeForm | None = None,
                    paper: PaperMarkForm | None = None) -> dict[str, Any]:
     state = marks_services.completeness(current_user, competition_id, module_id)
@@ -224,7 +232,9 @@ def _chief_context(competition_id: int, module_id: int, *, divergence_error=None
     is_chief = judging_services.is_chief_judge(current_user.id, module.id)
     organizer = current_user.has_role(Role.ORGANIZER, Role.ADMIN)
     running = competition.status == RUNNING
-    stats = marks_services.judge_stats(current_user, competition.id, module.id)
+    relative = request.args.get("relative") == "1"
+    stats = marks_services.judge_stats(current_user, competition.id, module.id, relative=relative)
+    signature = _signature(state)
     judges = {u.id: u for u in state.judges}
     labels = {u.id: f"J{i + 1}" for i, u in enumerate(state.judges)}
     aspects = {a.id: a for a in state.aspects}
@@ -262,7 +272,9 @@ def _chief_context(competition_id: int, module_id: int, *, divergence_error=None
         "can_change": can_change, "change_form": change if can_change else None,
         "paper_form": paper if can_enter_paper else None, "lock_form": LockForm(), "confirm_form": ConfirmForm(),
         "divergence_error": divergence_error, "decision_labels": DECISION_LABELS,
-        "user_id": current_user.id,
+        "user_id": current_user.id, "relative": relative, "signature": signature,
+        "completeness_url": url_for("competitions_marks_api.Completeness", competition_id=competition.id,
+                                    module_id=module.id),
     }
 
 

@@ -469,3 +469,32 @@ def test_statistics_without_enough_marks(mw, login, en):
     _as(mw, login, "j1")
     text = mw.client.get(_chief_url(mw)).get_data(as_text=True)
     assert "Not enough marks to compare judges yet." in text and "<svg" not in text
+
+
+def test_chief_page_signature_matches_the_completeness_api(mw, login):
+    """chief.js tells the chief judge that new marks arrived by comparing the page's signature with one computed
+    the same way from the completeness API; both must agree while nothing changes, and differ after a mark."""
+    mw.fill({("j1", "K102", mw.a1.id): "0"}, judges=("j1", "j2"))
+    body = mw.get("j1", f"/modules/{mw.module1.id}/completeness").get_json()
+
+    def signature(body):
+        marks = [m for r in body["entries"] for c in r["cells"] for m in c["marks"] + c["unconfirmed"]]
+        return (f"{len(marks)}:{sum(m['revision'] for m in marks)}:{body['missing']}:{body['unconfirmed']}:"
+                f"{body['open_divergences']}:{1 if body['locked_at'] else 0}")
+
+    _as(mw, login, "j1")
+    page = mw.client.get(_chief_url(mw)).get_data(as_text=True)
+    shown = re.search(r'data-signature="([^"]+)"', page).group(1)
+    assert shown == signature(body)
+    mw.mark("j2", "K102", mw.a1, "1")  # a new revision
+    assert signature(mw.get("j1", f"/modules/{mw.module1.id}/completeness").get_json()) != shown
+
+
+def test_relative_statistics(mw, login, en):
+    mw.fill({("j1", "K101", mw.a2.id): "10", ("j2", "K101", mw.a2.id): "5", ("j3", "K101", mw.a2.id): "5"})
+    _as(mw, login, "j1")
+    plain = mw.client.get(_chief_url(mw)).get_data(as_text=True)
+    relative = mw.client.get(_chief_url(mw) + "?relative=1").get_data(as_text=True)
+    assert "Shown in marks" in plain and "Shown as a share" in relative
+    # j1 is 5 marks above the median on a 0–10 scale in one of six cells: 5/6 in marks, 0.5/6 relative
+    assert "0.83" in plain and "0.08" in relative

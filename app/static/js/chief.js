@@ -40,3 +40,27 @@ for (const cell of document.querySelectorAll("table.matrix td.cell")) {
   cell.addEventListener("click", pick);
   cell.addEventListener("keydown", (event) => { if (event.key === "Enter") pick(); });
 }
+
+// New marks arrive while the chief judge watches: compare the page's figures with the completeness API (the same
+// formula as the server's) every 15 s while the page is visible, and offer a reload when they differ.
+const notice = document.getElementById("live-notice");
+if (notice) {
+  const signature = (body) => {
+    let marks = 0;
+    let revisions = 0;
+    for (const row of body.entries) {
+      for (const cell of row.cells) {
+        for (const m of [...cell.marks, ...cell.unconfirmed]) { marks += 1; revisions += m.revision; }
+      }
+    }
+    return `${marks}:${revisions}:${body.missing}:${body.unconfirmed}:${body.open_divergences}:${body.locked_at ? 1 : 0}`;
+  };
+  const check = async () => {
+    if (document.hidden || !notice.hidden) return;
+    try {
+      const resp = await fetch(notice.dataset.url, { credentials: "same-origin", headers: { Accept: "application/json" }, cache: "no-store" });
+      if (resp.ok && signature(await resp.json()) !== notice.dataset.signature) notice.hidden = false;
+    } catch (e) { /* no network: try again next time */ }
+  };
+  setInterval(check, 15000);
+}

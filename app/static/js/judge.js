@@ -307,6 +307,12 @@ function start(cfg) {
     for (const radio of fieldset.querySelectorAll("input[type=radio]")) radio.checked = value !== null && canon(radio.value) === value;
     const input = fieldset.querySelector("input[type=number]");
     if (input && document.activeElement !== input && !local && !debounce.has(target)) input.value = value ?? "";
+    const flag = fieldset.querySelector(".remark-flag");
+    if (flag) {
+      // The re-mark request stands until a new revision of this mark is on its way or stored.
+      const known = state.known[target];
+      flag.hidden = Boolean(lastOp(target)) || Boolean(known && cfg.marks[target] && known.revision > cfg.marks[target].revision);
+    }
     const text = fieldset.querySelector(".mark-state");
     if (local) text.textContent = local;
     else if (!s) text.textContent = "";
