@@ -120,7 +120,7 @@ def _open_board(page, base: str, competition_id: int, transport: str) -> None:
     assert page.locator("#board").get_attribute("data-phase") == "live"
     assert _poll(page, f"document.getElementById('board').dataset.transport === '{transport}'")
     if transport == "sse":  # connected: the state shows "Live", not "Connecting…"
-        live = page.evaluate("JSON.parse(document.getElementById('board-config').textContent).labels.transport.sse")
+        live = page.evaluate("JSON.parse(document.getElementById('board').dataset.config).labels.transport.sse")
         assert _poll(page, f"document.getElementById('board-conn').textContent === {json.dumps(live)}")
 
 

@@ -6,7 +6,7 @@
  * 1.5 s with If-None-Match (an unchanged board costs a 304 and no body).
  * Rendering: the same table as competitions/board/_table.html, built with DOM nodes and textContent only.
  * Big-screen mode (?screen=1): auto-scrolls long lists and offers the browser's full screen.
- * Every visible text comes translated from the page (#board-config), nothing is hard-coded here.
+ * Every visible text comes translated from the page (#board[data-config]), nothing is hard-coded here.
  */
 (function () {
   "use strict";
@@ -16,9 +16,8 @@
   var FIRST_EVENT_MS = 8000;
 
   var root = document.getElementById("board");
-  var configEl = document.getElementById("board-config");
-  if (!root || !configEl) { return; }
-  var cfg = JSON.parse(configEl.textContent);
+  if (!root || !root.getAttribute("data-config")) { return; }
+  var cfg = JSON.parse(root.getAttribute("data-config"));
   var L = cfg.labels;
   var etag = cfg.etag;
   var lang = document.documentElement.lang || "zh-CN";
