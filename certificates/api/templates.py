@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from functools import wraps
 
 import marshmallow as ma
 from flask import Response
@@ -94,6 +95,17 @@ class TemplatePatchSchema(ma.Schema):
     is_active = ma.fields.Boolean()
 
 
+def template_in_scope(view):
+    """Answer 404 for a template the user cannot see before the body is parsed (else another enterprise's HR
+    would learn from a 422 that the template exists)."""
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        services.get_template(current_user, kwargs["template_id"])
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
 def _seal(data: dict, absent=services.KEEP):
     if "seal_png_base64" not in data:
         return absent
@@ -147,6 +159,7 @@ class TemplateItem(MethodView):
         return services.get_template(current_user, template_id)
 
     @roles_required(*STAFF)
+    @template_in_scope
     @blp.arguments(TemplatePatchSchema)
     @blp.response(200, TemplateSchema)
     def patch(self, data, template_id: int):
@@ -158,6 +171,7 @@ class TemplateItem(MethodView):
 @blp.route("/certificate-templates/<int:template_id>/versions")
 class Versions(MethodView):
     @roles_required(*STAFF)
+    @template_in_scope
     @blp.arguments(ContentInSchema)
     @blp.response(201, VersionSchema)
     @blp.alt_response(422, description="Invalid fields (details: {field: [messages]})")
@@ -176,6 +190,7 @@ class VersionItem(MethodView):
         return services.get_version(services.get_template(current_user, template_id), version)
 
     @roles_required(*STAFF)
+    @template_in_scope
     @blp.arguments(ContentInSchema)
     @blp.response(200, VersionSchema)
     @blp.alt_response(409, description="Not the latest version, or certificates use it (add a version instead)")

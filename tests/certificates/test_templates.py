@@ -444,6 +444,9 @@ def test_api_hr_of_another_enterprise(client, login, world):
     assert client.get(f"/api/v1/certificate-templates/{own_a.id}").status_code == 404
     assert client.post(f"/api/v1/certificate-templates/{own_a.id}/versions", json=CONTENT,
                        headers=headers).status_code == 404
+    for method in ("post", "put", "patch"):  # an invalid body must not reveal that the template exists
+        path = f"/api/v1/certificate-templates/{own_a.id}" + {"post": "/versions", "put": "/versions/1", "patch": ""}[method]
+        assert getattr(client, method)(path, json={"title": 5}, headers=headers).status_code == 404, method
     resp = client.post("/api/v1/certificate-templates", json=_json(enterprise_id=world["ent_a"].id), headers=headers)
     assert resp.status_code == 403
     resp = client.post("/api/v1/certificate-templates", json=_json(enterprise_id=None), headers=headers)
