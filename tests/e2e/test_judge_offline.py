@@ -50,6 +50,12 @@ def _marks(conn, username: str, code: str, aspect_id: int) -> list[tuple[str, in
     return [(format(float(v), "g"), r, c) for v, r, c in rows]
 
 
+def _sheets(conn, username: str, code: str) -> int:
+    return conn.execute(
+        "SELECT count(*) FROM score_sheet s JOIN entry e ON e.id = s.entry_id JOIN user u ON u.id = s.judge_id "
+        "WHERE u.username = ? AND e.code = ?", (username, code)).fetchone()[0]
+
+
 def _log_in(page, base: str, username: str, password: str) -> None:
     page.goto(f"{base}/login")
     page.fill("input[name=username]", username)
@@ -129,6 +135,9 @@ def test_judge_keeps_marking_offline_and_nothing_is_lost_or_doubled(browser, liv
         _type(page, second_last, a["M"], "50")
         _choose(page, last, a["J"], "3")
         _wait(lambda: page.locator("#sync-count").inner_text() == "3", "three unsent marks counted")
+        page.locator(f'.code-tab[data-code="{last}"]').click()
+        page.locator(f'[data-submit-sheet="{last}"]').click()  # the sheet waits for its marks, and the network
+        assert page.locator(f'[data-sheet-state="{last}"]').get_attribute("data-state") == "queued"
         assert page.locator("#sync-bar").get_attribute("data-state") == "pending"
         assert _state(page, last, a["M"]) == "pending"
 
@@ -141,6 +150,8 @@ def test_judge_keeps_marking_offline_and_nothing_is_lost_or_doubled(browser, liv
         assert _cell(page, last, a["J"]).locator('input[value="3"]').is_checked()
         assert _cell(page, last, a["M"]).locator("input[type=number]").input_value() == "45"
         assert _marks(server_db, username, last, a["M"]) == []  # nothing reached the server yet
+        assert page.locator(f'[data-sheet-state="{last}"]').get_attribute("data-state") == "queued"
+        assert _sheets(server_db, username, last) == 0
 
         # the network returns: everything is sent once
         context.set_offline(False)
@@ -152,6 +163,8 @@ def test_judge_keeps_marking_offline_and_nothing_is_lost_or_doubled(browser, liv
         assert _marks(server_db, username, last, a["J"]) == [("2", 1, 0), ("3", 2, 1)]
         assert _marks(server_db, username, last, a["M"]) == [("45", 1, 1)]
         assert _marks(server_db, username, second_last, a["M"]) == [("50", 1, 1)]
+        _wait(lambda: page.locator(f'[data-sheet-flag="{last}"]').is_visible(), "the score sheet to be submitted")
+        assert _sheets(server_db, username, last) == 1
 
         # a fresh load shows the server's marks, and no queue is left behind
         _open(page, a["url"])

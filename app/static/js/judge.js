@@ -387,7 +387,8 @@ function start(cfg) {
         else if (c.done === c.total && !c.errors) text = S.sheet_ready;
         else text = format(S.sheet_missing, { n: c.total - c.done });
         sheetState.textContent = text;
-        sheetState.dataset.state = state.sheetErrors[code] ? "error" : "";
+        sheetState.dataset.state = state.sheetErrors[code] ? "error" : state.sheets.includes(code) ? "queued"
+          : state.submitted.includes(code) ? "submitted" : "";
       }
       const button = document.querySelector(`[data-submit-sheet="${sel}"]`);
       if (button) button.disabled = !(c.done === c.total && !c.errors) || state.sheets.includes(code);
