@@ -37,7 +37,7 @@ from functools import lru_cache
 from typing import Any
 
 import segno
-from PIL import Image
+from PIL import Image, ImageChops
 from reportlab.lib.colors import Color, HexColor
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.pdfbase.pdfdoc import PDFImageXObject
@@ -206,6 +206,12 @@ def prepare_seal(png: bytes) -> PreparedImage:
     if max(img.size) > SEAL_MAX_PIXELS:
         img.thumbnail((SEAL_MAX_PIXELS, SEAL_MAX_PIXELS), Image.Resampling.LANCZOS)
     rgb, alpha = img.convert("RGB"), img.getchannel("A")
+    if alpha.getextrema() == (255, 255):
+        # A scanned seal on white paper: paper becomes transparent, ink stays (alpha from the darkest channel),
+        # so the seal does not blank out the issuer's name it is stamped over.
+        r, g, b = rgb.split()
+        darkest = ImageChops.darker(ImageChops.darker(r, g), b)
+        alpha = darkest.point(lambda v: max(0, min(255, (255 - v) * 3 // 2)))
     opaque = alpha.getextrema() == (255, 255)
     digest = hashlib.sha256(png).hexdigest()[:16]
     return PreparedImage(name=f"seal{digest}", width=img.width, height=img.height,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+import zlib
 from datetime import date
 from pathlib import Path
 
@@ -218,6 +219,28 @@ def test_seal_is_drawn_as_an_image_with_transparency():
     assert image["/Subtype"] == "/Image" and "/SMask" in image  # the alpha channel survives
     without = reader(cpdf.render_certificate(content(), look(seal_png=None)))
     assert "/XObject" not in without.pages[0]["/Resources"]
+
+
+def test_scanned_seal_on_white_paper_gets_a_transparent_background():
+    img = Image.new("RGB", (300, 300), (255, 255, 255))
+    ImageDraw.Draw(img).ellipse((8, 8, 292, 292), outline=(200, 0, 0), width=12)
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    prepared = cpdf.prepare_seal(buf.getvalue())
+    assert prepared.alpha is not None
+    alpha = zlib.decompress(prepared.alpha)
+    assert alpha[0] == 0  # the white corner is transparent
+    assert alpha[150 * 300 + 10] == 255  # the red ring (row 150, column 10) is opaque
+    r = reader(cpdf.render_certificate(content(), look(seal_png=buf.getvalue())))
+    [image] = [x.get_object() for x in r.pages[0]["/Resources"]["/XObject"].values()]
+    assert "/SMask" in image
+
+
+def test_large_seal_is_scaled_down_once():
+    big = seal_png(1600)
+    prepared = cpdf.prepare_seal(big)
+    assert max(prepared.width, prepared.height) == cpdf.SEAL_MAX_PIXELS
+    assert cpdf.prepare_seal(big) is prepared  # cached per process
 
 
 def test_specimen_mark_on_previews():
