@@ -133,7 +133,11 @@ def store(data: bytes) -> str:
     path = _path(sha)
     if path.exists():
         return sha
-    path.parent.mkdir(parents=True, exist_ok=True)
+    root = store_dir()
+    if not root.is_dir():
+        root.mkdir(parents=True, exist_ok=True)
+        os.chmod(root, 0o700)  # holders' names: readable by the app's user only (files are 0600 from mkstemp)
+    path.parent.mkdir(exist_ok=True, mode=0o700)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pdf")
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -109,7 +109,10 @@ def test_download_records_the_hash_stores_the_file_and_names_it(client, login, w
     assert "private" in resp.headers["Cache-Control"] and "no-cache" in resp.headers["Cache-Control"]
     db.session.expire_all()
     assert db.session.get(Certificate, cert.id).pdf_sha256 == sha
-    assert (world["tmp"] / "certificates" / "pdf" / sha[:2] / f"{sha}.pdf").read_bytes() == resp.data
+    stored = world["tmp"] / "certificates" / "pdf" / sha[:2] / f"{sha}.pdf"
+    assert stored.read_bytes() == resp.data
+    assert stored.stat().st_mode & 0o777 == 0o600  # personal data: the app's user only
+    assert (world["tmp"] / "certificates" / "pdf").stat().st_mode & 0o777 == 0o700
     disposition = resp.headers["Content-Disposition"]
     name = f"荣誉证书-欧阳娜娜-{cert.serial}.pdf"
     assert disposition.startswith("attachment; ")
