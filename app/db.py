@@ -10,10 +10,16 @@ Reads (GET/HEAD requests) keep a deferred BEGIN so readers never queue behind wr
 from __future__ import annotations
 
 import contextvars
+import os
 import threading
 from collections import deque
 from datetime import UTC, datetime
 from decimal import Decimal
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: processes fall back to SQLite's busy handler
+    fcntl = None  # type: ignore[assignment]
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Engine, MetaData, Numeric, Pool, String, event
@@ -101,6 +107,52 @@ db = SQLAlchemy(model_class=Base)
 
 # "IMMEDIATE" or "DEFERRED": how the next SQLite transaction in this context begins.
 sqlite_begin_mode: contextvars.ContextVar[str] = contextvars.ContextVar("sqlite_begin_mode", default="IMMEDIATE")
+# True while a ``reads_first`` request is still in its read phase (see ``begin_writes``).
+sqlite_reads_first: contextvars.ContextVar[bool] = contextvars.ContextVar("sqlite_reads_first", default=False)
+
+
+def reads_first(view):
+    """Declare a write view whose service reads (and validates) first and calls ``begin_writes()`` before its
+    first write. On SQLite the request then begins DEFERRED — its reads take no write lock, so requests of other
+    threads and processes read and validate at the same time — and only the short write phase holds the lock.
+    The service must re-check, after ``begin_writes()``, whatever it read that a concurrent writer could have
+    changed (it runs in a new transaction). Elsewhere (PostgreSQL) nothing changes."""
+    view._reads_first = True
+    return view
+
+
+def is_reads_first(view, method: str) -> bool:
+    """Whether ``view`` (a view function, or a MethodView's ``as_view``) declares ``reads_first`` for ``method``."""
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:
+        view = getattr(view_class, method.lower(), None)
+    return bool(getattr(view, "_reads_first", False))
+
+
+def reading_first() -> bool:
+    """True in the read phase of a ``reads_first`` request on SQLite (``begin_writes`` not called yet)."""
+    return sqlite_reads_first.get() and db.session.get_bind().dialect.name == "sqlite"
+
+
+def begin_writes() -> bool:
+    """End the read phase of a ``reads_first`` request: on SQLite the read-only transaction is ended (its loaded
+    objects stay loaded) and the next statement begins ``BEGIN IMMEDIATE``. Returns True when it did so — the
+    caller then re-checks what it read; False (nothing to do) outside a read phase and on PostgreSQL."""
+    if not reading_first():
+        return False
+    session = db.session()
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("begin_writes() must come before the request's first write")
+    sqlite_reads_first.set(False)
+    sqlite_begin_mode.set("IMMEDIATE")  # the request's teardown resets both to what they were
+    if session.in_transaction():
+        keep = session.expire_on_commit
+        session.expire_on_commit = False  # reads only: nothing to expire, and the caller keeps using them
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = keep
+    return True
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -126,41 +178,66 @@ WRITE_QUEUE_TIMEOUT = 60.0  # seconds a write transaction may wait for its turn 
 
 
 class WriteQueue:
-    """First come, first served among one process's write transactions on one SQLite file.
+    """First come, first served among one process's write transactions on one SQLite file, and a fair turn
+    between processes.
 
     SQLite's busy handler is not a queue: a waiter sleeps and polls (1, 2, 5 … then every 100 ms), so under
     sustained load a newcomer keeps winning and an early waiter can pass the busy timeout ("database is
     locked") although the database is only ever held for milliseconds. Writers of this process therefore
-    queue here (handing the turn over directly, no polling) and only then run ``BEGIN IMMEDIATE``; the busy
-    timeout is left for other processes.
+    queue here (handing the turn over directly, no polling). Between processes (gunicorn workers, CLI, job
+    workers) the thread whose turn it is also takes an exclusive ``flock`` on ``<database>-writer.lock``: a
+    process that keeps handing the turn among its own threads releases the file lock at every commit, and the
+    kernel wakes the other processes' waiters at once instead of leaving them to SQLite's sleeping poll, which
+    under load could starve a whole worker past the busy timeout (a 500). Only then ``BEGIN IMMEDIATE`` runs;
+    the busy timeout is left for writers that do not use this queue.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, lock_path: str | None = None) -> None:
         self._lock = threading.Lock()
         self._waiting: deque[threading.Event] = deque()
         self._busy = False
+        self._lock_path = lock_path if fcntl is not None else None
+        self._fd: int | None = None
+        self._pid = 0
 
     def acquire(self, timeout: float) -> bool:
         with self._lock:
             if not self._busy and not self._waiting:
                 self._busy = True
-                return True
+                return self._lock_file()
             turn = threading.Event()
             self._waiting.append(turn)
         if turn.wait(timeout):
-            return True
+            return self._lock_file()
         with self._lock:
             if turn.is_set():  # handed over just as the wait timed out
-                return True
+                return self._lock_file()
             self._waiting.remove(turn)
             return False
 
     def release(self) -> None:
+        self._unlock_file()
         with self._lock:
             if self._waiting:
                 self._waiting.popleft().set()  # the turn passes on; still busy
             else:
                 self._busy = False
+
+    def _lock_file(self) -> bool:
+        if self._lock_path is None:
+            return True
+        try:
+            if self._fd is None or self._pid != os.getpid():  # a forked child needs its own open file
+                self._fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+                self._pid = os.getpid()
+            fcntl.flock(self._fd, fcntl.LOCK_EX)  # the kernel wakes us when the holder commits
+        except OSError:  # e.g. a read-only directory: fall back to SQLite's busy handler
+            self._lock_path = None
+        return True
+
+    def _unlock_file(self) -> None:
+        if self._lock_path is not None and self._fd is not None and self._pid == os.getpid():
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
 _write_queues: dict[str, WriteQueue] = {}
@@ -172,7 +249,11 @@ def _write_queue(database: str | None) -> WriteQueue | None:
     if not database or database == ":memory:" or database.startswith("file::memory:"):
         return None
     with _write_queues_lock:
-        return _write_queues.setdefault(database, WriteQueue())
+        queue = _write_queues.get(database)
+        if queue is None:
+            lock_path = None if database.startswith("file:") else database + "-writer.lock"
+            queue = _write_queues[database] = WriteQueue(lock_path)
+        return queue
 
 
 def _leave_queue(info: dict) -> None:

@@ -18,6 +18,7 @@ from flask_login import current_user
 from app.accounts.models import Role
 from app.api import Blueprint, ExactJsonParser
 from app.auth import roles_required
+from app.db import reads_first
 from competitions.schemas.marks import (
     MarksBatchResultSchema,
     MarksChiefChangeSchema,
@@ -81,6 +82,7 @@ class Marks(MethodView):
                            "revision": m.revision, "value": text_of(m.value), "confirmed": m.confirmed,
                            "remark_requested": m.remark_requested} for m in marks]}
 
+    @reads_first
     @roles_required(*JUDGES)
     @blp.arguments(MarksItemSchema(many=True))
     @blp.response(200, MarksBatchResultSchema)
@@ -94,6 +96,7 @@ class Marks(MethodView):
 
 @blp.route("/competitions/<int:competition_id>/marks/paper")
 class PaperMarks(MethodView):
+    @reads_first
     @roles_required(*CLERKS)
     @blp.arguments(MarksPaperSchema)
     @blp.response(200, MarksBatchResultSchema)

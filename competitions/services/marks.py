@@ -27,6 +27,7 @@ Services load, check permissions, call the engine, write and flush — never com
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -37,13 +38,13 @@ from fractions import Fraction
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import lazyload
 
 from app.accounts.models import User
 from app.audit.services import record
-from app.db import db, utcnow
+from app.db import begin_writes, db, reading_first, utcnow
 from app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from competitions.domain import (
     DEFAULT_DIVERGENCE_THRESHOLD,
@@ -60,6 +61,7 @@ from competitions.models import (
     Aspect,
     Competition,
     Criterion,
+    DeclaredConflict,
     DivergenceReview,
     Entry,
     Mark,
@@ -339,13 +341,70 @@ def submit_marks(actor: User, competition_id: int, items: Sequence[MarkInput], *
     ``judge_id`` the actor is a clerk typing in that judge's paper score sheet (organizer or the module's
     chief judge): the marks are stored unconfirmed until a different person confirms them.
     Any problem in any item → one DomainError listing every problem by index (``details.items``), nothing stored.
+
+    Under a ``reads_first`` request on SQLite (the marks API) everything is read and checked before the write
+    lock is taken; a batch that writes nothing (duplicates, unchanged values) never takes it, and one that does
+    re-reads a stamp of what it depends on under the lock (``_stamp``) and is planned again, under the lock, if
+    anything changed in between. Elsewhere the competition row is locked first, as every other write does.
     """
     if not items:
         raise DomainError(_l("Send at least one mark."), code="invalid_marks", status=422, details={"items": []})
     if len(items) > MAX_BATCH:
         raise DomainError(_l("Send at most %(n)d marks at once.", n=MAX_BATCH), code="invalid_marks", status=422,
                           details={"items": []})
-    competition = get_competition(competition_id, for_update=True)
+    early = reading_first()
+    plan = _plan(actor, competition_id, items, judge_id, lock=not early)
+    if early:
+        if not plan.writes:
+            return plan.results({w.index: DUPLICATE if w.earlier is not None or w.duplicate_of is not None
+                                 else UNCHANGED for w in plan.work})
+        if begin_writes() and _stamp(plan) != _expected_stamp(plan):  # changed before the write lock was ours
+            plan = _plan(actor, competition_id, items, judge_id, lock=True)
+    return _write(plan)
+
+
+@dataclass
+class _Plan:
+    """A checked batch: what to write, and the judge's current marks it was checked against."""
+
+    actor: User
+    competition: Competition
+    judge_id: int
+    clerk: bool
+    work: list[_Item]
+    currents: dict[tuple[int, int], Mark]
+
+    @property
+    def writes(self) -> list[_Item]:
+        """The items that would store a new revision (not a duplicate, not the current value)."""
+        confirmed = not self.clerk
+        out = []
+        for w in self.work:
+            if w.earlier is not None or w.duplicate_of is not None:
+                continue
+            current = self.currents.get((w.entry_id, w.aspect.id))
+            if current is not None and current.value == w.value and (current.confirmed_by_id is not None
+                                                                      or not confirmed):
+                continue
+            out.append(w)
+        return out
+
+    def results(self, statuses: dict[int, str]) -> list[MarkResult]:
+        out = []
+        for w in self.work:
+            current = self.currents.get((w.entry_id, w.aspect.id))
+            out.append(MarkResult(
+                index=w.index, code=w.data.code, aspect_id=w.aspect.id, judge_id=self.judge_id,
+                status=statuses[w.index], mark_id=current.id if current else None,
+                revision=current.revision if current else None, value=canonical(current.value) if current else None,
+                confirmed=bool(current and current.confirmed_by_id is not None)))
+        return out
+
+
+def _plan(actor: User, competition_id: int, items: Sequence[MarkInput], judge_id: int | None, *, lock: bool
+          ) -> _Plan:
+    """Load and check a batch (every problem of every item, or a plan to write)."""
+    competition = get_competition(competition_id, for_update=lock)
     paper = judge_id is not None  # typed in by a clerk (who must be one), unconfirmed unless it is the clerk's own
     clerk = paper and judge_id != actor.id
     judge_id = actor.id if judge_id is None else judge_id
@@ -441,12 +500,59 @@ def submit_marks(actor: User, competition_id: int, items: Sequence[MarkInput], *
             w.value = canonical(w.value)
     if errors:
         _raise_item_errors(errors)
-
-    # Every item passed: write, in the order sent (a later mark for the same target wins).
     currents = _currents(judge_id, {(w.entry_id, w.aspect.id) for w in work})
+    return _Plan(actor, competition, judge_id, clerk, work, currents)
+
+
+def _stamp(plan: _Plan) -> tuple:
+    """What a planned write depends on and a concurrent writer could change, read again under the write lock:
+    the competition's phase and rules, locks of the modules, the judge's panel seats, declared conflicts and
+    approval of the entries, stored keys of the batch and the judge's current marks of the targets (count and
+    id sum: a new revision always has a higher id). One query."""
+    writes = plan.writes
+    mids = sorted({w.module.id for w in writes})
+    eids = sorted({w.entry_id for w in writes})
+    params = {"cid": plan.competition.id, "judge": plan.judge_id, "mids": mids, "eids": eids,
+              "aids": sorted({w.aspect.id for w in writes}), "keys": sorted({w.data.idempotency_key for w in writes})}
+    return tuple(db.session.execute(_stamp_statement(), params).one())
+
+
+def _expected_stamp(plan: _Plan) -> tuple:
+    """The stamp the plan was checked against (what ``_stamp`` reads when nothing changed since the plan)."""
+    writes = plan.writes
+    c = plan.competition
+    currents = [m for m in plan.currents.values() if (m.entry_id, m.aspect_id) in {(w.entry_id, w.aspect.id)
+                                                                                    for w in writes}]
+    return (c.status, c.uses_module_codes, c.conflict_same_chain, 0, len({w.module.id for w in writes}), 0,
+            len({w.entry_id for w in writes}), 0, len(currents), sum(m.id for m in currents))
+
+
+@functools.cache
+def _stamp_statement():
+    cid, judge = bindparam("cid"), bindparam("judge")
+    mids, eids, aids, keys = (bindparam(n, expanding=True) for n in ("mids", "eids", "aids", "keys"))
+    count = func.count()
+    current = (Mark.judge_id == judge, Mark.is_current.is_(True), Mark.entry_id.in_(eids), Mark.aspect_id.in_(aids))
+    return select(
+        Competition.status, Competition.uses_module_codes, Competition.conflict_same_chain,
+        select(count).select_from(Module).where(Module.id.in_(mids), Module.locked_at.is_not(None)).scalar_subquery(),
+        select(count).select_from(PanelJudge).join(Panel, Panel.id == PanelJudge.panel_id)
+        .where(Panel.module_id.in_(mids), PanelJudge.judge_id == judge).scalar_subquery(),
+        select(count).select_from(DeclaredConflict)
+        .where(DeclaredConflict.judge_id == judge, DeclaredConflict.entry_id.in_(eids)).scalar_subquery(),
+        select(count).select_from(Entry).where(Entry.id.in_(eids), Entry.status == APPROVED).scalar_subquery(),
+        select(count).select_from(Mark).where(Mark.idempotency_key.in_(keys)).scalar_subquery(),
+        select(count).select_from(Mark).where(*current).scalar_subquery(),
+        select(func.coalesce(func.sum(Mark.id), 0)).where(*current).scalar_subquery(),
+    ).where(Competition.id == cid)
+
+
+def _write(plan: _Plan) -> list[MarkResult]:
+    """Every item passed: write, in the order sent (a later mark for the same target wins)."""
+    competition, judge_id, actor, currents = plan.competition, plan.judge_id, plan.actor, plan.currents
     statuses: dict[int, str] = {}
-    confirmed_by = None if clerk else judge_id
-    for w in work:
+    confirmed_by = None if plan.clerk else judge_id
+    for w in plan.work:
         target = (w.entry_id, w.aspect.id)
         if w.earlier is not None or w.duplicate_of is not None:
             statuses[w.index] = DUPLICATE
@@ -455,15 +561,7 @@ def submit_marks(actor: User, competition_id: int, items: Sequence[MarkInput], *
                               key=w.data.idempotency_key, reason="", current=currents.get(target))
         statuses[w.index] = status
         currents[target] = mark if status != DUPLICATE else _current(w.entry_id, w.aspect.id, judge_id)
-    out = []
-    for w in work:
-        current = currents.get((w.entry_id, w.aspect.id))
-        out.append(MarkResult(
-            index=w.index, code=w.data.code, aspect_id=w.aspect.id, judge_id=judge_id, status=statuses[w.index],
-            mark_id=current.id if current else None, revision=current.revision if current else None,
-            value=canonical(current.value) if current else None,
-            confirmed=bool(current and current.confirmed_by_id is not None)))
-    return out
+    return plan.results(statuses)
 
 
 def _entries_for_codes(competition: Competition, pairs: set[tuple[int, str]]) -> dict[tuple[int, str], Entry]:

@@ -199,3 +199,139 @@ def test_write_queue_hands_turns_over_in_arrival_order():
     assert order == [0, 1, 2, 3, 4]
     assert queue.acquire(0) and not queue.acquire(0.01)  # free again, then held
     queue.release()
+
+
+def _file_lock_is_free(path: str) -> bool:
+    import fcntl
+    import os
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return True
+    finally:
+        os.close(fd)
+
+
+def test_write_queue_turn_holds_the_file_lock_other_processes_wait_on(tmp_path):
+    """The thread whose turn it is holds ``<db>-writer.lock``; another process's queue (its own open file) waits
+    on it and gets it the moment the turn is released."""
+    from app.db import WriteQueue
+
+    path = str(tmp_path / "x.db-writer.lock")
+    ours, theirs = WriteQueue(path), WriteQueue(path)
+    assert ours.acquire(1)
+    assert not _file_lock_is_free(path)
+    got = threading.Event()
+    other = threading.Thread(target=lambda: (theirs.acquire(5), got.set()))
+    other.start()
+    ours.release()
+    assert got.wait(5)  # woken by the release, no polling
+    assert not _file_lock_is_free(path)
+    theirs.release()
+    other.join(5)
+    assert _file_lock_is_free(path)
+
+
+@pytest.mark.no_transaction
+def test_a_writer_of_another_process_waits_past_the_busy_timeout_instead_of_failing(app, sqlite_only, tmp_path):
+    """The HTTP 500 seen under the marks benchmark: one gunicorn worker kept handing the write turn among its own
+    threads while the other's writer slept in SQLite's busy handler until the busy timeout ("database is locked").
+    Now that writer waits on the file lock, which is released at every commit."""
+    from sqlalchemy import event
+
+    from app.db import WriteQueue
+
+    path = tmp_path / "busy.db"
+    engine = create_engine(f"sqlite:///{path}")
+
+    @event.listens_for(engine, "connect")
+    def short_busy_timeout(dbapi_connection, record):
+        dbapi_connection.execute("PRAGMA busy_timeout=50")
+
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE counter (id INTEGER PRIMARY KEY, value INTEGER NOT NULL)"))
+        conn.execute(text("INSERT INTO counter (id, value) VALUES (1, 0)"))
+    other_process = WriteQueue(str(path) + "-writer.lock")  # what another worker's queue holds
+    holder = sqlite3.connect(path, isolation_level=None)
+    assert other_process.acquire(1)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("UPDATE counter SET value = value + 1")
+    started, errors = threading.Event(), []
+
+    def write():
+        started.set()
+        try:
+            with engine.begin() as conn:
+                conn.execute(text("UPDATE counter SET value = value + 10"))
+        except BaseException as exc:  # noqa: BLE001 - reported to the main thread
+            errors.append(exc)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    assert started.wait(5)
+    threading.Event().wait(0.3)  # the other worker holds the database for 6 busy timeouts
+    holder.execute("COMMIT")
+    other_process.release()
+    writer.join(10)
+    holder.close()
+    assert not errors, errors
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT value FROM counter")).scalar_one() == 11
+    engine.dispose()
+
+
+def test_reads_first_views_begin_deferred_until_begin_writes(app):
+    from flask.views import MethodView
+
+    from app.db import begin_writes, is_reads_first, reading_first, reads_first, sqlite_reads_first
+
+    class View(MethodView):
+        @reads_first
+        def post(self):
+            return ""
+
+        def put(self):
+            return ""
+
+    view = View.as_view("v")
+    assert is_reads_first(view, "POST") and not is_reads_first(view, "PUT")
+    assert is_reads_first(reads_first(lambda: ""), "POST")
+
+    hook = next(f for f in app.before_request_funcs[None] if f.__name__ == "_begin_mode")
+    marks_url = "/api/v1/competitions/1/marks"
+    with app.test_request_context(marks_url, method="POST"):
+        hook()
+        assert sqlite_begin_mode.get() == "DEFERRED" and sqlite_reads_first.get()
+        if _is_sqlite(app):
+            assert reading_first()
+            assert begin_writes() is True
+            assert sqlite_begin_mode.get() == "IMMEDIATE" and not reading_first()
+        assert begin_writes() is False  # once only; never on PostgreSQL
+        app.do_teardown_request()
+    assert sqlite_begin_mode.get() == "IMMEDIATE" and not sqlite_reads_first.get()
+    with app.test_request_context(marks_url, method="GET"):
+        hook()
+        assert sqlite_begin_mode.get() == "DEFERRED" and not sqlite_reads_first.get()
+        app.do_teardown_request()
+
+
+def test_begin_writes_refuses_after_a_write(app_ctx, app):
+    from app.audit.models import AuditEntry
+    from app.db import begin_writes, sqlite_reads_first
+
+    if not _is_sqlite(app):
+        pytest.skip("SQLite-specific behaviour; this run uses PostgreSQL")
+    token = sqlite_reads_first.set(True)
+    try:
+        db.session.add(AuditEntry(seq=10_000_001, at=datetime.now(UTC), action="t", details={}, prev_hash="0" * 64,
+                                  hash="0" * 64))
+        with pytest.raises(RuntimeError, match="before the request's first write"):
+            begin_writes()
+    finally:
+        sqlite_reads_first.reset(token)
+        db.session.rollback()
