@@ -108,8 +108,9 @@ def judging_links(competition) -> list[tuple[str, str, Any]]:
         if not access or (access[0] == "roles" and not set(access[1]) & set(ORGANIZERS)):
             continue
         if "module_id" in args:
+            chief = rule.endpoint.endswith(".chief")
             for m in competition.modules:
-                out.append((_("Judging: %(module)s", module=m.name),
+                out.append((_("Chief judge: %(module)s", module=m.name) if chief else _("Judging: %(module)s", module=m.name),
                             url_for(rule.endpoint, competition_id=competition.id, module_id=m.id), m))
         else:
             out.append((_("Judging"), url_for(rule.endpoint, competition_id=competition.id), None))

@@ -708,3 +708,18 @@ def test_home_page_says_up_front_why_a_step_would_be_refused(setup, web):
     setup.entry(closed)  # approved, not drawn
     page = text(web.get(f"/competitions/{closed}"))
     assert "Approved entries without an entrant code: 1. Run the draw first." in page
+
+
+def test_home_page_links_the_chief_judge_pages_of_each_module(setup, web, app):
+    from app import url_for_optional
+
+    cid = setup.with_scheme()
+    modules = db.session.scalars(select(Module).where(Module.competition_id == cid).order_by(Module.position)).all()
+    web.as_("organizer")
+    page = text(web.get(f"/competitions/{cid}"))
+    with app.test_request_context():
+        urls = [url_for_optional("competitions_judging.chief", competition_id=cid, module_id=m.id) for m in modules]
+    if urls[0] is None:
+        pytest.skip("no chief judge page in this build")
+    for m, url in zip(modules, urls, strict=True):
+        assert f'href="{url}"' in page and f"Chief judge: {m.name}" in page
