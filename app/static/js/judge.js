@@ -444,7 +444,10 @@ function start(cfg) {
 
   function show(code, focus) {
     for (const section of document.querySelectorAll("section.sheet")) section.hidden = section.dataset.sheet !== code;
-    for (const tab of document.querySelectorAll(".code-tab")) tab.setAttribute("aria-pressed", String(tab.dataset.code === code));
+    for (const tab of document.querySelectorAll(".code-tab")) {
+      tab.setAttribute("aria-pressed", String(tab.dataset.code === code));
+      if (tab.dataset.code === code && !focus) tab.scrollIntoView({ block: "nearest", inline: "nearest" });
+    }
     try { sessionStorage.setItem(`${storeKey}.code`, code); } catch (e) { /* private mode */ }
     if (focus) document.querySelector(`section.sheet[data-sheet="${CSS.escape(code)}"] h2`)?.scrollIntoView({ block: "start" });
   }
