@@ -291,3 +291,15 @@ def test_date_in_chinese_numerals(day, text):
 def test_qr_runs_merge_horizontal_runs():
     assert cpdf.qr_runs([bytearray([1, 1, 0, 1]), bytearray([0, 0, 0, 0]), bytearray([1, 1, 1, 1])]) == [
         (0, 0, 2), (0, 3, 1), (2, 0, 4)]
+
+
+def test_rendering_from_many_threads_gives_the_same_bytes():
+    """Bulk issuing renders on a thread pool: the shared font and seal cache must not mix documents."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    contents = [content(serial=f"C26004200000{n:02d}", holder_name=name)
+                for n, name in enumerate(["欧阳娜娜", "张三", "李四", "王五", "赵六", "孙七", "周八", "吴九"])]
+    expected = [cpdf.render_certificate(c, look()) for c in contents]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for _ in range(3):
+            assert list(pool.map(lambda c: cpdf.render_certificate(c, look()), contents)) == expected
