@@ -512,7 +512,11 @@ def update_template(user, template: CertificateTemplate, *, name: Any = None, is
 def default_look(kind: str) -> CertificateLook:
     d = DEFAULTS.get(kind) or DEFAULTS["award"]
     return CertificateLook(title=d["title"], body=d["body"], issuer_name=DEFAULT_ISSUER, signatories=(),
-                           seal_png=None, primary_color=DEFAULT_COLOR, border_style=DEFAULT_BORDER)
+                           seal_png=None, primary_color=DEFAULT_COLOR, border_style=default_border(kind))
+
+
+def default_border(kind: str) -> str:
+    return "ornate" if kind == "award" else DEFAULT_BORDER
 
 
 def ensure_default_templates() -> dict[str, CertificateTemplate]:
@@ -531,7 +535,7 @@ def ensure_default_templates() -> dict[str, CertificateTemplate]:
         template = CertificateTemplate(kind=kind.value, name=d["name"], enterprise_id=None)
         template.versions.append(CertificateTemplateVersion(
             version=1, title=d["title"], body=d["body"], signatories=[], issuer_name=DEFAULT_ISSUER,
-            primary_color=DEFAULT_COLOR, border_style="ornate" if kind.value == "award" else DEFAULT_BORDER,
+            primary_color=DEFAULT_COLOR, border_style=default_border(kind.value),
             validity_months=None))
         db.session.add(template)
         existing[kind.value] = template
