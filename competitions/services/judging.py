@@ -5,7 +5,8 @@ Functions other areas call (the marks area when a mark arrives, results, the boa
 
 * ``conflicted(judge_id, entry)`` → ``"own_entry" | "own_enterprise" | "declared" | "same_chain" | None``
 * ``assignable_entries(judge_id, module_id)`` → the entries the judge may see and mark in that module
-* ``entry_for_code(competition_id, module_id, code)`` → the approved entry behind a code (or None)
+* ``entry_for_code(competition_id, module_id, code)`` → the approved entry behind a code (or None);
+  ``entries_for_codes(competition, {(module_id, code), …})`` the same for many codes in one query
 * ``assigned_entry(judge_id, module_id, code)`` → the same, but NotFound unless the judge is on the
   module's panel and not conflicted (one uniform "not found": a judge cannot probe why)
 * ``codes_for_module(module_id)`` → {entry id: the code judges see in that module}
@@ -25,7 +26,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import lazyload, selectinload
 
 from app.accounts.models import Role, User, UserRole
 from app.audit.services import record
@@ -225,13 +226,28 @@ def entry_for_code(competition_id: int, module_id: int, code: str) -> Entry | No
     module = db.session.get(Module, module_id)
     if module is None or module.competition_id != competition_id:
         return None
-    stmt = select(Entry).where(Entry.competition_id == competition_id, Entry.status == APPROVED)
-    if module.competition.uses_module_codes:
-        stmt = stmt.join(ModuleCode, ModuleCode.entry_id == Entry.id).where(
-            ModuleCode.module_id == module_id, ModuleCode.code == code)
+    return entries_for_codes(module.competition, {(module_id, code)}).get((module_id, code))
+
+
+def entries_for_codes(competition: Competition, pairs: set[tuple[int, str]]) -> dict[tuple[int, str], Entry]:
+    """(module id, code) → the approved entry behind it, for many codes in one query (the marks area checks a
+    whole batch with it): the rule of ``entry_for_code``. The worker and enterprise stay lazy."""
+    pairs = {(m, c) for m, c in pairs if isinstance(c, str) and 0 < len(c) <= 16}
+    if not pairs:
+        return {}
+    module_ids = {m for m, _c in pairs}
+    codes = {c for _m, c in pairs}
+    lean = (lazyload(Entry.worker), lazyload(Entry.enterprise))
+    base = select(Entry).where(Entry.competition_id == competition.id, Entry.status == APPROVED).options(*lean)
+    if competition.uses_module_codes:
+        rows = db.session.execute(base.add_columns(ModuleCode.module_id, ModuleCode.code)
+                                  .join(ModuleCode, ModuleCode.entry_id == Entry.id)
+                                  .where(ModuleCode.module_id.in_(module_ids), ModuleCode.code.in_(codes))).all()
+        found = {(m, c): e for e, m, c in rows}
     else:
-        stmt = stmt.where(Entry.code == code)
-    return db.session.scalars(stmt).unique().one_or_none()
+        by_code = {e.code: e for e in db.session.scalars(base.where(Entry.code.in_(codes)))}
+        found = {(m, c): by_code[c] for m, c in pairs if c in by_code}
+    return {p: e for p, e in found.items() if p in pairs}
 
 
 def assigned_entry(judge_id: int, module_id: int, code: str) -> Entry:

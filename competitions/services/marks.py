@@ -40,7 +40,6 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import lazyload
 
 from app.accounts.models import User
 from app.audit.services import record
@@ -416,7 +415,7 @@ def _plan(actor: User, competition_id: int, items: Sequence[MarkInput], judge_id
     keys = [w.data.idempotency_key for w in work if isinstance(w.data.idempotency_key, str)]
     if keys:
         by_key = {m.idempotency_key: m for m in db.session.scalars(select(Mark).where(Mark.idempotency_key.in_(set(keys))))}
-    entries = _entries_for_codes(competition, {(aspects[w.data.aspect_id][1].id, w.data.code) for w in work
+    entries = judging.entries_for_codes(competition, {(aspects[w.data.aspect_id][1].id, w.data.code) for w in work
                                                if w.data.aspect_id in aspects and isinstance(w.data.code, str)})
     ties = None
     conflicts: dict[int, str | None] = {}
@@ -562,28 +561,6 @@ def _write(plan: _Plan) -> list[MarkResult]:
         statuses[w.index] = status
         currents[target] = mark if status != DUPLICATE else _current(w.entry_id, w.aspect.id, judge_id)
     return plan.results(statuses)
-
-
-def _entries_for_codes(competition: Competition, pairs: set[tuple[int, str]]) -> dict[tuple[int, str], Entry]:
-    """(module id, code) → the approved entry behind it, for a whole batch in one query: the same rule as
-    ``judging.entry_for_code`` (the module code with 二次加密, else the entry code), without loading the
-    worker and enterprise (nothing here needs them; they stay lazy)."""
-    pairs = {(m, c) for m, c in pairs if 0 < len(c) <= 16}
-    if not pairs:
-        return {}
-    module_ids = {m for m, _c in pairs}
-    codes = {c for _m, c in pairs}
-    lean = (lazyload(Entry.worker), lazyload(Entry.enterprise))
-    base = select(Entry).where(Entry.competition_id == competition.id, Entry.status == APPROVED).options(*lean)
-    if competition.uses_module_codes:
-        rows = db.session.execute(base.add_columns(ModuleCode.module_id, ModuleCode.code)
-                                  .join(ModuleCode, ModuleCode.entry_id == Entry.id)
-                                  .where(ModuleCode.module_id.in_(module_ids), ModuleCode.code.in_(codes))).all()
-        found = {(m, c): e for e, m, c in rows}
-    else:
-        by_code = {e.code: e for e in db.session.scalars(base.where(Entry.code.in_(codes)))}
-        found = {(m, c): by_code[c] for m, c in pairs if c in by_code}
-    return {p: e for p, e in found.items() if p in pairs}
 
 
 def _currents(judge_id: int, targets: set[tuple[int, int]]) -> dict[tuple[int, int], Mark]:
