@@ -498,3 +498,42 @@ def test_relative_statistics(mw, login, en):
     assert "Shown in marks" in plain and "Shown as a share" in relative
     # j1 is 5 marks above the median on a 0–10 scale in one of six cells: 5/6 in marks, 0.5/6 relative
     assert "0.83" in plain and "0.08" in relative
+
+
+def _queries(mw, url) -> int:
+    from sqlalchemy import event
+
+    count = 0
+
+    def before(*_args):
+        nonlocal count
+        count += 1
+
+    event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        resp = mw.client.get(url)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+    assert resp.status_code == 200
+    return count
+
+
+def test_pages_take_a_fixed_number_of_queries(mw, login, create_worker):
+    """The scoring and chief judge pages do not query per entrant (3 entrants or 15: the same count)."""
+    from competitions.models import Entry
+
+    mw.fill(judges=("j1", "j2"))
+    _as(mw, login, "j1")
+    urls = [_score_url(mw), _chief_url(mw), "/judging"]
+    few = [_queries(mw, url) for url in urls]
+    for n in range(12):
+        worker = create_worker(enterprise=mw.enterprises[1])
+        db.session.add(Entry(competition_id=mw.competition.id, worker_id=worker.id, enterprise_id=worker.enterprise_id,
+                             status="approved", code=f"Z{n:03d}"))
+    db.session.commit()
+    for judge in ("j1", "j2"):
+        resp = mw.post(judge, "/marks", [marks_fixtures.item(f"Z{n:03d}", mw.a1.id, "2") for n in range(12)])
+        assert resp.status_code == 200, resp.get_json()
+    _as(mw, login, "j1")
+    many = [_queries(mw, url) for url in urls]
+    assert many == few
