@@ -160,7 +160,14 @@ def test_scoring_page_shows_codes_and_controls_on_the_scale(mw, login, en):
     assert config["editable"] is True
     assert config["marks_url"] == f"/api/v1/competitions/{mw.competition.id}/marks"
     assert config["strings"]["saved"] == "Saved"
+    assert _chief_url(mw) in text  # j1 chairs the panel
     _assert_blind(mw, resp)
+
+
+def test_scoring_page_of_a_plain_judge_has_no_chief_link(mw, login):
+    _as(mw, login, "j2")
+    text = mw.client.get(_score_url(mw)).get_data(as_text=True)
+    assert _chief_url(mw) not in text
 
 
 def test_level_words_label_the_buttons(mw, login):
