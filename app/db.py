@@ -4,7 +4,10 @@ SQLite is the embedded default, so it is set up for concurrent web use: WAL, syn
 foreign keys on, a 5 s busy timeout, and write transactions that start with ``BEGIN IMMEDIATE``.
 A deferred BEGIN that first reads and then writes fails at once with "database is locked" when another
 writer got in between; an immediate BEGIN takes the write lock up front and waits (busy_timeout) for it.
-Reads (GET/HEAD requests) keep a deferred BEGIN so readers never queue behind writers.
+Reads (GET/HEAD requests) keep a deferred BEGIN so readers never queue behind writers. A write view declared
+``reads_first`` reads and validates in a deferred transaction too and takes the write lock only for its write phase
+(``begin_writes``). Writers queue first come, first served within a process and take turns between processes
+through a file lock (``WriteQueue``), so no worker starves in SQLite's sleeping busy handler.
 """
 
 from __future__ import annotations

@@ -344,7 +344,9 @@ def submit_marks(actor: User, competition_id: int, items: Sequence[MarkInput], *
     Under a ``reads_first`` request on SQLite (the marks API) everything is read and checked before the write
     lock is taken; a batch that writes nothing (duplicates, unchanged values) never takes it, and one that does
     re-reads a stamp of what it depends on under the lock (``_stamp``) and is planned again, under the lock, if
-    anything changed in between. Elsewhere the competition row is locked first, as every other write does.
+    anything changed in between. Elsewhere the competition row is locked first, as every other write does. (The
+    judge's own ties — profile, linked worker, HR roles, chains — are read in the read phase only, as PostgreSQL's
+    READ COMMITTED reads them too.)
     """
     if not items:
         raise DomainError(_l("Send at least one mark."), code="invalid_marks", status=422, details={"items": []})
