@@ -5,6 +5,7 @@ statistics) for every role — including a judge of another panel and a conflict
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from decimal import Decimal
@@ -57,9 +58,9 @@ def _chief_url(mw, suffix=""):
 
 def _config(resp) -> dict:
     text = resp.get_data(as_text=True)
-    found = re.search(r'<script type="application/json" id="judge-config">(.*?)</script>', text, re.S)
-    assert found, "the scoring page carries its configuration as JSON"
-    return json.loads(found.group(1))
+    found = re.search(r"<div id=\"judge-config\" hidden data-config='([^']*)'></div>", text)
+    assert found, "the scoring page carries its configuration as JSON in a data attribute"
+    return json.loads(html.unescape(found.group(1)))
 
 
 def _assert_blind(mw, resp) -> None:

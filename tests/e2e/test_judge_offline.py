@@ -222,7 +222,7 @@ def test_a_mark_the_server_refuses_is_shown_next_to_it_and_not_stored(browser, l
         assert _marks(server_db, username, code, a["M"]) == []
         _open(page, a["url"])
         page.evaluate("""([code, aspect]) => {
-            const cfg = JSON.parse(document.getElementById('judge-config').textContent);
+            const cfg = JSON.parse(document.getElementById('judge-config').dataset.config);
             const key = `jx.judge.v1.${cfg.user}.${cfg.competition}.${cfg.module}`;
             localStorage.setItem(key, JSON.stringify({ops: [{t: `${code}|${aspect}`, code, aspect_id: aspect,
                 value: '61', key: 'e2e-out-of-scale-1', sent: false}], failed: {}, known: {}, sheets: [],

@@ -7,7 +7,7 @@
 // network returns (the online event, and retries with a growing pause). One request is in flight at a time and
 // every mark of a target is sent in the order it was made, so the last intended value is the one that stays.
 // A refusal by the server (module locked, off the scale, not assigned…) is shown next to its mark.
-// No inline script: the configuration and the translated strings come from <script type="application/json">.
+// No inline script: the configuration and the translated strings come from the data-config attribute.
 
 const CACHE = "jx-judge-v1";
 const BATCH = 200;
@@ -237,6 +237,7 @@ function start(cfg) {
         dropped.add(op.key);
         state.failed[op.t] = { value: op.value, message };
       });
+      if (!dropped.size) throw refusal(resp); // an answer naming none of the marks: wait and try again
       state.ops = state.ops.filter((op) => !dropped.has(op.key));
       // A later change of a refused target replaces the error.
       for (const op of state.ops) delete state.failed[op.t];
@@ -485,5 +486,5 @@ function offlineCopy(cfg) {
 
 const configElement = document.getElementById("judge-config");
 if (configElement) {
-  start(JSON.parse(configElement.textContent));
+  start(JSON.parse(configElement.dataset.config));
 }
