@@ -79,6 +79,23 @@ def record(action: str, target: Any = None, details: dict[str, Any] | None = Non
 _HEAD = "jiangxin_audit_head"
 
 
+def head_columns() -> tuple:
+    """The chain's head (seq, hash) as two scalar subqueries, for a caller that reads it within a query it runs
+    anyway under the append lock, then hands it to ``chain_onto``."""
+    last = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    return (last.with_only_columns(AuditEntry.seq).scalar_subquery(),
+            last.with_only_columns(AuditEntry.hash).scalar_subquery())
+
+
+def chain_onto(seq: int | None, digest: str | None) -> None:
+    """The head read by ``head_columns`` in this transaction's SQLite write transaction (which is the append
+    lock): the next ``record`` chains onto it without reading it again. Ignored on PostgreSQL, where ``record``
+    takes the advisory lock first."""
+    session = db.session()
+    if session.get_bind().dialect.name == "sqlite":
+        session.info[_HEAD] = (0, GENESIS) if seq is None else (seq, digest)
+
+
 @event.listens_for(Session, "after_transaction_end")
 def _forget_head_at_end(session, transaction) -> None:
     if transaction.parent is None:  # the transaction (and its append lock) ended: read the head again

@@ -42,7 +42,7 @@ from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
-from app.audit.services import record
+from app.audit.services import chain_onto, head_columns, record
 from app.db import begin_writes, db, reading_first, utcnow
 from app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from competitions.domain import (
@@ -359,8 +359,10 @@ def submit_marks(actor: User, competition_id: int, items: Sequence[MarkInput], *
         if not plan.writes:
             return plan.results({w.index: DUPLICATE if w.earlier is not None or w.duplicate_of is not None
                                  else UNCHANGED for w in plan.work})
-        if begin_writes() and _stamp(plan) != _expected_stamp(plan):  # changed before the write lock was ours
-            plan = _plan(actor, competition_id, items, judge_id, lock=True)
+        if begin_writes():
+            if _stamp(plan) == _expected_stamp(plan):
+                return _write(plan, guarded=False)  # nothing changed, and no other writer can until we commit
+            plan = _plan(actor, competition_id, items, judge_id, lock=True)  # changed before the lock was ours
     return _write(plan)
 
 
@@ -515,7 +517,9 @@ def _stamp(plan: _Plan) -> tuple:
     eids = sorted({w.entry_id for w in writes})
     params = {"cid": plan.competition.id, "judge": plan.judge_id, "mids": mids, "eids": eids,
               "aids": sorted({w.aspect.id for w in writes}), "keys": sorted({w.data.idempotency_key for w in writes})}
-    return tuple(db.session.execute(_stamp_statement(), params).one())
+    row = tuple(db.session.execute(_stamp_statement(), params).one())
+    chain_onto(*row[-2:])  # the audit chain's head, read in the same query under the write lock
+    return row[:-2]
 
 
 def _expected_stamp(plan: _Plan) -> tuple:
@@ -545,11 +549,14 @@ def _stamp_statement():
         select(count).select_from(Mark).where(Mark.idempotency_key.in_(keys)).scalar_subquery(),
         select(count).select_from(Mark).where(*current).scalar_subquery(),
         select(func.coalesce(func.sum(Mark.id), 0)).where(*current).scalar_subquery(),
+        *head_columns(),
     ).where(Competition.id == cid)
 
 
-def _write(plan: _Plan) -> list[MarkResult]:
-    """Every item passed: write, in the order sent (a later mark for the same target wins)."""
+def _write(plan: _Plan, *, guarded: bool = True) -> list[MarkResult]:
+    """Every item passed: write, in the order sent (a later mark for the same target wins). ``guarded=False``:
+    the SQLite write lock is held and the plan was re-checked under it, so no insert can collide and none needs
+    a savepoint (two statements fewer while the lock is held)."""
     competition, judge_id, actor, currents = plan.competition, plan.judge_id, plan.actor, plan.currents
     statuses: dict[int, str] = {}
     confirmed_by = None if plan.clerk else judge_id
@@ -559,7 +566,7 @@ def _write(plan: _Plan) -> list[MarkResult]:
             statuses[w.index] = DUPLICATE
             continue
         status, mark = _store(competition, w, judge_id=judge_id, actor=actor, confirmed_by=confirmed_by,
-                              key=w.data.idempotency_key, reason="", current=currents.get(target))
+                              key=w.data.idempotency_key, reason="", current=currents.get(target), guarded=guarded)
         statuses[w.index] = status
         currents[target] = mark if status != DUPLICATE else _current(w.entry_id, w.aspect.id, judge_id)
     return plan.results(statuses)
@@ -590,11 +597,13 @@ _UNLOADED = object()
 
 
 def _store(competition: Competition, w: _Item, *, judge_id: int, actor: User, confirmed_by: int | None,
-           key: str | None, reason: str, action: str | None = None, current: Any = _UNLOADED) -> tuple[str, Mark]:
+           key: str | None, reason: str, action: str | None = None, current: Any = _UNLOADED, guarded: bool = True
+           ) -> tuple[str, Mark]:
     """Write one mark as a new revision (or nothing when unchanged); race-safe through the unique constraints.
 
     The insert runs in a SAVEPOINT. An IntegrityError means another transaction stored the same key (→ the
-    stored result, or 409 for another target/value) or the same revision (→ read the new current and retry)."""
+    stored result, or 409 for another target/value) or the same revision (→ read the new current and retry).
+    ``guarded=False`` (see ``_write``) leaves out the savepoint: no other writer can be in between."""
     entry_id, aspect_id, value = w.entry_id, w.aspect.id, w.value
     confirmed = confirmed_by is not None
     for attempt in range(5):
@@ -605,22 +614,27 @@ def _store(competition: Competition, w: _Item, *, judge_id: int, actor: User, co
         mark = Mark(entry_id=entry_id, aspect_id=aspect_id, judge_id=judge_id, value=value,
                     revision=(current.revision + 1) if current else 1, is_current=True, idempotency_key=key,
                     reason=reason, entered_by_id=actor.id, confirmed_by_id=confirmed_by, created_at=utcnow())
-        try:
-            with db.session.begin_nested():
-                if current is not None:
-                    current.is_current = False
-                db.session.add(mark)
-                db.session.flush()
-        except IntegrityError:
-            if key is not None:
-                stored = _mark_by_key(key)
+        if not guarded:
+            if current is not None:
+                current.is_current = False
+            db.session.add(mark)
+            db.session.flush()
+        else:
+            try:
+                with db.session.begin_nested():
+                    if current is not None:
+                        current.is_current = False
+                    db.session.add(mark)
+                    db.session.flush()
+            except IntegrityError:
+                stored = _mark_by_key(key) if key is not None else None
                 if stored is not None:
                     if _same_mark(stored, w, judge_id, actor.id):
                         return DUPLICATE, stored
                     raise Conflict(ITEM_PROBLEMS["key_reused"][1], code="key_reused",
                                    details={"items": [_item_error(w.index, "key_reused", field_name="idempotency_key")]}
                                    ) from None
-            continue
+                continue
         if action is None:
             action = "mark_entered" if actor.id != judge_id else "mark_submitted"
         record(action, mark, {
