@@ -89,7 +89,13 @@ def _change_a_mark(context, token, base, target: dict) -> str:
         headers={"Content-Type": "application/json", "X-CSRFToken": token})
     assert resp.ok, resp.text()
     assert resp.json()["results"][0]["status"] == "stored"
+    # while another request rebuilds the board, the service answers with the previous body (stale while
+    # rebuilding): read until the new total shows, with a deadline
+    deadline = time.monotonic() + DEADLINE
     after = _board_total(context, base, cid, code)
+    while after == before and time.monotonic() < deadline:
+        time.sleep(0.1)
+        after = _board_total(context, base, cid, code)
     assert after != before, "the mark change moves the running total"
     return after
 
