@@ -38,7 +38,7 @@ from fractions import Fraction
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import and_, bindparam, case, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
@@ -107,6 +107,7 @@ ITEM_PROBLEMS: dict[str, tuple[int, Any]] = {
     "not_running": (409, _l("Marks can only be entered while the competition is running.")),
     "module_locked": (409, _l("The module is locked; only the chief judge can change a mark, with a reason.")),
     "key_reused": (409, _l("This idempotency key was already used for another mark.")),
+    "aspect_full": (409, _l("Other judges have already given every mark this aspect needs for this entrant.")),
     "unknown_aspect": (422, _l("No such aspect in this competition.")),
     "judge_not_on_panel": (422, _l("This judge is not on the panel of this module.")),
     "judge_conflicted": (422, _l("This judge may not mark this entrant (conflict of interest).")),
@@ -376,6 +377,7 @@ class _Plan:
     clerk: bool
     work: list[_Item]
     currents: dict[tuple[int, int], Mark]
+    others: dict[tuple[int, int], set[int]]  # target → other judges with a current mark there
 
     @property
     def writes(self) -> list[_Item]:
@@ -503,15 +505,25 @@ def _plan(actor: User, competition_id: int, items: Sequence[MarkInput], judge_id
             w.value = canonical(w.value)
     if errors:
         _raise_item_errors(errors)
-    currents = _currents(judge_id, {(w.entry_id, w.aspect.id) for w in work})
-    return _Plan(actor, competition, judge_id, clerk, work, currents)
+    currents, others = _currents(judge_id, {(w.entry_id, w.aspect.id) for w in work})
+    plan = _Plan(actor, competition, judge_id, clerk, work, currents, others)
+    # An aspect takes the marks of exactly ``judges_required`` judges per entrant (the engine refuses more): a
+    # judge without a mark there yet may not add one once other judges have filled every place.
+    for w in plan.writes:
+        target = (w.entry_id, w.aspect.id)
+        if target not in currents and len(others.get(target, ())) >= w.aspect.judges_required:
+            errors.append(_item_error(w.index, "aspect_full", field_name="code"))
+    if errors:
+        _raise_item_errors(errors)
+    return plan
 
 
 def _stamp(plan: _Plan) -> tuple:
     """What a planned write depends on and a concurrent writer could change, read again under the write lock:
     the competition's phase and rules, locks of the modules, the judge's panel seats, declared conflicts and
-    approval of the entries, stored keys of the batch and the judge's current marks of the targets (count and
-    id sum: a new revision always has a higher id). One query."""
+    approval of the entries, stored keys of the batch, the judge's current marks of the targets (count and
+    id sum: a new revision always has a higher id) and the other judges' (count: the places an aspect has). One
+    query."""
     writes = plan.writes
     mids = sorted({w.module.id for w in writes})
     eids = sorted({w.entry_id for w in writes})
@@ -528,8 +540,10 @@ def _expected_stamp(plan: _Plan) -> tuple:
     c = plan.competition
     currents = [m for m in plan.currents.values() if (m.entry_id, m.aspect_id) in {(w.entry_id, w.aspect.id)
                                                                                     for w in writes}]
+    eids, aids = {w.entry_id for w in writes}, {w.aspect.id for w in writes}
+    others = sum(len(judges) for (e, a), judges in plan.others.items() if e in eids and a in aids)
     return (c.status, c.uses_module_codes, c.conflict_same_chain, 0, len({w.module.id for w in writes}), 0,
-            len({w.entry_id for w in writes}), 0, len(currents), sum(m.id for m in currents))
+            len(eids), 0, len(currents), sum(m.id for m in currents), others)
 
 
 @functools.cache
@@ -537,7 +551,8 @@ def _stamp_statement():
     cid, judge = bindparam("cid"), bindparam("judge")
     mids, eids, aids, keys = (bindparam(n, expanding=True) for n in ("mids", "eids", "aids", "keys"))
     count = func.count()
-    current = (Mark.judge_id == judge, Mark.is_current.is_(True), Mark.entry_id.in_(eids), Mark.aspect_id.in_(aids))
+    targets = (Mark.is_current.is_(True), Mark.entry_id.in_(eids), Mark.aspect_id.in_(aids))
+    current = (Mark.judge_id == judge, *targets)
     return select(
         Competition.status, Competition.uses_module_codes, Competition.conflict_same_chain,
         select(count).select_from(Module).where(Module.id.in_(mids), Module.locked_at.is_not(None)).scalar_subquery(),
@@ -549,6 +564,7 @@ def _stamp_statement():
         select(count).select_from(Mark).where(Mark.idempotency_key.in_(keys)).scalar_subquery(),
         select(count).select_from(Mark).where(*current).scalar_subquery(),
         select(func.coalesce(func.sum(Mark.id), 0)).where(*current).scalar_subquery(),
+        select(count).select_from(Mark).where(Mark.judge_id != judge, *targets).scalar_subquery(),
         *head_columns(),
     ).where(Competition.id == cid)
 
@@ -572,20 +588,25 @@ def _write(plan: _Plan, *, guarded: bool = True) -> list[MarkResult]:
     return plan.results(statuses)
 
 
-def _currents(judge_id: int, targets: set[tuple[int, int]]) -> dict[tuple[int, int], Mark]:
-    """(entry id, aspect id) → the judge's current mark, for a whole batch in one query."""
+def _currents(judge_id: int, targets: set[tuple[int, int]]
+              ) -> tuple[dict[tuple[int, int], Mark], dict[tuple[int, int], set[int]]]:
+    """For a whole batch in one query: (entry id, aspect id) → the judge's current mark, and → the other judges
+    with a current mark there (every entry × aspect of the batch, as the write stamp counts them)."""
     if not targets:
-        return {}
+        return {}, {}
     entry_ids = {e for e, _a in targets}
     aspect_ids = {a for _e, a in targets}
-    rows = db.session.scalars(select(Mark).where(Mark.judge_id == judge_id, Mark.is_current.is_(True),
-                                                 Mark.entry_id.in_(entry_ids), Mark.aspect_id.in_(aspect_ids)))
+    rows = db.session.scalars(select(Mark).where(Mark.is_current.is_(True), Mark.entry_id.in_(entry_ids),
+                                                 Mark.aspect_id.in_(aspect_ids)))
     out: dict[tuple[int, int], Mark] = {}
+    others: dict[tuple[int, int], set[int]] = defaultdict(set)
     for mark in rows:
         target = (mark.entry_id, mark.aspect_id)
-        if target in targets and (target not in out or mark.revision > out[target].revision):
+        if mark.judge_id != judge_id:
+            others[target].add(mark.judge_id)
+        elif target in targets and (target not in out or mark.revision > out[target].revision):
             out[target] = mark
-    return out
+    return out, dict(others)
 
 
 def _same_mark(stored: Mark, w: _Item, judge_id: int, actor_id: int) -> bool:
@@ -723,6 +744,19 @@ def my_marks(actor: User, competition_id: int, module_id: int | None = None) -> 
     return out
 
 
+def filled_by_others(judge_id: int, module_id: int) -> set[tuple[int, int]]:
+    """(entry id, aspect id) of the module where other judges' current marks already fill every place the aspect
+    has (``judges_required``) and this judge has none: the judge cannot add one there (``aspect_full``), and
+    their score sheet does not need it. One query."""
+    others = (select(Mark.entry_id, Mark.aspect_id).join(Aspect, Aspect.id == Mark.aspect_id)
+              .join(Criterion, Criterion.id == Aspect.criterion_id)
+              .where(Criterion.module_id == module_id, Mark.is_current.is_(True))
+              .group_by(Mark.entry_id, Mark.aspect_id, Aspect.judges_required)
+              .having(func.count(func.distinct(Mark.judge_id)) >= Aspect.judges_required)
+              .having(func.sum(case((Mark.judge_id == judge_id, 1), else_=0)) == 0))
+    return {(e, a) for e, a in db.session.execute(others).all()}
+
+
 # --- score sheets --------------------------------------------------------------------------------------------
 
 
@@ -736,7 +770,8 @@ class SheetResult:
 
 def submit_sheet(actor: User, competition_id: int, module_id: int, code: str) -> SheetResult:
     """The judge hands in their score sheet for one entry in one module: every aspect of the module must
-    carry their current mark (409 listing the missing aspects). Handing it in again returns the first one."""
+    carry their current mark, except where other judges already gave every mark the aspect needs (409 listing
+    the missing aspects). Handing it in again returns the first one."""
     competition = get_competition(competition_id, for_update=True)
     module = _get_module(competition.id, module_id)
     entry = judging.assigned_entry(actor.id, module.id, code)  # NotFound unless on the panel and not conflicted
@@ -752,6 +787,7 @@ def submit_sheet(actor: User, competition_id: int, module_id: int, code: str) ->
     marked = set(db.session.scalars(select(Mark.aspect_id).where(
         Mark.entry_id == entry.id, Mark.judge_id == actor.id, Mark.is_current.is_(True),
         Mark.confirmed_by_id.is_not(None), Mark.aspect_id.in_(aspect_ids))))
+    marked |= {a for e, a in filled_by_others(actor.id, module.id) if e == entry.id}  # not theirs to mark
     missing = [a for a in aspect_ids if a not in marked]
     if missing:
         raise Conflict(_l("The score sheet is incomplete. Aspects without a mark yet: %(n)d.", n=len(missing)),

@@ -152,6 +152,8 @@ def score(competition_id: int, module_id: int):
                                          "remark": m.remark_requested} for m in own}
     codes = judging_services.codes_for_module(module.id)
     submitted = sorted(codes[e] for e in _sheets(current_user.id, [module.id])[module.id] if e in codes)
+    # Aspects other judges have already fully marked for an entrant: shown, but not the judge's to mark.
+    filled = {f"{codes[e]}|{a}" for e, a in marks_services.filled_by_others(current_user.id, module.id) if e in codes}
     criteria = [{"name": c.name, "aspects": [aspect_controls(s) for s in c.aspects]} for c in module.criteria]
     aspect_ids = [s["id"] for c in criteria for s in c["aspects"]]
     running = competition.status == RUNNING
@@ -186,6 +188,7 @@ def score(competition_id: int, module_id: int):
     }
     return render_template("competitions/judging/score.html", competition=competition, module=module,
                            assignment=a, criteria=criteria, codes=a.codes, marks=marks, submitted=set(submitted),
+                           filled=filled,
                            config=config, running=running, locked=locked, aspect_count=len(aspect_ids))
 
 

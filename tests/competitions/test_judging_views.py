@@ -545,3 +545,16 @@ def test_pages_take_a_fixed_number_of_queries(mw, login, create_worker):
     _as(mw, login, "j1")
     many = [_queries(mw, url) for url in urls]
     assert many == few
+
+
+def test_scoring_page_shows_aspects_other_judges_filled_without_controls(mw, login):
+    mw.fill(judges=("j1", "j2", "j3"))
+    _as(mw, login, "j4")
+    resp = mw.client.get(_score_url(mw))
+    assert resp.status_code == 200
+    text = resp.get_data(as_text=True)
+    for code in ("K102", "K103"):
+        for aspect in (mw.a1, mw.a2):
+            assert f'data-filled="{code}|{aspect.id}"' in text
+            assert f'data-target="{code}|{aspect.id}"' not in text
+    _assert_blind(mw, resp)

@@ -335,3 +335,39 @@ def test_sheet_for_unassigned_or_conflicted_entry_is_404(mw):
     assert mw.post("j4", "/sheets", {"module_id": mw.module1.id, "code": "K101"}).status_code == 404
     assert mw.post("j5", "/sheets", {"module_id": mw.module1.id, "code": "K102"}).status_code == 404
     assert mw.post("j2", "/sheets", {"module_id": 999_999, "code": "K102"}).status_code == 404
+
+
+# --- the places of an aspect (judges required) -----------------------------------------------------------------
+
+
+def test_a_judge_beyond_the_judges_required_is_refused_and_nothing_is_stored(mw):
+    """Module 1's aspects take 3 judges; j4 sits on the panel too. Once j1–j3 marked K102, j4 cannot add a fourth
+    mark there (the results engine would refuse the aspect), while K103's places are still free."""
+    mw.fill(judges=("j1", "j2", "j3"))
+    before = len(mw.marks())
+    resp = mw.post("j4", "/marks", [item("K103", mw.a2.id, "6"), item("K102", mw.a1.id, "2")])
+    assert resp.status_code == 409
+    assert [(i["index"], i["code"]) for i in _items(resp)] == [(0, "aspect_full"), (1, "aspect_full")]
+    assert len(mw.marks()) == before and mw.marks(judge_id=mw.users["j4"].id) == []
+    assert len(mw.audit("mark_submitted")) == before
+
+
+def test_a_judge_with_a_place_may_still_change_the_mark(mw):
+    mw.fill(judges=("j1", "j2", "j3"))
+    resp = mw.mark("j2", "K102", mw.a1, "3")
+    assert resp.status_code == 200 and resp.get_json()["results"][0]["status"] == "stored"
+
+
+def test_a_free_place_is_taken_by_whoever_comes_first(mw):
+    mw.fill(judges=("j1", "j2"))
+    assert mw.mark("j4", "K102", mw.a1, "2").status_code == 200
+    resp = mw.mark("j3", "K102", mw.a1, "2")
+    assert resp.status_code == 409 and _items(resp)[0]["code"] == "aspect_full"
+    assert mw.mark("j3", "K103", mw.a1, "2").status_code == 200
+
+
+def test_a_sheet_does_not_need_aspects_other_judges_filled(mw):
+    mw.fill(judges=("j1", "j2", "j3"))
+    resp = mw.post("j4", "/sheets", {"module_id": mw.module1.id, "code": "K102"})
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json()["created"] is True

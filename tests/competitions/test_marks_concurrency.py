@@ -56,7 +56,7 @@ def _build(app) -> tuple[int, list[int], list[str], list[str], list[int]]:
         for i, (smax, step) in enumerate(SCALES):
             crit.aspects.append(Aspect(position=i + 1, name=f"方面{i}", kind="J", max_mark=Decimal(10),
                                        scale_min=Decimal(0), scale_max=Decimal(smax), scale_step=Decimal(step),
-                                       judges_required=3))
+                                       judges_required=JUDGES))  # every judge marks every entrant
         module.criteria.append(crit)
         db.session.add(module)
         judges = []

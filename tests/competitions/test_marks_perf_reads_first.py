@@ -89,6 +89,25 @@ def test_a_revision_stored_between_the_read_and_the_write_is_not_overwritten(mw,
     assert len(mw.audit("mark_submitted")) == 2  # ours: one entry per stored mark (the other request is not audited here)
 
 
+def test_the_last_place_taken_between_the_read_and_the_write_is_refused(mw, between):  # noqa: F811
+    """Two judges have marked K102; j3's mark arrives while j4's (the third) is committed by another request."""
+    calls, changes = between
+    mw.fill(judges=("j1", "j2"))
+    entry_id, j4 = mw.entries[1].id, mw.users["j4"].id
+
+    def another_judge_takes_the_last_place():
+        db.session.add(Mark(entry_id=entry_id, aspect_id=mw.a1.id, judge_id=j4, value=Decimal(2), revision=1,
+                            is_current=True, idempotency_key=key(), reason="", entered_by_id=j4, confirmed_by_id=j4,
+                            created_at=utcnow()))
+
+    changes.append(another_judge_takes_the_last_place)
+    resp = mw.mark("j3", "K102", mw.a1, "2")
+    assert calls, "the marks API reads first"
+    assert resp.status_code == 409 and resp.get_json()["error"]["code"] == "aspect_full"
+    db.session.expire_all()
+    assert mw.marks(judge_id=mw.users["j3"].id) == []
+
+
 def test_a_batch_that_writes_nothing_never_takes_the_write_lock(mw, between):  # noqa: F811
     calls, _changes = between
     k = key()
