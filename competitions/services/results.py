@@ -469,7 +469,7 @@ def export_xlsx(actor: User, competition_id: int) -> tuple[bytes, str]:
     ws.title = "results"
     header = [_("Rank"), _("Code")]
     if results.decoded:
-        header += [_("Name"), _("Enterprise")]
+        header += [_("Full name"), _("Enterprise")]
     header += [m["name"] for m in results.modules] + [_("Total"), _("Awards"), _("Recommended level")]
     ws.append([str(h) for h in header])
     for e in results.entries:

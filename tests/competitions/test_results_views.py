@@ -108,6 +108,10 @@ def test_decode_then_publish_then_correct(rw):  # noqa: F811
     assert versions(rw) == 1
     html = b.get("/versions/1").get_data(as_text=True)
     assert "Results version 1" in html and "张帅坤" in html and "superseded" not in html
+    issue = f"/certificates/competitions/{rw.competition.id}/issue"
+    assert f'href="{issue}"' in b.get().get_data(as_text=True), "the results page leads on to the certificates"
+    setup_home = b.client.get(f"/competitions/{rw.competition.id}").get_data(as_text=True)
+    assert f'href="{issue}"' in setup_home and f'href="{b.base}"' in setup_home
 
     # a correction without a reason is refused and writes nothing
     rw.mark("A104", rw.p2, "j1", 20)
@@ -166,7 +170,7 @@ def test_xlsx_export_blind_before_decoding_named_after(rw):  # noqa: F811
     rw.lock_all()
     b.post("/decode")
     rows = list(load_workbook(io.BytesIO(b.get("/export.xlsx").data)).active.iter_rows(values_only=True))
-    assert "Name" in rows[0] and any("张帅坤" in r for r in rows)
+    assert "Full name" in rows[0] and any("张帅坤" in r for r in rows)
 
 
 def test_pdf_sheet_of_each_version(rw):  # noqa: F811
