@@ -614,10 +614,12 @@ def confirm_batch(actor, batch_id: str) -> CertificateBatch:
 
 def _enqueue_chunks(batch_id: str, total: int) -> None:
     from app import jobs
+    from certificates.services import render
 
     size = int(current_app.config.get("CERTIFICATE_BATCH_CHUNK", CHUNK_SIZE))
+    base = render.known_base_url()  # this request's address: the QR codes the job draws point here
     for start in range(0, total, size):
-        jobs.enqueue("certificates.services.batches:run_chunk", batch_id, start, min(start + size, total))
+        jobs.enqueue("certificates.services.batches:run_chunk", batch_id, start, min(start + size, total), base)
 
 
 def discard_batch(actor, batch_id: str) -> CertificateBatch:
@@ -649,12 +651,20 @@ def _pdf_name(serial: str, name: str) -> str:
     return f"{serial}_{safe}.pdf" if safe else f"{serial}.pdf"
 
 
-def run_chunk(batch_id: str, start: int, end: int) -> None:
+def run_chunk(batch_id: str, start: int, end: int, base_url: str | None = None) -> None:
     """Job: issue and render rows ``start:end`` of the batch's rows to issue; the last chunk finalizes.
 
     Each certificate is issued in its own short transaction and its PDF rendered outside any write
-    transaction; the counters are added after each row so the progress page moves row by row.
+    transaction; the counters are added after each row so the progress page moves row by row. ``base_url``:
+    the address of the site that queued the job, for the verification links in the PDFs.
     """
+    from certificates.services import render
+
+    with render.base_url_of(base_url):
+        _run_chunk(batch_id, start, end)
+
+
+def _run_chunk(batch_id: str, start: int, end: int) -> None:
     batch = db.session.get(CertificateBatch, batch_id)
     if batch is None or batch.status not in ACTIVE:
         log.warning("batch %s is not queued (status %s): chunk %d:%d skipped", batch_id,

@@ -3,7 +3,8 @@ with the installation's active certificate signing key.
 
 The JWT (RFC 7519, compact JWS) has the header ``{"alg": "EdDSA", "typ": "JWT", "kid": "<base>/.well-known/
 jiangxin-keys.json#<kid>", "jwk": {public key}}`` and the claims ``iss`` (issuer id), ``jti`` (credential id),
-``nbf`` (issue date, 00:00 UTC), ``exp`` (end of the last valid day, when the certificate expires) and ``vc``
+``nbf`` (the issue date's 00:00 in the installation's time zone, Asia/Shanghai by default — issue dates are
+dates of that calendar), ``exp`` (end of the last valid day there, when the certificate expires) and ``vc``
 (the credential). Anyone verifies it with the public key published at ``/.well-known/jiangxin-keys.json``.
 
 The credential says who holds it only as an OB ``IdentityObject`` of type ``name``, hashed:
@@ -51,8 +52,16 @@ def base_url() -> str:
     return public_base_url()
 
 
+def _start_of(day) -> datetime:
+    """00:00 of ``day`` in the installation's time zone (the calendar issue dates are written in), as UTC."""
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Shanghai")
+    return datetime.combine(day, time(0, 0), tz).astimezone(UTC)
+
+
 def _timestamp(day) -> str:
-    return datetime.combine(day, time(0, 0), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _start_of(day).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def identity_hash(name: str, salt: str) -> str:
@@ -114,12 +123,12 @@ def export(actor, serial: str) -> dict[str, Any]:
     claims: dict[str, Any] = {
         "iss": vc["issuer"]["id"],
         "jti": vc["id"],
-        "nbf": int(datetime.combine(certificate.issued_on, time(0, 0), UTC).timestamp()),
+        "nbf": int(_start_of(certificate.issued_on).timestamp()),
         "iat": int(datetime.now(UTC).timestamp()),
         "vc": vc,
     }
     if certificate.valid_until:
-        claims["exp"] = int(datetime.combine(certificate.valid_until + timedelta(days=1), time(0, 0), UTC).timestamp())
+        claims["exp"] = int(_start_of(certificate.valid_until + timedelta(days=1)).timestamp())
     jwk = {"kty": "OKP", "crv": "Ed25519", "x": domain.b64url_encode(domain.raw_public_key(signing.private_key))}
     headers = {"kid": f"{base_url()}/.well-known/jiangxin-keys.json#{signing.key_id}", "jwk": jwk, "typ": "JWT"}
     token = jwt.encode(claims, signing.private_key, algorithm="EdDSA", headers=headers)

@@ -11,8 +11,9 @@ font on this machine) the new hash replaces the old one and a warning is logged,
 old PDF no longer matches the verification's ``pdf_match`` step.
 
 The verification address in the QR code is ``PUBLIC_BASE_URL`` + ``/v/<serial>``; without that setting,
-the current request's host; without a request (CLI, background jobs) ``http://localhost:5000`` with a
-warning — set ``PUBLIC_BASE_URL`` in production so every PDF carries the public address.
+the current request's host; in a background job, the host of the request that started it (``base_url_of``);
+otherwise (CLI) ``http://localhost:5000`` with a warning, once per process — set ``PUBLIC_BASE_URL`` in
+production so every PDF carries the public address.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ import logging
 import os
 import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -51,14 +55,41 @@ class RenderedPdf:
         return self.sha256
 
 
-def public_base_url() -> str:
-    """Scheme and host (and script root) that public links start with, without a trailing slash."""
+_job_base_url: ContextVar[str | None] = ContextVar("certificate_base_url", default=None)
+_warned = False
+
+
+@contextmanager
+def base_url_of(base: str | None) -> Iterator[None]:
+    """Within the block, links outside a request start with ``base`` (a job passes the address of the request
+    that queued it, so its PDFs carry the same verification address as one downloaded from that site)."""
+    token = _job_base_url.set(base.rstrip("/") if base else None)
+    try:
+        yield
+    finally:
+        _job_base_url.reset(token)
+
+
+def known_base_url() -> str | None:
+    """``PUBLIC_BASE_URL``, else the current request's address, else the one a job was given; None if none."""
     base = current_app.config.get("PUBLIC_BASE_URL")
     if base:
         return str(base).rstrip("/")
     if has_request_context():
         return request.url_root.rstrip("/")
-    log.warning("PUBLIC_BASE_URL is not set; certificates rendered outside a request point to %s", FALLBACK_BASE_URL)
+    return _job_base_url.get()
+
+
+def public_base_url() -> str:
+    """Scheme and host (and script root) that public links start with, without a trailing slash."""
+    global _warned
+    base = known_base_url()
+    if base:
+        return base
+    if not _warned:  # once per process: a CLI export of 1,000 certificates needs to hear it once
+        _warned = True
+        log.warning("PUBLIC_BASE_URL is not set; certificates rendered outside a request point to %s",
+                    FALLBACK_BASE_URL)
     return FALLBACK_BASE_URL
 
 

@@ -10,6 +10,7 @@ import zipfile
 from datetime import date
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from app.db import db
@@ -225,17 +226,27 @@ def test_progress_json_while_queued_and_a_row_that_fails_while_issuing(world, ap
     monkeypatch.setattr("app.jobs.submit", lambda app_, name, func, args: submitted.append((func, args)))
     batch = batches.preview_file(world["organizer"], "a.csv", _csv(
         [(f"工人{i:03d}", _id(i), "获奖证书", "表彰", "一等奖", "") for i in range(3)]))
-    batches.confirm_batch(world["organizer"], batch.id)
+    with app.test_request_context("/", base_url="https://venue.example"):  # confirmed on a site at this address
+        batches.confirm_batch(world["organizer"], batch.id)
     db.session.commit()  # the job is handed over after the commit
-    assert submitted == [("certificates.services.batches:run_chunk", (batch.id, 0, 3))]
+    # the job carries the request's address for the QR codes it draws
+    assert submitted == [("certificates.services.batches:run_chunk", (batch.id, 0, 3, "https://venue.example"))]
     p = batches.progress(batch)
     assert (p["status"], p["done"], p["failed"], p["total"], p["finished"]) == ("queued", 0, 0, 3, False)
 
     # the second row's name can no longer be printed (as if the staged row said so): issuing refuses it
     batch.rows[1]["name"] = "工人𠮷"
-    batches.run_chunk(batch.id, 0, 3)
+    batches.run_chunk(*submitted[0][1])
     db.session.refresh(batch)
     assert (batch.status, batch.done, batch.failed) == ("done", 2, 1)
+    from certificates.models import Certificate
+    from certificates.services import render
+
+    issued = db.session.scalars(select(Certificate).where(Certificate.batch_id == batch.id)).all()
+    assert len(issued) == 2
+    for cert in issued:  # rendered outside any request, yet pointing at the site that queued the job
+        text = PdfReader(io.BytesIO(render.pdf_for(cert).data)).pages[0].extract_text()
+        assert f"https://venue.example/v/{cert.serial}" in text and "localhost" not in text
     content = batches.errors_path(batch.id).read_text("utf-8-sig")
     assert re.search(r"^3,", content, re.M) and "𠮷" in content
 

@@ -195,7 +195,8 @@ def test_certificate_without_template_uses_the_kinds_default(client, login, worl
     assert "参赛证书" in text and "欧阳娜娜" in text
 
 
-def test_pdf_for_outside_a_request_reuses_the_store(world, app, caplog):
+def test_pdf_for_outside_a_request_reuses_the_store(world, app, caplog, monkeypatch):
+    monkeypatch.setattr(render, "_warned", False)  # the warning is given once per process
     cert = world["cert_a"]
     first = render.pdf_for(cert)  # no request: the fallback base URL, logged
     assert cert.pdf_sha256 == first.sha256

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import stat
 import threading
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -68,8 +68,8 @@ def test_rotation_by_another_process_is_picked_up(app_ctx, own_keys):
     first = keys.active_key()
     data = json.loads(own_keys.read_text())
     # What `flask certs rotate-key` in another process leaves behind: the file replaced.
-    other = keys._entry(Ed25519PrivateKey.generate(), date.today())
-    data["keys"][0]["valid_until"] = date.today().isoformat()
+    other = keys._entry(Ed25519PrivateKey.generate(), keys.today())
+    data["keys"][0]["valid_until"] = keys.today().isoformat()
     data["keys"].append(other)
     tmp = own_keys.with_name("other.tmp")
     tmp.write_text(json.dumps(data))
@@ -80,7 +80,7 @@ def test_rotation_by_another_process_is_picked_up(app_ctx, own_keys):
 def test_a_broken_ring_is_refused(app_ctx, own_keys):
     keys.active_key()
     data = json.loads(own_keys.read_text())
-    data["keys"][0]["valid_until"] = (date.today() + timedelta(days=1)).isoformat()  # no active key left
+    data["keys"][0]["valid_until"] = (keys.today() + timedelta(days=1)).isoformat()  # no active key left
     own_keys.write_text(json.dumps(data))
     with pytest.raises(ValueError):
         keys.active_key()

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime
+from datetime import time as dt_time
+from zoneinfo import ZoneInfo
 
 import jwt
 import nacl.signing
@@ -41,6 +44,9 @@ def test_holder_exports_a_signed_openbadge(client, world, cert):
     claims = jwt.decode(token, Ed25519PublicKey.from_public_bytes(raw), algorithms=["EdDSA"])
     vc = claims["vc"]
     assert vc == body["credential"]
+    # issue dates are Beijing calendar dates: valid from that day's 00:00 in Beijing (already, for one issued today)
+    start = datetime.combine(cert.issued_on, dt_time(0, 0), ZoneInfo("Asia/Shanghai"))
+    assert claims["nbf"] == int(start.timestamp()) <= datetime.now(UTC).timestamp()
     assert vc["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
     assert "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json" in vc["@context"]
     assert vc["id"].endswith(f"/v/{cert.serial}") and claims["jti"] == vc["id"] and claims["iss"] == vc["issuer"]["id"]
