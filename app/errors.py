@@ -8,6 +8,7 @@ is rendered.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Flask, flash, jsonify, redirect, render_template, request
@@ -70,6 +71,64 @@ HTTP_CODES = {
 }
 
 
+# marshmallow's and webargs' own (English) messages, as they arrive in a 422's details, in the user's language.
+SCHEMA_MESSAGES = {
+    "Missing data for required field.": _l("Required."),
+    "Field may not be null.": _l("A value is required here."),
+    "Unknown field.": _l("Unknown field."),
+    "Invalid input type.": _l("Invalid input type."),
+    "Invalid type.": _l("Invalid input type."),
+    "Invalid value.": _l("Invalid value."),
+    "Not a valid string.": _l("Enter text."),
+    "Not a valid utf-8 string.": _l("Enter text."),
+    "Not a valid integer.": _l("Enter a whole number."),
+    "Not a valid number.": _l("Enter a number."),
+    "Number too large.": _l("The number is too large."),
+    "Special numeric values (nan or infinity) are not permitted.": _l("Enter a finite number."),
+    "Not a valid boolean.": _l("Choose yes or no."),
+    "Not a valid date.": _l("Enter a date as YYYY-MM-DD."),
+    "Not a valid datetime.": _l("Enter a date and time (ISO 8601)."),
+    "Not a valid time.": _l("Enter a time as HH:MM."),
+    "Not a valid list.": _l("A list is expected here."),
+    "Not a valid mapping type.": _l("An object is expected here."),
+    "Not a valid email address.": _l("Enter a valid e-mail address."),
+    "Not a valid URL.": _l("Enter a valid web address."),
+    "String does not match expected pattern.": _l("The format is not valid."),
+    "Invalid JSON body.": _l("The body is not valid JSON."),
+}
+SCHEMA_PATTERNS = (
+    (re.compile(r"Must be greater than or equal to (?P<min>\S+) and less than or equal to (?P<max>\S+)\."),
+     _l("Must be between %(min)s and %(max)s.")),
+    (re.compile(r"Must be greater than or equal to (?P<min>\S+)\."), _l("At least %(min)s.")),
+    (re.compile(r"Must be less than or equal to (?P<max>\S+)\."), _l("At most %(max)s.")),
+    (re.compile(r"Must be greater than (?P<min>\S+)\."), _l("Must be greater than %(min)s.")),
+    (re.compile(r"Must be less than (?P<max>\S+)\."), _l("Must be less than %(max)s.")),
+    (re.compile(r"Shorter than minimum length (?P<min>\d+)\."), _l("At least %(min)s characters.")),
+    (re.compile(r"Longer than maximum length (?P<max>\d+)\."), _l("At most %(max)s characters.")),
+    (re.compile(r"Length must be between (?P<min>\d+) and (?P<max>\d+)\."),
+     _l("Between %(min)s and %(max)s characters or items.")),
+    (re.compile(r"Must be one of: (?P<choices>.*)\."), _l("Must be one of: %(choices)s.")),
+)
+
+
+def translate_schema_messages(details: Any) -> Any:
+    """A webargs/marshmallow error tree (field → messages, nested for nested fields and list indices) with its
+    library messages in the user's language; our own (already translated) messages pass through unchanged."""
+    if isinstance(details, dict):
+        return {k: translate_schema_messages(v) for k, v in details.items()}
+    if isinstance(details, list | tuple):
+        return [translate_schema_messages(v) for v in details]
+    if isinstance(details, str):
+        known = SCHEMA_MESSAGES.get(details)
+        if known is not None:
+            return str(known)
+        for pattern, message in SCHEMA_PATTERNS:
+            found = pattern.fullmatch(details)
+            if found:
+                return str(message) % found.groupdict()
+    return details
+
+
 def wants_json() -> bool:
     return request.path.startswith("/api/")
 
@@ -102,7 +161,7 @@ def register_error_handlers(app: Flask) -> None:
         # flask-smorest/webargs put validation messages here
         data = getattr(exc, "data", None)
         if isinstance(data, dict) and "messages" in data:
-            details = data["messages"]
+            details = translate_schema_messages(data["messages"])
         message = HTTP_MESSAGES.get(status) or exc.description or _("Error")
         if status in (400, 409) and exc.description and not exc.description.startswith("The browser"):
             message = exc.description if isinstance(exc.description, str) and not details else message

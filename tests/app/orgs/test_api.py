@@ -220,3 +220,20 @@ def test_openapi_documents_the_routes(client):
     assert {"get", "patch"} <= set(paths["/api/v1/chains/{chain_id}"])
     assert "put" in paths["/api/v1/chains/{chain_id}/members"]
     assert "Enterprise" in spec["components"]["schemas"] and "Members" in spec["components"]["schemas"]
+
+
+def test_schema_messages_are_in_the_users_language(api, client):
+    call = api("organizer")
+    client.set_cookie("lang", "zh_CN")
+    error = _envelope(call("POST", "/api/v1/enterprises", {"uscc": valid_uscc(), "bogus": 1}), 422, "validation_error")
+    details = error["details"]["json"] if "json" in error["details"] else error["details"]
+    assert details["name"] == ["必填。"] and details["bogus"] == [str(zh("Unknown field."))]
+    error = _envelope(call("GET", "/api/v1/enterprises?per_page=0"), 422, "validation_error")
+    assert "Must be" not in str(error["details"]) and ("至少" in str(error["details"]) or "之间" in str(error["details"]))
+
+
+def zh(text: str) -> str:
+    from flask_babel import force_locale, gettext
+
+    with force_locale("zh_CN"):
+        return gettext(text)
