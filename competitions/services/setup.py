@@ -287,11 +287,16 @@ def _refusal(exc: DomainRuleError, state: str, event: str) -> Conflict:
 
 
 def _guard_scheme(competition: Competition) -> None:
-    problems = scheme_problems(competition)
+    doc = _doc_for_check(competition)
+    problems = doc_problems(doc)
     if problems:
+        # The first problem in words ("Module 2 “实操” › Aspect 1 › Scale step: …"), as the scheme page says it;
+        # details keep every problem with its document path for API clients.
+        from competitions.forms.setup import describe_path, translate_message
+
         first = problems[0]
-        message = _("The scheme is invalid: %(problem)s", problem=f"{first['path']}: {first['message']}"
-                    if first["path"] else first["message"])
+        where, what = describe_path(first["path"], doc), translate_message(first["message"])
+        message = _("The scheme is invalid: %(problem)s", problem=f"{where}: {what}" if where else what)
         raise Conflict(message, code="invalid_scheme", details={"problems": problems})
 
 

@@ -180,9 +180,18 @@ def test_opening_registration_needs_a_valid_scheme(setup):
                       headers={"Accept-Language": "en"})
     assert resp.status_code == 409
     error = resp.get_json()["error"]
-    assert error["message"] == "The scheme is invalid: modules: The module weights must add up to 100."
+    assert error["message"] == "The scheme is invalid: Modules: The module weights must add up to 100."
     assert [p["path"] for p in error["details"]["problems"]] == ["modules"]
     assert setup.competition(cid).status == "draft"
+    # a problem deep in the tree is named in words, not as a document path
+    aspect = module.criteria[0].aspects[0]
+    module.weight = module.weight + 10
+    aspect.scale_step = aspect.scale_max * 2
+    db.session.flush()
+    resp = setup.call("organizer", "POST", f"/api/v1/competitions/{cid}/transitions", {"event": "open_registration"},
+                      headers={"Accept-Language": "en"})
+    message = resp.get_json()["error"]["message"]
+    assert resp.status_code == 409 and "› Scale step: " in message and "[" not in message, message
 
 
 def test_starting_needs_approved_and_coded_entries(setup):
