@@ -1024,6 +1024,8 @@ def set_difficulty(actor, competition_id: int, items: list[dict[str, Any]]) -> l
             problems.append(_problem(f"{p}.factor", "not_positive", _("The factor must be greater than 0.")))
         elif factor is not None and factor > MAX_FACTOR:
             problems.append(_problem(f"{p}.factor", "too_large", _("The factor must be at most 10.")))
+        elif factor is not None and factor != factor.quantize(Decimal("0.0001")):  # NUMERIC(…, 4): never rounded
+            problems.append(_problem(f"{p}.factor", "too_precise", _("At most 4 decimal places.")))
         pair = (item["entry_id"], item["aspect_id"])
         if pair in seen:
             problems.append(_problem(p, "duplicate", _("This entry and aspect are listed twice.")))

@@ -89,6 +89,20 @@ def test_invalid_factors_are_422_per_item_and_nothing_written(setup):
     assert resp.status_code == 200
 
 
+def test_the_service_itself_refuses_more_than_4_decimals(setup):
+    """Not only the API schema: any caller of the service (the difficulty grid's form too) is refused, never rounded."""
+    cid = setup.with_scheme()
+    mine, dive = setup.entry(cid), aspect("难度动作")
+    with pytest.raises(services.DomainError) as refused:
+        services.set_difficulty(setup.users["organizer"], cid,
+                                [{"entry_id": mine.id, "aspect_id": dive.id, "factor": Decimal("1.00001")}])
+    assert [(p["path"], p["code"]) for p in refused.value.details["problems"]] == [("[0].factor", "too_precise")]
+    assert db.session.scalar(select(DifficultyFactor.id)) is None
+    services.set_difficulty(setup.users["organizer"], cid,
+                            [{"entry_id": mine.id, "aspect_id": dive.id, "factor": Decimal("1.2500")}])
+    assert db.session.scalar(select(DifficultyFactor.factor)) == Decimal("1.25")
+
+
 @pytest.mark.parametrize("state, allowed", [("draft", True), ("registration_open", True), ("running", True),
                                             ("scoring_closed", False)])
 def test_factors_until_scoring_is_closed(setup, state, allowed):
