@@ -139,7 +139,7 @@ def test_judge_keeps_marking_offline_and_nothing_is_lost_or_doubled(browser, liv
         page.locator(f'[data-submit-sheet="{last}"]').click()  # the sheet waits for its marks, and the network
         assert page.locator(f'[data-sheet-state="{last}"]').get_attribute("data-state") == "queued"
         assert page.locator("#sync-bar").get_attribute("data-state") == "pending"
-        assert _state(page, last, a["M"]) == "pending"
+        _wait(lambda: _state(page, last, a["M"]) == "pending", "the mark to wait for the network (a failed try shows as sending)")
 
         # a reload without network: the page and its queue come back
         page.reload()
@@ -210,7 +210,9 @@ def test_a_lost_response_is_resent_with_the_same_key(browser, live_server, serve
 
 def test_a_mark_the_server_refuses_is_shown_next_to_it_and_not_stored(browser, live_server, server_db):
     """A mark queued by an older copy of the page (here: put in the queue directly) that the server refuses —
-    above the scale's maximum — is dropped from the queue and shown as refused, with the server's reason."""
+    above the scale's maximum — is dropped from the queue and shown as refused, with the server's reason; the judge's
+    stored mark stays as it was. (judge2's own J mark of the second-last code, from the demo: the M aspect's one place
+    belongs to judge1.)"""
     base, logins = live_server
     _, username, password = logins["judge2"]
     context = browser.new_context(locale="en-US", service_workers="block")
@@ -218,8 +220,9 @@ def test_a_mark_the_server_refuses_is_shown_next_to_it_and_not_stored(browser, l
         page = context.new_page()
         _log_in(page, base, username, password)
         a = _practical(page, base)
-        code = a["codes"][0]
-        assert _marks(server_db, username, code, a["M"]) == []
+        code = a["codes"][-2]
+        before = _marks(server_db, username, code, a["J"])
+        assert len(before) == 1 and before[0][1:] == (1, 1), before
         _open(page, a["url"])
         page.evaluate("""([code, aspect]) => {
             const cfg = JSON.parse(document.getElementById('judge-config').dataset.config);
@@ -227,20 +230,21 @@ def test_a_mark_the_server_refuses_is_shown_next_to_it_and_not_stored(browser, l
             localStorage.setItem(key, JSON.stringify({ops: [{t: `${code}|${aspect}`, code, aspect_id: aspect,
                 value: '61', key: 'e2e-out-of-scale-1', sent: false}], failed: {}, known: {}, sheets: [],
                 submitted: [], sheetErrors: {}}));
-        }""", [code, a["M"]])
+        }""", [code, a["J"]])
         page.reload()
         page.wait_for_selector("body[data-judge-ready]")
-        _wait(lambda: _state(page, code, a["M"]) == "error", "the refusal to be shown next to the mark")
-        message = _cell(page, code, a["M"]).locator(".mark-state").inner_text()
-        assert "above the highest mark" in message and "60" in message, message
+        _wait(lambda: _state(page, code, a["J"]) == "error", "the refusal to be shown next to the mark")
+        message = _cell(page, code, a["J"]).locator(".mark-state").inner_text()
+        assert "above the highest mark" in message and "3" in message, message
         _wait(lambda: page.locator("#sync-bar").get_attribute("data-state") == "saved", "the queue to be empty")
-        assert _marks(server_db, username, code, a["M"]) == []
+        assert _marks(server_db, username, code, a["J"]) == before
         # the refusal survives a reload until the judge enters a valid mark
         page.reload()
         page.wait_for_selector("body[data-judge-ready]")
-        assert _state(page, code, a["M"]) == "error"
-        _type(page, code, a["M"], "58")
-        _wait(lambda: _state(page, code, a["M"]) == "saved", "the corrected mark to be saved")
-        assert _marks(server_db, username, code, a["M"]) == [("58", 1, 1)]
+        assert _state(page, code, a["J"]) == "error"
+        value = "0" if before[0][0] != "0" else "1"
+        _choose(page, code, a["J"], value)
+        _wait(lambda: _state(page, code, a["J"]) == "saved", "the corrected mark to be saved")
+        assert _marks(server_db, username, code, a["J"]) == [(before[0][0], 1, 0), (value, 2, 1)]
     finally:
         context.close()
