@@ -62,7 +62,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -281,6 +281,9 @@ def _next_issuer_code() -> str:
     raise Conflict(_l("All 9,999 issuer codes are in use."), code="issuer_codes_exhausted")
 
 
+ISSUER_LOCK_KEY = 0x4A58_4953  # "JXIS": pg_advisory_xact_lock key of issuer creation
+
+
 def _get_or_create_issuer(enterprise_id: int | None) -> CertificateIssuer:
     def find() -> CertificateIssuer | None:
         cond = (CertificateIssuer.enterprise_id.is_(None) if enterprise_id is None
@@ -290,6 +293,14 @@ def _get_or_create_issuer(enterprise_id: int | None) -> CertificateIssuer:
     issuer = find()
     if issuer is not None:
         return issuer
+    if db.session.get_bind().dialect.name == "postgresql":
+        # The union's issuer has no enterprise id, so no unique key stops two first issuings from each creating
+        # one (each with its own ORG4 code, each counting serials from 1). Creators take turns (the lock lasts
+        # until the transaction ends) and look again once it is their turn. SQLite's writers already take turns.
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ISSUER_LOCK_KEY})
+        issuer = find()
+        if issuer is not None:
+            return issuer
     if enterprise_id is None:
         name = _union_name()
     else:

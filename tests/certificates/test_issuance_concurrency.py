@@ -101,3 +101,47 @@ def test_concurrent_serials_sqlite(make_app, sqlite_url):
 @pytest.mark.postgres
 def test_concurrent_serials_postgres(make_app, postgres_url):
     _run(make_app(postgres_url, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": THREADS + 2}))
+
+
+@pytest.mark.no_transaction
+@pytest.mark.postgres
+def test_the_union_issuer_is_created_once_when_the_first_issuings_race(make_app, postgres_url, monkeypatch):
+    """The union's issuer has no enterprise id (no unique key covers it). B looks for it and finds none; before B
+    creates it, A creates it and commits. B must then use A's issuer, not make a second one with its own ORG4 code
+    and its own serials from 1. (B waits up to 3 s for A: with creators taking turns, A waits for B instead.)"""
+    from certificates.services import issuance
+
+    app = make_app(postgres_url, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 4})
+    user_id, worker_ids = _build(app)
+    a_done = threading.Event()
+    b_waiting = threading.Event()
+    original = issuance._union_name
+
+    def union_name():
+        if threading.current_thread().name == "B":
+            b_waiting.set()
+            a_done.wait(timeout=3)
+        return original()
+
+    monkeypatch.setattr(issuance, "_union_name", union_name)
+    results: dict[str, tuple[str, bool]] = {}
+
+    def run(name: str, worker: int, wait_for_b: bool) -> None:
+        if wait_for_b:
+            b_waiting.wait(timeout=10)
+        results[name] = _issue(app, user_id, worker_ids[worker], f"manual:race-{name}", None)
+        if name == "A":
+            a_done.set()
+
+    threads = [threading.Thread(target=run, args=("B", 1, False), name="B"),
+               threading.Thread(target=run, args=("A", 0, True), name="A")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    with app.app_context():
+        from certificates.models import CertificateIssuer
+
+        assert db.session.scalar(select(func.count()).select_from(CertificateIssuer)) == 1
+    parsed = sorted((domain.parse_serial(s) for s, _created in results.values()), key=lambda p: p.seq)
+    assert len({p.issuer_code for p in parsed}) == 1 and [p.seq for p in parsed] == [1, 2]
