@@ -19,12 +19,13 @@ and any they are HR of. Judges never receive worker names, enterprises, worker i
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, bindparam, exists, literal_column, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import lazyload, selectinload
 
@@ -107,25 +108,42 @@ class JudgeTies:
 
 
 def judge_ties(judge_id: int) -> JudgeTies:
-    """The judge's own worker record, enterprises (profile, linked worker, HR roles) and their chains."""
-    enterprises: set[int] = set()
-    profile = db.session.get(JudgeProfile, judge_id)
-    if profile is not None and profile.enterprise_id is not None:
-        enterprises.add(profile.enterprise_id)
-    row = db.session.execute(select(User.worker_id, Worker.enterprise_id).outerjoin(Worker, Worker.id == User.worker_id)
-                             .where(User.id == judge_id)).first()
+    """The judge's own worker record, enterprises (profile, linked worker, HR roles) and their chains. One query
+    (a mark arriving re-checks conflicts with it)."""
     worker_id = None
-    if row is not None:
-        worker_id = row[0]
-        if row[1] is not None:
-            enterprises.add(row[1])
-    enterprises.update(db.session.scalars(select(UserRole.enterprise_id).where(
-        UserRole.user_id == judge_id, UserRole.role == Role.HR, UserRole.enterprise_id.is_not(None))))
+    enterprises: set[int] = set()
     chains: set[int] = set()
-    if enterprises:
-        chains.update(db.session.scalars(select(chain_member.c.chain_id).where(
-            chain_member.c.enterprise_id.in_(enterprises))))
+    for kind, value in db.session.execute(_ties_statement(), {"judge": judge_id}):
+        if kind == "w":
+            worker_id = value
+        elif value is None:
+            continue
+        elif kind == "e":
+            enterprises.add(value)
+        else:
+            chains.add(value)
     return JudgeTies(worker_id, frozenset(enterprises), frozenset(chains))
+
+
+@functools.cache
+def _ties_statement():
+    """Rows (kind, id): ("w", the judge's worker id), ("e", an enterprise of the judge), ("c", a chain of one)."""
+    judge = bindparam("judge")
+    u, w, p, r, cm = User.__table__.c, Worker.__table__.c, JudgeProfile.__table__.c, UserRole.__table__.c, chain_member.c
+    linked = select(w.enterprise_id).select_from(User.__table__.join(Worker.__table__, w.id == u.worker_id)).where(
+        u.id == judge)
+    profile = select(p.enterprise_id).where(p.user_id == judge)
+    hr = select(r.enterprise_id).where(r.user_id == judge, r.role == Role.HR, r.enterprise_id.is_not(None))
+
+    def tagged(kind: str, stmt):
+        return stmt.with_only_columns(literal_column(f"'{kind}'").label("kind"), *stmt.selected_columns,
+                                      maintain_column_froms=True)
+
+    return union_all(
+        tagged("w", select(u.worker_id).where(u.id == judge)),
+        tagged("e", linked), tagged("e", profile), tagged("e", hr),
+        tagged("c", select(cm.chain_id).where(cm.enterprise_id.in_(union_all(linked, profile, hr)))),
+    )
 
 
 def conflicted(judge_id: int, entry: Entry, *, competition: Competition | None = None,
@@ -144,6 +162,24 @@ def conflicted(judge_id: int, entry: Entry, *, competition: Competition | None =
                            judge_chains=set(ties.chains), entry_worker_id=entry.worker_id,
                            entry_enterprise_id=entry.enterprise_id, entry_chains=entry_chains, declared=bool(declared),
                            same_chain_rule=competition.conflict_same_chain)
+
+
+def conflicts_of(judge_id: int, entries: Sequence[tuple[int, int, int, bool]], *, same_chain_rule: bool,
+                 ties: JudgeTies) -> dict[int, str | None]:
+    """``conflicted`` for many entries at once (the marks area checks a whole batch): ``entries`` are rows of
+    (entry id, worker id, enterprise id, declared), ``declared`` read by the caller (a declared conflict of
+    ``judge_id`` with the entry). The entries' chains are read in one query, and only when the rule needs them."""
+    entry_chains: dict[int, set[int]] = {}
+    if same_chain_rule and ties.chains and entries:
+        for enterprise_id, chain_id in db.session.execute(select(chain_member.c.enterprise_id, chain_member.c.chain_id)
+                                                          .where(chain_member.c.enterprise_id.in_({e[2] for e in entries}))):
+            entry_chains.setdefault(enterprise_id, set()).add(chain_id)
+    enterprises, chains = set(ties.enterprises), set(ties.chains)
+    return {entry_id: conflict_reason(judge_worker_id=ties.worker_id, judge_enterprises=enterprises, judge_chains=chains,
+                                      entry_worker_id=worker_id, entry_enterprise_id=enterprise_id,
+                                      entry_chains=entry_chains.get(enterprise_id, set()), declared=bool(declared),
+                                      same_chain_rule=same_chain_rule)
+            for entry_id, worker_id, enterprise_id, declared in entries}
 
 
 def _not_conflicted_clause(judge_id: int, competition: Competition, ties: JudgeTies):

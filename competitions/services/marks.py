@@ -35,10 +35,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, case, func, select
+from sqlalchemy import and_, bindparam, case, exists, func, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
@@ -408,25 +408,27 @@ class _Plan:
 
 def _plan(actor: User, competition_id: int, items: Sequence[MarkInput], judge_id: int | None, *, lock: bool
           ) -> _Plan:
-    """Load and check a batch (every problem of every item, or a plan to write)."""
-    competition = get_competition(competition_id, for_update=lock)
+    """Load and check a batch (every problem of every item, or a plan to write).
+
+    Four reads whatever the batch (plain rows, no ORM objects): the competition with the batch's aspects, their
+    modules and the judge's seats (``_scheme``); the entries behind the codes with declared conflicts
+    (``_entries``); the stored keys and current marks of the targets (``_marks``); the judge's ties
+    (``judging.judge_ties``, only when an item gets as far as the conflict check)."""
     paper = judge_id is not None  # typed in by a clerk (who must be one), unconfirmed unless it is the clerk's own
     clerk = paper and judge_id != actor.id
     judge_id = actor.id if judge_id is None else judge_id
     errors: list[dict[str, Any]] = []
     work = [_Item(i, data) for i, data in enumerate(items)]
 
-    aspects = _aspects_of(competition.id, (w.data.aspect_id for w in work))
-    by_key: dict[str, Mark] = {}
-    keys = [w.data.idempotency_key for w in work if isinstance(w.data.idempotency_key, str)]
-    if keys:
-        by_key = {m.idempotency_key: m for m in db.session.scalars(select(Mark).where(Mark.idempotency_key.in_(set(keys))))}
-    entries = judging.entries_for_codes(competition, {(aspects[w.data.aspect_id][1].id, w.data.code) for w in work
+    competition, aspects = _scheme(competition_id, {w.data.aspect_id for w in work if isinstance(w.data.aspect_id, int)},
+                                   judge_id, actor.id, lock=lock)
+    entries = _entries(competition, judge_id, {(aspects[w.data.aspect_id][1].id, w.data.code) for w in work
                                                if w.data.aspect_id in aspects and isinstance(w.data.code, str)})
-    ties = None
-    conflicts: dict[int, str | None] = {}
-    panels: dict[int, bool] = {}
-    chiefs: dict[int, bool] = {}
+    keys = {w.data.idempotency_key for w in work if isinstance(w.data.idempotency_key, str)}
+    marks = _marks(keys, {e.id for e in entries.values()}, {a for a, _m in aspects.items()})
+    by_key = {m.idempotency_key: m for m in marks if m.idempotency_key in keys}
+    conflicts: dict[int, str | None] | None = None
+    organizer: bool | None = None
     seen_keys: dict[str, _Item] = {}
 
     for w in work:
@@ -471,25 +473,23 @@ def _plan(actor: User, competition_id: int, items: Sequence[MarkInput], judge_id
         if competition.status != RUNNING:
             errors.append(_item_error(w.index, "not_running"))
             continue
-        module_id = w.module.id
-        if module_id not in panels:
-            panels[module_id] = judging.is_panel_member(judge_id, module_id)
         if paper:
-            if module_id not in chiefs:
-                chiefs[module_id] = is_organizer(actor) or judging.is_chief_judge(actor.id, module_id)
-            if not chiefs[module_id]:
-                errors.append(_item_error(w.index, "not_clerk"))
-                continue
-            if not panels[module_id]:
+            if not w.module.chief:
+                if organizer is None:
+                    organizer = is_organizer(actor)
+                if not organizer:
+                    errors.append(_item_error(w.index, "not_clerk"))
+                    continue
+            if not w.module.seated:
                 errors.append(_item_error(w.index, "judge_not_on_panel", field_name="judge_id"))
                 continue
-        elif not panels[module_id]:
+        elif not w.module.seated:
             errors.append(_item_error(w.index, "not_on_panel"))
             continue
-        if entry.id not in conflicts:
-            if ties is None:
-                ties = judging.judge_ties(judge_id)
-            conflicts[entry.id] = judging.conflicted(judge_id, entry, competition=competition, ties=ties)
+        if conflicts is None:  # every entry of the batch at once, with the judge's ties read once
+            conflicts = judging.conflicts_of(judge_id, list(entries.values()),
+                                             same_chain_rule=competition.conflict_same_chain,
+                                             ties=judging.judge_ties(judge_id))
         if conflicts[entry.id] is not None:
             # To a judge a conflicted entry looks exactly like a code that is not theirs.
             errors.append(_item_error(w.index, "judge_conflicted" if paper else "not_assigned", field_name="code"))
@@ -497,15 +497,15 @@ def _plan(actor: User, competition_id: int, items: Sequence[MarkInput], judge_id
         if w.module.locked_at is not None:
             errors.append(_item_error(w.index, "module_locked"))
             continue
-        spec = spec_of(w.aspect, module_id)
-        problem = check_value(spec, w.value)
+        problem = check_value(w.aspect, w.value)
         if problem is not None:
-            errors.append(_item_error(w.index, problem.value, field_name="value", message=problem_message(problem, spec)))
+            errors.append(_item_error(w.index, problem.value, field_name="value",
+                                      message=problem_message(problem, w.aspect)))
         else:
             w.value = canonical(w.value)
     if errors:
         _raise_item_errors(errors)
-    currents, others = _currents(judge_id, {(w.entry_id, w.aspect.id) for w in work})
+    currents, others = _currents_of(marks, judge_id, {(w.entry_id, w.aspect.id) for w in work})
     plan = _Plan(actor, competition, judge_id, clerk, work, currents, others)
     # An aspect takes the marks of exactly ``judges_required`` judges per entrant (the engine refuses more): a
     # judge without a mark there yet may not add one once other judges have filled every place.
@@ -516,6 +516,164 @@ def _plan(actor: User, competition_id: int, items: Sequence[MarkInput], judge_id
     if errors:
         _raise_item_errors(errors)
     return plan
+
+
+@dataclass(frozen=True)
+class _CompetitionRow:
+    """What the marks of a batch need of their competition (read with the batch's aspects)."""
+
+    id: int
+    status: str
+    uses_module_codes: bool
+    conflict_same_chain: bool
+
+
+@dataclass(frozen=True)
+class _ModuleRow:
+    """A module of the batch, with the judge's seat on its panel and whether the actor is its chief judge."""
+
+    id: int
+    locked_at: datetime | None
+    seated: bool
+    chief: bool
+
+
+class _EntryRow(NamedTuple):
+    """An approved entry behind a code (the shape ``judging.conflicts_of`` takes), with the judge's declared
+    conflict."""
+
+    id: int
+    worker_id: int
+    enterprise_id: int
+    declared: bool
+
+
+def _rows(stmt, params: dict[str, Any]) -> list:
+    """Plain result rows of a Core statement on the session's connection (no ORM entities, no autoflush: the
+    marks path reads before it writes anything)."""
+    return db.session.connection().execute(stmt, params).all()
+
+
+def _scheme(competition_id: int, aspect_ids: set[int], judge_id: int, actor_id: int, *, lock: bool
+            ) -> tuple[_CompetitionRow, dict[int, tuple[AspectSpec, _ModuleRow]]]:
+    """The competition (NotFound if none; its row locked with ``lock`` where that means something) and aspect id →
+    (its spec, its module) for the batch's aspects of this competition. One query."""
+    rows = _rows(_scheme_statement(lock), {"cid": competition_id, "aids": sorted(aspect_ids), "judge": judge_id,
+                                           "actor": actor_id})
+    if not rows:
+        raise NotFound(_l("No such competition."))
+    first = rows[0]
+    competition = _CompetitionRow(first.cid, first.status, bool(first.uses_module_codes), bool(first.conflict_same_chain))
+    modules: dict[int, _ModuleRow] = {}
+    aspects: dict[int, tuple[AspectSpec, _ModuleRow]] = {}
+    for r in rows:
+        if r.id is None:  # no aspect of the batch in this competition
+            continue
+        module = modules.get(r.module_id)
+        if module is None:
+            module = modules[r.module_id] = _ModuleRow(r.module_id, r.locked_at, bool(r.seated), bool(r.chief))
+        threshold = r.divergence_threshold
+        aspects[r.id] = (AspectSpec(
+            id=r.id, module_id=r.module_id, kind=r.kind, max_mark=r.max_mark, scale_max=r.scale_max,
+            scale_min=r.scale_min, scale_step=r.scale_step, judges_required=r.judges_required,
+            aggregation=r.aggregation, trim_k=r.trim_k, normalize=r.normalize, uses_difficulty=r.uses_difficulty,
+            divergence_threshold=DEFAULT_DIVERGENCE_THRESHOLD if threshold is None else threshold), module)
+    return competition, aspects
+
+
+@functools.cache
+def _scheme_statement(lock: bool):
+    c, a, cr, m = Competition.__table__, Aspect.__table__, Criterion.__table__, Module.__table__
+    p, pj = Panel.__table__, PanelJudge.__table__
+    judge, actor = bindparam("judge"), bindparam("actor")
+    batch = a.join(cr, cr.c.id == a.c.criterion_id).join(m, m.c.id == cr.c.module_id)
+    seated = exists().where(p.c.module_id == m.c.id, pj.c.panel_id == p.c.id, pj.c.judge_id == judge)
+    chief = exists().where(p.c.module_id == m.c.id, p.c.chief_judge_id == actor)
+    stmt = select(
+        c.c.id.label("cid"), c.c.status, c.c.uses_module_codes, c.c.conflict_same_chain,
+        a.c.id, a.c.kind, a.c.max_mark, a.c.scale_max, a.c.scale_min, a.c.scale_step, a.c.judges_required,
+        a.c.aggregation, a.c.trim_k, a.c.normalize, a.c.uses_difficulty, a.c.divergence_threshold,
+        m.c.id.label("module_id"), m.c.locked_at, seated.label("seated"), chief.label("chief"),
+    ).select_from(c.outerjoin(batch, and_(m.c.competition_id == c.c.id, a.c.id.in_(bindparam("aids", expanding=True))))
+    ).where(c.c.id == bindparam("cid"))
+    if lock:
+        stmt = stmt.with_for_update(of=c)
+    return stmt
+
+
+def _entries(competition: _CompetitionRow, judge_id: int, pairs: set[tuple[int, str]]
+             ) -> dict[tuple[int, str], _EntryRow]:
+    """(module id, code) → the approved entry behind it (the rule of ``judging.entries_for_codes``), with whether
+    the judge declared a conflict with it. One query."""
+    pairs = {(m, c) for m, c in pairs if isinstance(c, str) and 0 < len(c) <= 16}
+    if not pairs:
+        return {}
+    params = {"cid": competition.id, "judge": judge_id, "codes": sorted({c for _m, c in pairs}),
+              "mids": sorted({m for m, _c in pairs})}
+    rows = _rows(_entries_statement(competition.uses_module_codes), params)
+    found: dict[tuple[int, str], _EntryRow] = {}
+    for r in rows:
+        entry = _EntryRow(r.id, r.worker_id, r.enterprise_id, bool(r.declared))
+        if competition.uses_module_codes:
+            found[(r.module_id, r.code)] = entry
+        else:
+            found.update({(m, r.code): entry for m, c in pairs if c == r.code})
+    return {p: e for p, e in found.items() if p in pairs}
+
+
+@functools.cache
+def _entries_statement(module_codes: bool):
+    e, mc, dc = Entry.__table__, ModuleCode.__table__, DeclaredConflict.__table__
+    declared = exists().where(dc.c.entry_id == e.c.id, dc.c.judge_id == bindparam("judge"))
+    codes = bindparam("codes", expanding=True)
+    stmt = select(e.c.id, e.c.worker_id, e.c.enterprise_id, declared.label("declared")).where(
+        e.c.competition_id == bindparam("cid"), e.c.status == APPROVED)
+    if module_codes:
+        return stmt.add_columns(mc.c.module_id, mc.c.code).join(mc, mc.c.entry_id == e.c.id).where(
+            mc.c.module_id.in_(bindparam("mids", expanding=True)), mc.c.code.in_(codes))
+    return stmt.add_columns(e.c.code).where(e.c.code.in_(codes))
+
+
+def _marks(keys: set[str], entry_ids: set[int], aspect_ids: set[int]) -> list:
+    """The stored marks with the batch's keys, and every current mark of the batch's entries × aspects (any
+    judge), as rows (``id``, ``value``, ``revision``, … like a ``Mark``). One query."""
+    if not keys and not (entry_ids and aspect_ids):
+        return []
+    rows = _rows(_marks_statement(), {"keys": sorted(keys), "eids": sorted(entry_ids), "aids": sorted(aspect_ids)})
+    return list({r.id: r for r in rows}.values())  # a current mark may also carry a key of the batch
+
+
+@functools.cache
+def _marks_statement():
+    t = Mark.__table__
+    cols = (t.c.id, t.c.entry_id, t.c.aspect_id, t.c.judge_id, t.c.revision, t.c.value, t.c.is_current,
+            t.c.idempotency_key, t.c.entered_by_id, t.c.confirmed_by_id)
+    return union_all(
+        select(*cols).where(t.c.idempotency_key.in_(bindparam("keys", expanding=True))),
+        select(*cols).where(t.c.is_current.is_(True), t.c.entry_id.in_(bindparam("eids", expanding=True)),
+                            t.c.aspect_id.in_(bindparam("aids", expanding=True))),
+    )
+
+
+def _currents_of(marks: list, judge_id: int, targets: set[tuple[int, int]]
+                 ) -> tuple[dict[tuple[int, int], Any], dict[tuple[int, int], set[int]]]:
+    """(entry id, aspect id) → the judge's current mark, and → the other judges with a current mark there (every
+    entry × aspect of the batch, as the write stamp counts them), from the rows ``_marks`` read."""
+    if not targets:
+        return {}, {}
+    entry_ids = {e for e, _a in targets}
+    aspect_ids = {a for _e, a in targets}
+    out: dict[tuple[int, int], Any] = {}
+    others: dict[tuple[int, int], set[int]] = defaultdict(set)
+    for mark in marks:
+        if not mark.is_current or mark.entry_id not in entry_ids or mark.aspect_id not in aspect_ids:
+            continue
+        target = (mark.entry_id, mark.aspect_id)
+        if mark.judge_id != judge_id:
+            others[target].add(mark.judge_id)
+        elif target in targets and (target not in out or mark.revision > out[target].revision):
+            out[target] = mark
+    return out, dict(others)
 
 
 def _stamp(plan: _Plan) -> tuple:
@@ -529,7 +687,7 @@ def _stamp(plan: _Plan) -> tuple:
     eids = sorted({w.entry_id for w in writes})
     params = {"cid": plan.competition.id, "judge": plan.judge_id, "mids": mids, "eids": eids,
               "aids": sorted({w.aspect.id for w in writes}), "keys": sorted({w.data.idempotency_key for w in writes})}
-    row = tuple(db.session.execute(_stamp_statement(), params).one())
+    row = tuple(db.session.connection().execute(_stamp_statement(), params).one())
     chain_onto(*row[-2:])  # the audit chain's head, read in the same query under the write lock
     return row[:-2]
 
@@ -588,33 +746,49 @@ def _write(plan: _Plan, *, guarded: bool = True) -> list[MarkResult]:
     return plan.results(statuses)
 
 
-def _currents(judge_id: int, targets: set[tuple[int, int]]
-              ) -> tuple[dict[tuple[int, int], Mark], dict[tuple[int, int], set[int]]]:
-    """For a whole batch in one query: (entry id, aspect id) → the judge's current mark, and → the other judges
-    with a current mark there (every entry × aspect of the batch, as the write stamp counts them)."""
-    if not targets:
-        return {}, {}
-    entry_ids = {e for e, _a in targets}
-    aspect_ids = {a for _e, a in targets}
-    rows = db.session.scalars(select(Mark).where(Mark.is_current.is_(True), Mark.entry_id.in_(entry_ids),
-                                                 Mark.aspect_id.in_(aspect_ids)))
-    out: dict[tuple[int, int], Mark] = {}
-    others: dict[tuple[int, int], set[int]] = defaultdict(set)
-    for mark in rows:
-        target = (mark.entry_id, mark.aspect_id)
-        if mark.judge_id != judge_id:
-            others[target].add(mark.judge_id)
-        elif target in targets and (target not in out or mark.revision > out[target].revision):
-            out[target] = mark
-    return out, dict(others)
-
-
 def _same_mark(stored: Mark, w: _Item, judge_id: int, actor_id: int) -> bool:
     return (stored.judge_id == judge_id and stored.entered_by_id == actor_id and stored.entry_id == w.entry_id
             and stored.aspect_id == w.aspect.id and stored.value == w.value)
 
 
 _UNLOADED = object()
+
+
+def _retire(current: Any) -> None:
+    """The previous revision is no longer current (the only change a stored mark ever gets): an ORM ``Mark`` through
+    the session (flushed before the insert that follows), a plain row (as ``_plan`` reads them) with one UPDATE."""
+    if isinstance(current, Mark):
+        current.is_current = False
+        db.session.flush()
+    else:
+        db.session.connection().execute(_RETIRE, {"mark_id": current.id})
+
+
+_RETIRE = update(Mark.__table__).where(Mark.__table__.c.id == bindparam("mark_id")).values(is_current=False)
+_INSERT = Mark.__table__.insert()
+
+
+@dataclass(frozen=True)
+class StoredMark:
+    """A mark as ``_store`` wrote it (one Core INSERT, no ORM object): what results and the audit entry need."""
+
+    id: int
+    entry_id: int
+    aspect_id: int
+    judge_id: int
+    revision: int
+    value: Decimal
+    is_current: bool
+    idempotency_key: str | None
+    reason: str
+    entered_by_id: int
+    confirmed_by_id: int | None
+    created_at: datetime
+
+
+def _insert(values: dict[str, Any]) -> StoredMark:
+    result = db.session.connection().execute(_INSERT, values)
+    return StoredMark(id=result.inserted_primary_key[0], **values)
 
 
 def _store(competition: Competition, w: _Item, *, judge_id: int, actor: User, confirmed_by: int | None,
@@ -632,21 +806,19 @@ def _store(competition: Competition, w: _Item, *, judge_id: int, actor: User, co
             current = _current(entry_id, aspect_id, judge_id)
         if current is not None and current.value == value and (current.confirmed_by_id is not None or not confirmed):
             return UNCHANGED, current
-        mark = Mark(entry_id=entry_id, aspect_id=aspect_id, judge_id=judge_id, value=value,
-                    revision=(current.revision + 1) if current else 1, is_current=True, idempotency_key=key,
-                    reason=reason, entered_by_id=actor.id, confirmed_by_id=confirmed_by, created_at=utcnow())
+        values = {"entry_id": entry_id, "aspect_id": aspect_id, "judge_id": judge_id, "value": value,
+                  "revision": (current.revision + 1) if current else 1, "is_current": True, "idempotency_key": key,
+                  "reason": reason, "entered_by_id": actor.id, "confirmed_by_id": confirmed_by, "created_at": utcnow()}
         if not guarded:
             if current is not None:
-                current.is_current = False
-            db.session.add(mark)
-            db.session.flush()
+                _retire(current)
+            mark = _insert(values)
         else:
             try:
                 with db.session.begin_nested():
                     if current is not None:
-                        current.is_current = False
-                    db.session.add(mark)
-                    db.session.flush()
+                        _retire(current)
+                    mark = _insert(values)
             except IntegrityError:
                 stored = _mark_by_key(key) if key is not None else None
                 if stored is not None:
@@ -658,11 +830,11 @@ def _store(competition: Competition, w: _Item, *, judge_id: int, actor: User, co
                 continue
         if action is None:
             action = "mark_entered" if actor.id != judge_id else "mark_submitted"
-        record(action, mark, {
+        record(action, details={
             "competition_id": competition.id, "code": w.data.code, "aspect_id": aspect_id, "judge_id": judge_id,
             "revision": mark.revision, "old": text_of(current.value) if current else None, "new": text_of(value),
             "confirmed": confirmed, "reason": reason,
-        })
+        }, target_type=Mark.__tablename__, target_id=mark.id)
         return STORED, mark
     raise Conflict(_l("The mark changed at the same time elsewhere; please send it again."), code="retry")
 
