@@ -1,4 +1,5 @@
-"""Schemas of the appeals API (申诉): filing, listing and deciding appeals, and publishing a correction."""
+"""Schemas of the appeals API (申诉): filing, listing and deciding appeals (the full view for organizers and HR,
+the blind view for chief judges), and publishing a correction."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ class AppealSchema(ma.Schema):
     text = ma.fields.String()
     filed_at = ma.fields.DateTime()
     filed_by = ma.fields.String()
-    decision = ma.fields.String(metadata={"description": "The organizer's note (uphold) or reason (reject)."})
+    decision = ma.fields.String(metadata={
+        "description": "The note (uphold) or reason (reject) of the organizer or chief judge who decided."})
     decided_at = ma.fields.DateTime(allow_none=True)
     decided_by = ma.fields.String(allow_none=True)
     next_step = ma.fields.String(allow_none=True, metadata={
@@ -65,3 +67,30 @@ class AppealCorrectionResultSchema(ma.Schema):
     version = ma.fields.Integer()
     reason = ma.fields.String()
     published_at = ma.fields.DateTime()
+
+
+class ChiefAppealSchema(ma.Schema):
+    """An appeal as the chief judge of its module sees it (blind coding): the entrant code of the module, no
+    worker, enterprise, worker or entry id, and not who filed it."""
+
+    id = ma.fields.Integer()
+    competition_id = ma.fields.Integer()
+    module_id = ma.fields.Integer()
+    module_name = ma.fields.String()
+    code = ma.fields.String(allow_none=True, metadata={
+        "description": "The entrant code judges see in this module (the module code with 二次加密)."})
+    status = ma.fields.String(metadata={"description": "open | upheld | rejected"})
+    status_label = ma.fields.String()
+    text = ma.fields.String()
+    filed_at = ma.fields.DateTime()
+    decision = ma.fields.String(metadata={"description": "The note (uphold) or reason (reject) of whoever decided."})
+    decided_at = ma.fields.DateTime(allow_none=True)
+    decided_by = ma.fields.String(allow_none=True)
+    next_step = ma.fields.String(allow_none=True, metadata={
+        "description": "After upholding: correct_marks (the chief judge corrects the marks after the lock) or "
+                       "publish_correction (results published: correct the marks, then the organizer publishes a "
+                       "corrected version)."})
+
+
+class ChiefAppealListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(ChiefAppealSchema))

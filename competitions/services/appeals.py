@@ -1,5 +1,6 @@
 """Appeals (申诉): HR files an appeal about one of its enterprise's entries in one module, within the appeal
-window; the organizer upholds (with a note) or rejects (with a reason). Every change is audited.
+window; the chief judge of that module (裁判长) — or the organizer, who keeps the power to arbitrate (仲裁) —
+upholds it (with a note) or rejects it (with a reason), once. Every change is audited with its actor.
 
 Who may do what:
 
@@ -8,15 +9,22 @@ Who may do what:
   from the first publication when the module has no recorded end, for ``appeal_window_minutes``). One open
   appeal per entry and module at a time. HR sees its enterprises' appeals and their outcome; another
   enterprise's appeal or entry is "not found".
-* The organizer (or an admin) sees every appeal and decides it once: ``uphold`` (the note says what will be
-  corrected; when the results are already published the correction is a new results version, published
-  through ``competitions.services.results.publish`` with a reason — ``publish_correction`` below) or
-  ``reject`` (with the reason).
+* The chief judge of a module sees that module's appeals **blind** (``ChiefAppealView``: the entrant code the
+  judges see in the module — the module code with 二次加密 — the text, status, times and decision; never the
+  worker, the enterprise, their ids, the entry id or who filed it, whose name would give the enterprise away)
+  and decides them. An appeal of another module, or of an entrant the chief judge is conflicted with (回避:
+  ``judging.conflicts_of``; the organizer decides those), is "not found" to them; a judge who is the chief of
+  no module of the competition is refused. Upholding before publication asks the chief judge to correct the
+  marks (changes after the lock, ``competitions.services.marks.chief_change_mark``).
+* The organizer (or an admin) sees every appeal and may decide any open one: ``uphold`` (the note says what
+  will be corrected; when the results are already published the correction is a new results version,
+  published through ``competitions.services.results.publish`` with a reason — ``publish_correction`` below)
+  or ``reject`` (with the reason).
 
-Blind coding: an appeal view carries the entrant code only for viewers the registration service lets see codes
-(organizers; HR once decoded) — and the pages show organizers the code only after decoding.
-Writes lock the competition row first, so the window/duplicate checks and the insert cannot interleave.
-Services flush, never commit.
+Blind coding: an organizer/HR appeal view carries the entrant code only for viewers the registration service
+lets see codes (organizers; HR once decoded) — and the pages show organizers the code only after decoding.
+Writes lock the competition row first, so the window/duplicate checks and the insert (and two deciders)
+cannot interleave. Services flush, never commit.
 """
 
 from __future__ import annotations
@@ -31,13 +39,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
-from app.accounts.models import User
+from app.accounts.models import Role, User
 from app.audit.services import record
 from app.db import db, utcnow
 from app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from competitions.domain import CompetitionState, DomainRuleError
 from competitions.domain.appeals import AppealState, AppealWindow, WindowAnchor, WindowState, appeal_transition, appeal_window
-from competitions.models import Appeal, Competition, Entry, Module, ResultVersion
+from competitions.models import Appeal, Competition, DeclaredConflict, Entry, Module, Panel, ResultVersion
 from competitions.services.common import get_competition, is_organizer, require_organizer
 
 OPEN = AppealState.OPEN.value
@@ -201,6 +209,112 @@ def get_appeal(actor, competition_id: int, appeal_id: int) -> AppealView:
     return views[0]
 
 
+# --- the chief judge's view (blind) ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChiefAppealView:
+    """What the chief judge of a module sees of an appeal: the entrant code of the module, never a name, an
+    enterprise, a worker or entry id, or who filed it."""
+
+    id: int
+    competition_id: int
+    module_id: int
+    module_name: str
+    code: str | None
+    text: str
+    status: str
+    filed_at: datetime
+    decision: str
+    decided_at: datetime | None
+    decided_by: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "competition_id": self.competition_id, "module_id": self.module_id,
+            "module_name": self.module_name, "code": self.code, "status": self.status,
+            "status_label": status_label(self.status), "text": self.text, "filed_at": self.filed_at,
+            "decision": self.decision, "decided_at": self.decided_at, "decided_by": self.decided_by,
+        }
+
+
+def sees_blind(actor) -> bool:
+    """Whether the actor reads appeals as a chief judge (blind): a judge who is neither organizer nor HR."""
+    return not is_organizer(actor) and not actor.hr_enterprise_ids and actor.has_role(Role.JUDGE)
+
+
+def chief_module_ids(actor, competition_id: int) -> set[int]:
+    """The modules of the competition whose panel the actor leads (裁判长)."""
+    return set(db.session.scalars(select(Panel.module_id).where(Panel.competition_id == competition_id,
+                                                                Panel.chief_judge_id == actor.id)))
+
+
+def _require_chief_of_some(actor, competition_id: int) -> set[int]:
+    module_ids = chief_module_ids(actor, competition_id) if actor.has_role(Role.JUDGE) else set()
+    if not module_ids:
+        raise PermissionDenied(_l("Only the organizers or the chief judge of a module may do this."))
+    return module_ids
+
+
+def _chief_views(actor, competition: Competition, module_ids: set[int], *where) -> list[ChiefAppealView]:
+    """The appeals of ``module_ids`` the chief judge may see, with the module's codes; entrants the judge is
+    conflicted with are left out (as if there were no appeal). A fixed number of queries per module."""
+    from competitions.services import judging
+
+    if not module_ids:
+        return []
+    decider = aliased(User)
+    rows = db.session.execute(
+        select(Appeal, Entry.worker_id, Entry.enterprise_id, Module.name, decider.display_name)
+        .join(Entry, Entry.id == Appeal.entry_id)
+        .join(Module, Module.id == Appeal.module_id)
+        .outerjoin(decider, decider.id == Appeal.decided_by_id)
+        .where(Entry.competition_id == competition.id, Appeal.module_id.in_(module_ids), *where)
+        .order_by((Appeal.status != OPEN), Appeal.filed_at.desc(), Appeal.id.desc())).all()
+    if not rows:
+        return []
+    entry_ids = {a.entry_id for a, *_rest in rows}
+    declared = set(db.session.scalars(select(DeclaredConflict.entry_id).where(
+        DeclaredConflict.judge_id == actor.id, DeclaredConflict.entry_id.in_(entry_ids))))
+    conflicts = judging.conflicts_of(
+        actor.id, [(a.entry_id, worker_id, enterprise_id, a.entry_id in declared)
+                   for a, worker_id, enterprise_id, _m, _d in rows],
+        same_chain_rule=competition.conflict_same_chain, ties=judging.judge_ties(actor.id))
+    codes = {m: judging.codes_for_module(m) for m in {a.module_id for a, *_rest in rows}}
+    return [ChiefAppealView(a.id, competition.id, a.module_id, module_name, codes[a.module_id].get(a.entry_id),
+                            a.text, a.status, a.filed_at, a.decision or "", a.decided_at, decided_by)
+            for a, _w, _e, module_name, decided_by in rows if conflicts.get(a.entry_id) is None]
+
+
+def list_appeals_for_chief(actor, competition_id: int, *, module_id: int | None = None, status: str | None = None
+                           ) -> tuple[Competition, list[ChiefAppealView]]:
+    """A chief judge: the appeals of the modules they lead (or of one of them), blind, open ones first.
+    Refused for anyone who leads no module of the competition; another module is "not found"."""
+    module_ids = _require_chief_of_some(actor, competition_id)
+    competition = _visible_competition(actor, competition_id)
+    if module_id is not None:
+        if module_id not in module_ids:
+            raise NotFound(_l("No such module in this competition."))
+        module_ids = {module_id}
+    where = []
+    if status:
+        if status not in APPEAL_STATUSES:
+            raise DomainError(_l("Unknown appeal status."), code="validation_error", status=422,
+                              details={"status": list(APPEAL_STATUSES)})
+        where.append(Appeal.status == status)
+    return competition, _chief_views(actor, competition, module_ids, *where)
+
+
+def get_appeal_for_chief(actor, competition_id: int, appeal_id: int) -> ChiefAppealView:
+    """One appeal of a module the actor leads, blind; any other appeal is "not found"."""
+    module_ids = _require_chief_of_some(actor, competition_id)
+    competition = _visible_competition(actor, competition_id)
+    views = _chief_views(actor, competition, module_ids, Appeal.id == appeal_id)
+    if not views:
+        raise NotFound(_l("No such appeal."))
+    return views[0]
+
+
 @dataclass
 class AppealOption:
     """One (entry, module) an HR may appeal about, with its window."""
@@ -311,15 +425,27 @@ DECISION_REFUSALS = {
 }
 
 
-def decide_appeal(actor, competition_id: int, appeal_id: int, decision: str, note: str) -> AppealView:
-    """The organizer upholds (note: what will be corrected) or rejects (note: the reason) an open appeal."""
-    require_organizer(actor)
+def decide_appeal(actor, competition_id: int, appeal_id: int, decision: str, note: str
+                  ) -> AppealView | ChiefAppealView:
+    """The chief judge of the appeal's module, or the organizer (arbitration, 仲裁), upholds (note: what will be
+    corrected) or rejects (note: the reason) an open appeal, once. The organizer gets the full view back, a chief
+    judge the blind one; to a chief judge an appeal of another module (or of an entrant they are conflicted with)
+    is "not found"."""
+    organizer = is_organizer(actor)
+    chief_modules: set[int] = set()
+    if not organizer:
+        chief_modules = _require_chief_of_some(actor, competition_id)
     if decision not in DECISIONS:
         raise DomainError(_l("Choose to uphold or reject the appeal."), code="validation_error", status=422,
                           details={"decision": list(DECISIONS)})
     missing = _l("Say what will be corrected.") if decision == "uphold" else _l("Give the reason for the rejection.")
     note = _clean_text(note, "note", NOTE_MAX, missing)
     competition = get_competition(competition_id, for_update=True)
+    if not organizer:
+        # The same visibility as the chief judge's list (module led, entrant not conflicted), then the row lock.
+        visible = _chief_views(actor, competition, chief_modules, Appeal.id == appeal_id)
+        if not visible:
+            raise NotFound(_l("No such appeal."))
     appeal = db.session.execute(select(Appeal).join(Entry, Entry.id == Appeal.entry_id).where(
         Appeal.id == appeal_id, Entry.competition_id == competition.id).with_for_update(of=Appeal)).scalar_one_or_none()
     if appeal is None:
@@ -335,8 +461,12 @@ def decide_appeal(actor, competition_id: int, appeal_id: int, decision: str, not
     appeal.decided_at = utcnow()
     db.session.flush()
     record(f"competition_appeal_{to.value}", appeal, {"competition_id": competition.id, "entry_id": appeal.entry_id,
-                                                       "module_id": appeal.module_id, "note": note})
-    return get_appeal(actor, competition.id, appeal.id)
+                                                       "module_id": appeal.module_id, "note": note,
+                                                       "decided_as": "organizer" if organizer else "chief_judge"},
+           actor=actor)
+    if organizer:
+        return get_appeal(actor, competition.id, appeal.id)
+    return get_appeal_for_chief(actor, competition.id, appeal.id)
 
 
 def correction_reason(view: AppealView) -> str:
@@ -377,7 +507,7 @@ def corrected_by(view: AppealView, versions: list[tuple[int, datetime]]) -> tupl
     return next(((n, at) for n, at in versions if n > 1 and at >= view.appeal.decided_at), None)
 
 
-def next_step(view: AppealView, competition: Competition) -> str | None:
+def next_step(view: AppealView | ChiefAppealView, competition: Competition) -> str | None:
     """What an upheld appeal asks for next: a corrected version (published results) or a correction of the
     marks by the chief judge before the first publication."""
     if view.status != UPHELD:
@@ -389,11 +519,14 @@ __all__ = [
     "APPEAL_STATUSES",
     "AppealOption",
     "AppealView",
+    "ChiefAppealView",
     "appeal_options",
     "decide_appeal",
     "file_appeal",
     "get_appeal",
+    "get_appeal_for_chief",
     "list_appeals",
+    "list_appeals_for_chief",
     "module_windows",
     "next_step",
     "publish_correction",

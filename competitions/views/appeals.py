@@ -2,9 +2,11 @@
 
 HR: files an appeal about an approved entry of its own enterprise in one module — only the (entry, module)
 pairs whose window is open can be chosen; the window of every module is listed — and follows its appeals'
-outcome. Organizer: every appeal, open ones first, with the module windows; upholds (note: what will be
-corrected) or rejects (the reason); after upholding an appeal on published results, publishes the corrected
-version through the results service. Entrant codes appear only once decoded (the mapping is sealed before).
+outcome. Organizer: every appeal, open ones first, with the module windows; may uphold (note: what will be
+corrected) or reject (the reason) any open one (arbitration, 仲裁) — the chief judge of the module decides them on
+the chief judge's page (``competitions.views.judging.decide_appeal``, by entrant code only); after upholding an
+appeal on published results, publishes the corrected version through the results service. Entrant codes appear
+only once decoded (the mapping is sealed before).
 """
 
 from __future__ import annotations
@@ -82,7 +84,8 @@ def file(competition_id: int):
         view = services.file_appeal(current_user, competition_id, int(entry_id), int(module_id), form.text.data)
     except DomainError as exc:
         return _page(competition_id, form=form, status=_refused(exc))
-    flash(_("Your appeal about %(name)s (%(module)s) was filed. The organizer will decide it.",
+    flash(_("Your appeal about %(name)s (%(module)s) was filed. The chief judge of the module decides it (or the "
+            "organizer).",
             name=view.entry.worker.name, module=view.module_name), "success")
     return redirect(url_for(".index", competition_id=competition_id))
 

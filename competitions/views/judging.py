@@ -1,7 +1,8 @@
 """HTML pages of judging: the judge's modules (/judging), the judge's scoring page per module (tablet/phone,
 autosave through the JSON marks API with an offline queue: ``static/js/judge.js``) and the chief judge's page
 per module (completeness matrix, divergence decisions, the lock, changes after the lock, double entry of paper
-score sheets, judge statistics with a server-rendered SVG chart).
+score sheets, judge statistics with a server-rendered SVG chart, and the module's appeals, which the chief judge
+upholds or rejects — by entrant code only).
 
 Thin: every page calls the judging and marks services (the same ones as the JSON API). Blind: a judge's pages
 carry entrant codes only — no names, enterprises, worker ids or entry ids. Service refusals on the chief
@@ -28,9 +29,12 @@ from app.auth import roles_required
 from app.db import db
 from app.errors import DomainError, NotFound
 from competitions.forms.judging import ChiefChangeForm, ConfirmForm, DivergenceForm, LockForm, PaperMarkForm
+from competitions.forms.registration import AppealDecisionForm
 from competitions.models import ScoreSheet
+from competitions.services import appeals as appeal_services
 from competitions.services import judging as judging_services
 from competitions.services import marks as marks_services
+from competitions.services.common import get_competition
 from competitions.services.marks import fraction_text, text_of
 from competitions.services.setup import MODULE_KIND_LABELS, state_label
 
@@ -229,7 +233,7 @@ def _signature(state) -> str:
 
 
 def _chief_context(competition_id: int, module_id: int, *, divergence_error=None, change: ChiefChangeForm | None = None,
-                   paper: PaperMarkForm | None = None) -> dict[str, Any]:
+                   paper: PaperMarkForm | None = None, appeal_forms: dict[int, Any] | None = None) -> dict[str, Any]:
     state = marks_services.completeness(current_user, competition_id, module_id)
     competition, module = state.competition, state.module
     is_chief = judging_services.is_chief_judge(current_user.id, module.id)
@@ -278,6 +282,21 @@ def _chief_context(competition_id: int, module_id: int, *, divergence_error=None
         "user_id": current_user.id, "relative": relative, "signature": signature,
         "completeness_url": url_for("competitions_marks_api.Completeness", competition_id=competition.id,
                                     module_id=module.id),
+        **_appeals_context(competition, module, is_chief, appeal_forms or {}),
+    }
+
+
+def _appeals_context(competition, module, is_chief: bool, forms: dict[int, Any]) -> dict[str, Any]:
+    """The module's appeals for its chief judge (blind: codes only) with a decision form per open one."""
+    appeals = []
+    if is_chief:
+        appeals = appeal_services.list_appeals_for_chief(current_user, competition.id, module_id=module.id)[1]
+    return {
+        "appeals": appeals,
+        "appeal_forms": {v.id: forms.get(v.id) or AppealDecisionForm(formdata=None, prefix=f"a{v.id}")
+                         for v in appeals if v.status == appeal_services.OPEN},
+        "appeal_status_labels": appeal_services.STATUS_LABELS,
+        "appeal_next_step": lambda v: appeal_services.next_step(v, competition),
     }
 
 
@@ -434,3 +453,35 @@ def confirm(competition_id: int, module_id: int, mark_id: int):
         return _render_chief(competition_id, module_id, _failed(exc))
     flash(_("The paper mark is confirmed and now counts."), "success")
     return redirect(_chief_url(competition_id, module_id, "paper"))
+
+
+@bp.route("/judging/competitions/<int:competition_id>/modules/<int:module_id>/chief/appeals/<int:appeal_id>/decision",
+          methods=["POST"])
+@roles_required(*JUDGES)
+def decide_appeal(competition_id: int, module_id: int, appeal_id: int):
+    """The chief judge upholds (note: what will be corrected) or rejects (the reason) an appeal of the module."""
+    view = appeal_services.get_appeal_for_chief(current_user, competition_id, appeal_id)  # 403/404 for anyone else
+    if view.module_id != module_id:
+        raise NotFound(_l("No such appeal."))
+    form = AppealDecisionForm(prefix=f"a{appeal_id}")
+    if not form.validate_on_submit():
+        flash(_("The appeal was not decided: please correct the form."), "error")
+        return _render_chief(competition_id, module_id, 422 if form.is_submitted() else 400,
+                             appeal_forms={appeal_id: form})
+    try:
+        view = appeal_services.decide_appeal(current_user, competition_id, appeal_id, form.decision.data,
+                                             form.note.data)
+    except DomainError as exc:
+        status = _failed(exc)
+        _field_errors(form, exc)
+        return _render_chief(competition_id, module_id, status, appeal_forms={appeal_id: form})
+    step = appeal_services.next_step(view, get_competition(competition_id))
+    if step == "publish_correction":
+        flash(_("The appeal about %(code)s was upheld. Correct the marks (changes after the lock, with a reason); "
+                "the organizer then publishes the corrected results version.", code=view.code or "—"), "success")
+    elif step == "correct_marks":
+        flash(_("The appeal about %(code)s was upheld. Correct the marks (changes after the lock, with a reason) "
+                "before the results are published.", code=view.code or "—"), "success")
+    else:
+        flash(_("The appeal about %(code)s was rejected.", code=view.code or "—"), "success")
+    return redirect(_chief_url(competition_id, module_id, "appeals"))

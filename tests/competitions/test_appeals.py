@@ -264,7 +264,9 @@ def test_api_file_read_decide(running):
     assert running.get("hr_b", running.url(f"/appeals/{appeal_id}")).status_code == 404
     assert running.get("hr_b", url).json["items"] == []
     assert running.get("organizer", url).json["items"][0]["code"] == "001"
-    assert running.get("judge_on", url).status_code == 403
+    assert running.get("judge_off", url).status_code == 403  # a judge who leads no module
+    chief = running.get("judge_on", url)  # module 1's chief judge: the blind view (test_appeals_chief.py)
+    assert chief.status_code == 200 and chief.json["items"][0]["code"] == "001" and "worker" not in chief.json["items"][0]
     resp = running.post("hr_a", running.url(f"/appeals/{appeal_id}/decision"), {"decision": "reject", "note": "x"})
     assert resp.status_code == 403, resp.json
     resp = running.post("organizer", running.url(f"/appeals/{appeal_id}/decision"), {"decision": "reject", "note": "记录无误"})
