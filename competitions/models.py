@@ -287,3 +287,24 @@ class ResultVersion(db.Model):
     published_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     reason: Mapped[str] = mapped_column(Text, default="")
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class PromotionDecision(db.Model):
+    """The organizer's decision on one skill-level promotion recommendation (竞赛晋级): confirmed or declined
+    (with a reason), on the published results version it was made on. Deciding again updates the row (audited);
+    a decision made on an older version stays visible as such until it is decided again."""
+
+    __table_args__ = (UniqueConstraint("competition_id", "entry_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # no index of its own: the unique (competition_id, entry_id) serves lookups by competition
+    competition_id: Mapped[int] = mapped_column(ForeignKey("competition.id", ondelete="CASCADE"))
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"))
+    version: Mapped[int]  # the ResultVersion.version whose recommendation was decided
+    outcome: Mapped[str] = mapped_column(String(24))  # PromotionOutcome, as recommended then
+    recommended_level: Mapped[int | None]
+    title: Mapped[str] = mapped_column(String(64), default="")
+    decision: Mapped[str] = mapped_column(String(16))  # confirmed | declined
+    note: Mapped[str] = mapped_column(Text, default="")  # required when declined
+    decided_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)

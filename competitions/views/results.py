@@ -1,5 +1,6 @@
 """HTML views of the organizer's results: review, decoding (逐层解密), publication of frozen versions, the
-versions and their exports (XLSX of the computed results, PDF results sheet of a published version).
+versions and their exports (XLSX of the computed results, PDF results sheet of a published version), and the
+organizer's decisions on skill-level promotion recommendations once published (竞赛晋级).
 
 Thin: every page calls the results services (the same ones as the JSON API) and renders; service refusals
 (``Conflict``/``DomainError``) become a flash message and a redirect back to the review page, so nothing is
@@ -15,7 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import TextAreaField
+from wtforms import HiddenField, TextAreaField
 from wtforms.validators import Length
 
 from app.accounts.forms import EmptyForm
@@ -23,8 +24,10 @@ from app.accounts.models import Role
 from app.auth import roles_required
 from app.db import db
 from app.errors import DomainError
+from competitions.services import promotions as promotion_services
 from competitions.services import results as services
 from competitions.services import results_pdf
+from competitions.services.promotions import TITLE_LABELS
 from competitions.services.setup import managed_competition, state_label
 
 bp = Blueprint("competitions_results", __name__, template_folder="../templates")
@@ -32,8 +35,6 @@ bp = Blueprint("competitions_results", __name__, template_folder="../templates")
 ORGANIZERS = (Role.ORGANIZER, Role.ADMIN)
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-
-TITLE_LABELS = {"national_technical_expert": _l("National technical expert")}
 STATUS_LABELS = {"ranked": _l("Ranked"), "absent": _l("Absent"), "disqualified": _l("Disqualified")}
 PHASE_LABELS = {
     "not_started": _l("Not started"),
@@ -73,6 +74,11 @@ def results_labels() -> dict:
 
 class PublishForm(FlaskForm):
     reason = TextAreaField(_l("Reason for the correction"), validators=[Length(max=2000)])
+
+
+class PromotionDecisionForm(FlaskForm):
+    decision = HiddenField()
+    note = TextAreaField(_l("Reason for declining"), validators=[Length(max=2000)])
 
 
 @bp.context_processor
@@ -116,9 +122,12 @@ def review(competition_id: int):
          "locked": m.locked_at is not None} for m in competition.modules]
     unlocked = [m for m in modules if not m["locked"]]
     versions = services.list_versions(current_user, competition_id)
+    promotions = None
+    if competition.status == "published" and versions:
+        promotions = promotion_services.list_promotions(current_user, competition_id)
     return render_template(
         "competitions/results/review.html", competition=competition, results=results, problem=problem,
-        modules=modules, unlocked=unlocked, versions=versions,
+        modules=modules, unlocked=unlocked, versions=versions, promotions=promotions,
         blockers=_publish_blockers(competition, results, problem),
         form=PublishForm(), button_form=EmptyForm())
 
@@ -153,6 +162,25 @@ def publish(competition_id: int):
     version = services.publish(current_user, competition_id, form.reason.data or "")
     flash(_("Version %(version)d of the results is published.", version=version.version), "success")
     return redirect(url_for("competitions_results.version", competition_id=competition_id, number=version.version))
+
+
+@bp.route("/competitions/<int:competition_id>/results/promotions/<int:entry_id>", methods=["POST"])
+@roles_required(*ORGANIZERS)
+def decide_promotion(competition_id: int, entry_id: int):
+    form = PromotionDecisionForm()
+    if not form.validate_on_submit():
+        if form.errors.get("note"):
+            raise DomainError(_("The reason is too long (at most 2000 characters)."), code="validation_error",
+                              status=422)
+        raise DomainError(_("The form has expired. Please try again."), code="csrf", status=400)
+    row = promotion_services.decide_promotion(current_user, competition_id, entry_id, form.decision.data or "",
+                                              form.note.data or "")
+    who = row["name"] or row["code"] or ""
+    if row["decision"]["decision"] == promotion_services.CONFIRMED:
+        flash(_("The promotion of %(name)s is confirmed.", name=who), "success")
+    else:
+        flash(_("The promotion of %(name)s is declined.", name=who), "success")
+    return redirect(url_for("competitions_results.review", competition_id=competition_id) + "#promotions")
 
 
 @bp.route("/competitions/<int:competition_id>/results/versions/<int:number>")
