@@ -6,6 +6,13 @@ every entrant who took part gets one certificate — an **award** certificate wh
 them an award (the award labels joined, e.g. 一等奖), a **participation** certificate otherwise. Entrants
 who were absent (缺考) get nothing, and neither do disqualified ones.
 
+Entrants whose skill-level promotion (竞赛晋级) the organizer **confirmed** (``competitions.services.promotions``)
+also get a **skill-level** certificate: the achievement is the level as the app writes it (e.g. 三级/高级工), the
+details carry ``skill_level``, and ``occupation`` (the competition's trade) and ``evaluator`` (its organizer) when
+recorded — the placeholders of the skill-level template. Its subject is
+``competition:<id>:entry:<entry id>:promotion``. A title-only confirmation (全国技术能手 without a level) gives no
+certificate here.
+
 Subjects are ``competition:<id>:entry:<entry id>``, so running the action again (or after a corrected
 version) issues only what is missing: an entrant who already holds a live certificate of that kind for the
 entry is counted as "already issued" and their PDF goes into the ZIP again. A correction that changes an
@@ -56,10 +63,15 @@ def published_version(actor, competition_id: int) -> dict[str, Any]:
 
 
 def plan(actor, competition_id: int, *, template_ids: dict[str, int | None] | None = None) -> dict[str, Any]:
-    """What the action would issue: staged rows (award / participation / already issued) and skipped entrants."""
+    """What the action would issue: staged rows (award / participation / skill level / already issued) and skipped
+    entrants."""
+    from app.people.labels import SKILL_LEVEL_LABELS
+    from competitions.services.promotions import certificate_facts, confirmed_promotions
     from competitions.services.results import award_label
 
     version = published_version(actor, competition_id)
+    promotions = confirmed_promotions(competition_id)
+    facts = certificate_facts(competition_id) if promotions else {}
     name = version["competition"]["name"]
     rows: list[dict[str, Any]] = []
     skipped: list[dict[str, Any]] = []
@@ -85,6 +97,20 @@ def plan(actor, competition_id: int, *, template_ids: dict[str, int | None] | No
                 "achievement": achievement[: batches.ACHIEVEMENT_MAX], "details": details, "issued_on": None,
                 "state": "ok", "code": e.get("code"), "rank": e.get("rank"),
             })
+            promoted = promotions.get(e["entry_id"])
+            level = None if promoted is None else promoted.get("recommended_level")
+            if level is not None and level in SKILL_LEVEL_LABELS:
+                level_text = str(SKILL_LEVEL_LABELS[level])
+                level_details: dict[str, Any] = {
+                    "subject": name[: batches.SUBJECT_MAX], "competition_version": version["version"],
+                    "skill_level": level_text, **{k: v[: batches.DETAIL_MAX] for k, v in facts.items()}}
+                rows.append({
+                    "row": n, "name": e.get("name") or "", "worker_id": e["worker_id"], "id_last4": "",
+                    "kind": CertificateKind.SKILL_LEVEL.value, "subject": name[: batches.SUBJECT_MAX],
+                    "subject_key": f"competition:{competition_id}:entry:{e['entry_id']}:promotion",
+                    "achievement": level_text[: batches.ACHIEVEMENT_MAX], "details": level_details, "issued_on": None,
+                    "state": "ok", "code": e.get("code"), "rank": e.get("rank"),
+                })
     live = batches._live_certificates({(f"worker:{r['worker_id']}", r["subject_key"], r["kind"]) for r in rows})
     for r in rows:
         c = live.get((f"worker:{r['worker_id']}", r["subject_key"], r["kind"]))
@@ -97,13 +123,15 @@ def plan(actor, competition_id: int, *, template_ids: dict[str, int | None] | No
         "published_at": version.get("published_at"), "rows": rows, "skipped": skipped,
         "award": sum(1 for r in rows if r["kind"] == CertificateKind.AWARD.value),
         "participation": sum(1 for r in rows if r["kind"] == CertificateKind.PARTICIPATION.value),
+        "skill_level": sum(1 for r in rows if r["kind"] == CertificateKind.SKILL_LEVEL.value),
         "already": sum(1 for r in rows if r["state"] == "issued"),
         "changed": [r for r in rows if r["state"] == "issued" and r.get("existing_achievement") != r["achievement"]],
     }
 
 
 def issue_for_competition(actor, competition_id: int, *, template_id: int | None = None) -> CertificateBatch:
-    """One action: create the batch from the published result and queue it (award + participation)."""
+    """One action: create the batch from the published result and queue it (award + participation + skill level
+    for confirmed promotions)."""
     _require_organizer(actor)
     staged = plan(actor, competition_id)
     rows = staged["rows"]
@@ -126,5 +154,6 @@ def issue_for_competition(actor, competition_id: int, *, template_id: int | None
     record("certificate_batch.preview", batch, {
         "source": batches.COMPETITION, "competition_id": competition_id, "version": staged["version"],
         "rows": len(rows), "award": staged["award"], "participation": staged["participation"],
+        "skill_level": staged["skill_level"],
     }, actor=actor)
     return batches.confirm_batch(actor, batch.id)
