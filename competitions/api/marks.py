@@ -12,6 +12,7 @@ entrant code only; no response has a name, an enterprise, a worker id or an entr
 
 from __future__ import annotations
 
+from flask import Response, jsonify
 from flask.views import MethodView
 from flask_login import current_user
 
@@ -70,6 +71,13 @@ def _batch(results) -> dict:
     return {"results": out, **counts}
 
 
+def _batch_response(results) -> Response:
+    """``_batch`` as the JSON response ``MarksBatchResultSchema`` documents, without running the schema's dump: the
+    body already has exactly its fields and types (ints, strings or null, booleans), and the request still holds
+    the SQLite write lock until it commits after the view."""
+    return jsonify(_batch(results))
+
+
 @blp.route("/competitions/<int:competition_id>/marks")
 class Marks(MethodView):
     @roles_required(*JUDGES)
@@ -91,7 +99,7 @@ class Marks(MethodView):
 
         Per mark: ``stored`` (a new revision), ``duplicate`` (the key was stored before: nothing written) or
         ``unchanged`` (same value as the current mark: nothing written), with the current revision and value."""
-        return _batch(services.submit_marks(current_user, competition_id, _inputs(items)))
+        return _batch_response(services.submit_marks(current_user, competition_id, _inputs(items)))
 
 
 @blp.route("/competitions/<int:competition_id>/marks/paper")
@@ -103,8 +111,8 @@ class PaperMarks(MethodView):
     def post(self, data, competition_id: int):
         """Double entry: a clerk (organizer or the module's chief judge) types in a judge's paper score sheet.
         The marks count only after a different person confirms each (``…/marks/<id>/confirm``)."""
-        return _batch(services.submit_marks(current_user, competition_id, _inputs(data["marks"]),
-                                            judge_id=data["judge_id"]))
+        return _batch_response(services.submit_marks(current_user, competition_id, _inputs(data["marks"]),
+                                                     judge_id=data["judge_id"]))
 
 
 @blp.route("/competitions/<int:competition_id>/marks/<int:mark_id>/confirm")

@@ -786,8 +786,11 @@ class StoredMark:
     created_at: datetime
 
 
-def _insert(values: dict[str, Any]) -> StoredMark:
+def _insert(competition_id: int, values: dict[str, Any]) -> StoredMark:
     result = db.session.connection().execute(_INSERT, values)
+    # The board's flush hook sees ORM objects only: note the change for its commit hook as that hook would
+    # (``competitions.services.board``: the competition's board gets a new version once this commits).
+    db.session.info.setdefault("board_changed", set()).add(competition_id)
     return StoredMark(id=result.inserted_primary_key[0], **values)
 
 
@@ -812,13 +815,13 @@ def _store(competition: Competition, w: _Item, *, judge_id: int, actor: User, co
         if not guarded:
             if current is not None:
                 _retire(current)
-            mark = _insert(values)
+            mark = _insert(competition.id, values)
         else:
             try:
                 with db.session.begin_nested():
                     if current is not None:
                         _retire(current)
-                    mark = _insert(values)
+                    mark = _insert(competition.id, values)
             except IntegrityError:
                 stored = _mark_by_key(key) if key is not None else None
                 if stored is not None:
