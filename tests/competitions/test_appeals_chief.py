@@ -358,3 +358,34 @@ def test_page_organizer_gets_a_link_to_the_appeals_page(chief):
     _browser(chief, "organizer")
     page = chief.client.get(_page_url(chief)).get_data(as_text=True)
     assert f"/competitions/{chief.competition.id}/appeals" in page and "第二项评分偏低" not in page
+
+
+def test_the_chief_list_does_not_grow_in_queries_with_appeals(chief):
+    from sqlalchemy import event
+
+    def count_queries() -> int:
+        statements: list[str] = []
+
+        def before(conn, cursor, statement, *args):
+            statements.append(statement)
+
+        db.session.expire_all()
+        event.listen(db.engine, "before_cursor_execute", before)
+        try:
+            _c, views = services.list_appeals_for_chief(chief.users["judge_on"], chief.competition.id)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", before)
+        return len(views), len(statements)
+
+    count_queries()  # the first read also loads what the session had not yet loaded
+    few = count_queries()
+    for i, worker in enumerate(chief.workers_a[1:] + chief.workers_b[1:]):
+        entry = chief.entry(worker, status="approved", code=f"1{i:02d}")
+        db.session.add(ModuleCode(entry_id=entry.id, module_id=chief.module1.id, code=f"M1-9{i}"))
+        db.session.flush()
+        for n in range(3):
+            db.session.add(Appeal(entry_id=entry.id, module_id=chief.module1.id, filed_by_id=chief.users["hr_a"].id,
+                                  text=f"申诉{i}-{n}", status="rejected" if n else "open"))
+    db.session.flush()
+    many = count_queries()
+    assert many[0] == few[0] + 12 and many[1] == few[1]
