@@ -223,3 +223,14 @@ def test_review_page_decisions_refused_for_other_roles(rw, role):  # noqa: F811
                        data={"csrf_token": csrf_token(client), "decision": "confirmed"})
     assert resp.status_code == 403
     assert _decisions(rw) == []
+
+
+def test_openapi_documents_the_promotion_routes(client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    listed = doc["paths"]["/api/v1/competitions/{competition_id}/promotions"]["get"]
+    decide = doc["paths"]["/api/v1/competitions/{competition_id}/promotions/{entry_id}"]["post"]
+    assert "200" in listed["responses"] and "200" in decide["responses"]
+    body = decide["requestBody"]["content"]["application/json"]["schema"]
+    schema = doc["components"]["schemas"][body["$ref"].rsplit("/", 1)[-1]]
+    assert schema["properties"]["decision"]["enum"] == ["confirmed", "declined"]
+    assert "decision" in schema["required"]
