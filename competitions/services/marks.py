@@ -549,9 +549,13 @@ class _EntryRow(NamedTuple):
 
 
 def _rows(stmt, params: dict[str, Any]) -> list:
-    """Plain result rows of a Core statement on the session's connection (no ORM entities, no autoflush: the
-    marks path reads before it writes anything)."""
-    return db.session.connection().execute(stmt, params).all()
+    """Plain result rows of a Core statement on the session's connection (no ORM entities). Core statements do not
+    autoflush, so whatever a caller changed through the ORM before (a script, the demo) is flushed first, as an
+    ORM query would (nothing to do, and free, on the API path)."""
+    session = db.session()
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    return session.connection().execute(stmt, params).all()
 
 
 def _scheme(competition_id: int, aspect_ids: set[int], judge_id: int, actor_id: int, *, lock: bool

@@ -6,13 +6,16 @@ still needs the chief judge or an organizer."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import event
 
-from app.db import db
+from app.db import db, utcnow
+from app.errors import DomainError
 from app.orgs.models import IndustryChain
 from competitions.models import ModuleCode
 from competitions.services import board
-from tests.competitions.marks_fixtures import item, mw  # noqa: F401
+from competitions.services import marks as services
+from tests.competitions.marks_fixtures import item, key, mw  # noqa: F401
 
 
 def _statements(fn) -> list[str]:
@@ -92,3 +95,14 @@ def test_a_judge_may_not_enter_paper_marks_but_the_chief_judge_may(mw):  # noqa:
     stored = mw.post("j1", "/marks/paper", body)
     assert stored.status_code == 200, stored.get_json()
     assert stored.get_json()["results"][0]["confirmed"] is False
+
+
+def test_the_service_sees_what_its_caller_changed_but_did_not_flush(mw):  # noqa: F811
+    """The batch reads are Core statements (no autoflush): a caller's pending ORM change is flushed first, as an
+    ORM query would have flushed it."""
+    judge, competition_id, aspect_id = mw.users["j2"], mw.competition.id, mw.a1.id
+    assert judge.id and mw.module1.id  # loaded now: nothing below refreshes them (a refresh would autoflush)
+    mw.module1.locked_at = utcnow()  # pending, not flushed
+    with pytest.raises(DomainError) as refused:
+        services.submit_marks(judge, competition_id, [services.MarkInput("K101", aspect_id, "2", key())])
+    assert refused.value.code == "module_locked"
