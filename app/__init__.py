@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from babel import support
 from flask import Flask, g, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import Domain, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import AnonymousUserMixin
@@ -82,6 +83,24 @@ def url_for_optional(endpoint: str, **values) -> str | None:
         return None
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, without building a signer for a request that sends no session cookie (API
+    scripts with a Bearer token, first visits) nor working out cookie settings to save a session that is empty and
+    unchanged: same sessions, same cookies, same ``Vary: Cookie``."""
+
+    def open_session(self, app, request):
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app, session, response):
+        if not session and not session.modified:
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
+
+
 class Anonymous(AnonymousUserMixin):
     roles: list = []
     role_names: set = set()
@@ -96,6 +115,7 @@ def create_app(config: Config | None = None) -> Flask:
     config = config or config_from_env()
     app = Flask(__name__, instance_path=str(config.INSTANCE_PATH), instance_relative_config=False)
     app.config.from_object(config)
+    app.session_interface = SessionInterface()
 
     from app.models import import_all_models
 
@@ -125,7 +145,10 @@ def create_app(config: Config | None = None) -> Flask:
 
 
 def _init_login(app: Flask) -> None:
-    from app.accounts.models import ApiToken, User
+    from sqlalchemy import bindparam
+    from sqlalchemy.orm import joinedload, lazyload
+
+    from app.accounts.models import ApiToken, User, UserRole
     from app.crypto import token_digest
 
     login_manager.init_app(app)
@@ -139,19 +162,27 @@ def _init_login(app: Flask) -> None:
         user = db.session.get(User, int(user_id))
         return user if user is not None and user.is_enabled else None
 
+    # Built once: the token's user (enabled) with their roles, and the token's id.
+    _token_user_query = (
+        db.select(User, ApiToken.id)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == bindparam("digest"), ApiToken.revoked_at.is_(None), User.is_enabled.is_(True))
+        .options(lazyload(User.worker), joinedload(User.roles).lazyload(UserRole.enterprise))
+    )
+
     @login_manager.request_loader
     def load_from_token(req):
         header = req.headers.get("Authorization", "")
         if not req.path.startswith("/api/") or not header.startswith("Bearer "):
             return None
-        digest = token_digest(header[7:].strip())
-        token = db.session.execute(
-            db.select(ApiToken).where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
-        ).scalar_one_or_none()
-        if token is None or not token.user.is_enabled:
+        # One statement: the token's id and its (enabled) user with the user's roles. Nothing is cached between
+        # requests, so a revoked token or a disabled user is refused on the very next request. The user's worker
+        # and the roles' enterprises (and what they eagerly load: trade, chains) load lazily if a view needs them.
+        row = db.session.execute(_token_user_query, {"digest": token_digest(header[7:].strip())}).unique().first()
+        if row is None:
             return None
-        g.api_token_id = token.id
-        return token.user
+        g.api_token_id = row[1]
+        return row[0]
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -9,6 +9,16 @@ CSP = (
     "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 
+# What every response carries (HTML pages may set their own CSP / COOP first). A response made outside the
+# framework (certificates' PDF download for API tokens) sends these as they are.
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("X-Frame-Options", "DENY"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
+
 
 def init_security_headers(app: Flask) -> None:
     @app.after_request
