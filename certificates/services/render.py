@@ -23,6 +23,7 @@ import logging
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -32,8 +33,9 @@ from urllib.parse import quote
 
 from flask import Response, current_app, has_request_context, request
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.sql import FromClause
 
 from app.db import db
 from app.errors import NotFound
@@ -136,26 +138,61 @@ def render(certificate: Certificate) -> bytes:
 # --- the store ---------------------------------------------------------------------------------------
 
 
-def store_dir() -> Path:
-    return Path(current_app.instance_path) / "certificates" / "pdf"
+def store_dir(app=None) -> Path:
+    return Path((app or current_app).instance_path) / "certificates" / "pdf"
 
 
 def _path(sha256: str) -> Path:
     return store_dir() / sha256[:2] / f"{sha256}.pdf"
 
 
-def read_stored(sha256: str) -> bytes | None:
-    """The stored PDF with this hash, or None when it is missing or damaged."""
+def read_stored(sha256: str, root: str | Path | None = None) -> bytes | None:
+    """The stored PDF with this hash, or None when it is missing or damaged (``root``: the store, default
+    :func:`store_dir`).
+
+    The bytes of a file read and checked before are kept (up to ``MAX_KEPT_BYTES`` in all) and served again while
+    the file's size and modification time are unchanged (one ``stat``): they are the bytes of that hash, so a
+    download needs neither to read the file nor to hash it again. A file that is gone or was written since is read
+    and checked again."""
     if not sha256 or len(sha256) != 64:
         return None
+    path = os.path.join(root or store_dir(), sha256[:2], sha256 + ".pdf")  # (not pathlib: this runs per download)
     try:
-        data = _path(sha256).read_bytes()
+        stat = os.stat(path)
+        kept = _kept.get(sha256)
+        if kept is not None and kept[0] == (stat.st_size, stat.st_mtime_ns):
+            return kept[1]
+        with open(path, "rb") as fh:
+            data = fh.read()
     except OSError:
         return None
     if hashlib.sha256(data).hexdigest() != sha256:
         log.warning("stored certificate PDF %s is damaged; rendering it again", sha256)
         return None
+    if len(data) == stat.st_size:  # not rewritten between the stat and the read
+        _keep(sha256, (stat.st_size, stat.st_mtime_ns), data)
     return data
+
+
+MAX_KEPT_BYTES = 32 * 1024 * 1024  # per process
+_kept: dict[str, tuple[tuple[int, int], bytes]] = {}
+_kept_bytes = 0
+
+
+_kept_lock = threading.Lock()
+
+
+def _keep(sha256: str, stamp: tuple[int, int], data: bytes) -> None:
+    global _kept_bytes
+    if len(data) > MAX_KEPT_BYTES // 8:
+        return
+    with _kept_lock:
+        if _kept_bytes + len(data) > MAX_KEPT_BYTES:
+            _kept.clear()
+            _kept_bytes = 0
+        if sha256 not in _kept:
+            _kept_bytes += len(data)
+        _kept[sha256] = (stamp, data)
 
 
 def store(data: bytes) -> str:
@@ -236,18 +273,29 @@ class DownloadFacts:
     pdf_sha256: str | None
 
 
-def download_facts(certificate_id: int) -> DownloadFacts | None:
+def _facts_columns() -> tuple:
     c, i, v = Certificate.__table__.c, CertificateIssuer.__table__.c, CertificateTemplateVersion.__table__.c
-    stmt = (select(c.id, c.serial, c.kind, c.holder_name, c.worker_id, c.enterprise_id, i.enterprise_id, v.title,
-                   c.pdf_sha256)
-            .select_from(Certificate.__table__.join(CertificateIssuer.__table__, c.issuer_id == i.id)
-                         .outerjoin(CertificateTemplateVersion.__table__, c.template_version_id == v.id))
-            .where(c.id == certificate_id))
-    row = db.session.execute(stmt).first()
-    if row is None:
-        return None
+    return c.id, c.serial, c.kind, c.holder_name, c.worker_id, c.enterprise_id, i.enterprise_id, v.title, c.pdf_sha256
+
+
+def _facts_from() -> FromClause:
+    c, i, v = Certificate.__table__.c, CertificateIssuer.__table__.c, CertificateTemplateVersion.__table__.c
+    return (Certificate.__table__.join(CertificateIssuer.__table__, c.issuer_id == i.id)
+            .outerjoin(CertificateTemplateVersion.__table__, c.template_version_id == v.id))
+
+
+# Built once (a download runs it on every request; building the statement cost more than running it).
+_FACTS = select(*_facts_columns()).select_from(_facts_from()).where(Certificate.__table__.c.id == bindparam("cid"))
+
+
+def _facts_of(row) -> DownloadFacts:
     title = row[7] if row[7] is not None else look_of(None, row[2]).title
     return DownloadFacts(row[0], row[1], row[2], row[3], row[4], row[5], row[6], title, row[8])
+
+
+def download_facts(certificate_id: int) -> DownloadFacts | None:
+    row = db.session.execute(_FACTS, {"cid": certificate_id}).first()
+    return None if row is None else _facts_of(row)
 
 
 def can_download(user, certificate: Certificate | DownloadFacts) -> bool:
@@ -299,10 +347,14 @@ def pdf_response(certificate: Certificate | DownloadFacts, *, inline: bool = Fal
         resp = Response(data, mimetype="application/pdf")
         resp.headers["Content-Disposition"] = content_disposition(download_name(certificate), inline=inline)
     resp.set_etag(etag)
-    # Personal data: browsers may keep it but must ask again each time (the 304 is cheap); no shared caches.
-    resp.headers["Cache-Control"] = "private, no-cache"
-    resp.headers["Vary"] = "Cookie, Authorization"
+    resp.headers["Cache-Control"] = CACHE_CONTROL
+    resp.headers["Vary"] = VARY
     return resp
+
+
+# Personal data: browsers may keep it but must ask again each time (the 304 is cheap); no shared caches.
+CACHE_CONTROL = "private, no-cache"
+VARY = "Cookie, Authorization"
 
 
 def content_disposition(filename: str, *, inline: bool = False) -> str:

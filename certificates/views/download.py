@@ -12,12 +12,14 @@ from flask_login import current_user
 
 from app.accounts.models import Role
 from app.auth import roles_required
+from app.extensions import unlimited_read
 from certificates.services import render
 
 bp = Blueprint("certificates_download", __name__)
 
 
 @bp.route("/certificates/<int:certificate_id>.pdf")
+@unlimited_read  # no limit applies: skip the limiter's per-request bookkeeping
 @roles_required(Role.WORKER, Role.HR, Role.ORGANIZER, Role.ADMIN)
 def pdf(certificate_id: int):
     certificate = render.downloadable(current_user, certificate_id)
