@@ -234,3 +234,33 @@ def test_openapi_documents_the_promotion_routes(client):
     schema = doc["components"]["schemas"][body["$ref"].rsplit("/", 1)[-1]]
     assert schema["properties"]["decision"]["enum"] == ["confirmed", "declined"]
     assert "decision" in schema["required"]
+
+
+def test_the_list_reads_a_fixed_number_of_queries_whatever_the_decisions(rw):  # noqa: F811
+    from sqlalchemy import event
+
+    from competitions.services.promotions import list_promotions
+
+    _publish(rw)
+    organizer = rw.users["organizer"]
+
+    def count() -> int:
+        seen = []
+
+        def before(*_args, **_kw):
+            seen.append(1)
+
+        db.session.expire_all()
+        event.listen(db.engine, "before_cursor_execute", before)
+        try:
+            rows = list_promotions(organizer, rw.competition.id)["promotions"]
+        finally:
+            event.remove(db.engine, "before_cursor_execute", before)
+        assert len(rows) == 2
+        return len(seen)
+
+    undecided = count()
+    _decide(rw, "A101", "confirmed")
+    _decide(rw, "A102", "declined", "理由")
+    db.session.commit()
+    assert count() == undecided
