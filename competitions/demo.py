@@ -81,6 +81,10 @@ ELECTRICIAN_SCHEME: dict[str, Any] = {"modules": [
 
 # Fixed prizes for a small field (the default 10 / 20 / 30 % would give no first prize to six entrants).
 AWARD_RULES = [{"type": "fixed", "tiers": [["first_prize", 1], ["second_prize", 2], ["third_prize", 2]]}]
+# The winner goes up one level with the title 全国技术能手 (as in the national workers' contest), 2nd–3rd to 高级工:
+# the published demo competition has promotion recommendations for the organizer to confirm.
+PROMOTION_BANDS = [{"first_rank": 1, "last_rank": 1, "action": "up_one_level", "title": "national_technical_expert"},
+                   {"first_rank": 2, "last_rank": 3, "action": "to_level", "target_level": 3}]
 
 
 @contextmanager
@@ -115,7 +119,7 @@ def _prepare(organizer: User, hrs: dict[int, User], values: dict[str, Any], sche
     with acting_as(organizer):
         competition = setup.create_competition(organizer, values)
         setup.replace_scheme(organizer, competition.id, scheme)
-        setup.set_rules(organizer, competition.id, {"award_rules": AWARD_RULES})
+        setup.set_rules(organizer, competition.id, {"award_rules": AWARD_RULES, "promotion_bands": PROMOTION_BANDS})
         setup.apply_transition(organizer, competition, "open_registration")
     entry_ids: list[int] = []
     for enterprise_id, hr in hrs.items():
