@@ -4,6 +4,7 @@ written; every change audited."""
 
 from __future__ import annotations
 
+import html
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -339,6 +340,7 @@ def test_page_hr_files_and_organizer_decides(running):
     token = _browser(running, "hr_a")
     page = running.client.get(page_url).get_data(as_text=True)
     assert "File an appeal" in page and f"{running.entry_a.id}:{running.module1.id}" in page
+    assert "by entrant code only: do not name the entrant" in html.unescape(page)  # the chief judge reads it blind
     assert f"{running.entry_a.id}:{running.module2.id}" not in page  # module 2 has no window yet
     resp = running.client.post(page_url, data={"csrf_token": token, "target": f"{running.entry_a.id}:{running.module1.id}",
                                                "text": "第二项评分偏低"})
