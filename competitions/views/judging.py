@@ -131,6 +131,16 @@ def index():
             "assignment": a, "aspects": aspects, "expected": aspects * len(a.codes), "marked": marked[a.module.id],
             "sheets": len(sheets[a.module.id]), "codes": len(a.codes),
         })
+    # Open appeals a chief judge has to decide, per module they lead (as blind as the chief page's list).
+    open_appeals: dict[int, int] = defaultdict(int)
+    for competition_id in {a.competition.id for a in assignments if a.is_chief}:
+        _competition, views = appeal_services.list_appeals_for_chief(current_user, competition_id,
+                                                                      status=appeal_services.OPEN)
+        for v in views:
+            open_appeals[v.module_id] += 1
+    for g in groups:
+        for m in g["modules"]:
+            m["open_appeals"] = open_appeals[m["assignment"].module.id]
     # Running competitions first: that is where a judge has work to do.
     groups.sort(key=lambda g: g["competition"].status != RUNNING)
     return render_template("competitions/judging/index.html", groups=groups)

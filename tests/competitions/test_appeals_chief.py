@@ -389,3 +389,16 @@ def test_the_chief_list_does_not_grow_in_queries_with_appeals(chief):
     db.session.flush()
     many = count_queries()
     assert many[0] == few[0] + 12 and many[1] == few[1]
+
+
+def test_judging_index_counts_the_open_appeals_a_chief_judge_has_to_decide(chief):
+    _browser(chief, "judge_on")
+    page = chief.client.get("/judging").get_data(as_text=True)
+    chief_url = f"/judging/competitions/{chief.competition.id}/modules/{chief.module1.id}/chief#appeals"
+    assert "Appeals to decide: 2" in page and f'href="{chief_url}"' in page
+    _assert_blind(chief, page)
+    services.decide_appeal(chief.users["judge_on"], chief.competition.id, chief.appeal_b.id, "reject", "计时记录无误")
+    db.session.commit()
+    assert "Appeals to decide: 1" in chief.client.get("/judging").get_data(as_text=True)
+    _browser(chief, "judge_plain")  # on the panel, not its chief: nothing to decide
+    assert "Appeals to decide" not in chief.client.get("/judging").get_data(as_text=True)
