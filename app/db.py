@@ -18,6 +18,7 @@ import threading
 from collections import deque
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 try:
     import fcntl
@@ -156,6 +157,16 @@ def begin_writes() -> bool:
         finally:
             session.expire_on_commit = keep
     return True
+
+def core_rows(stmt, params: dict[str, Any] | None = None) -> list:
+    """Plain result rows of a Core statement on the session's connection (no ORM entities, no ORM execution
+    machinery: the cheap way for hot paths). Core statements do not autoflush, so whatever the caller changed
+    through the ORM is flushed first, as an ORM query would (nothing to do, and free, when nothing is pending)."""
+    session = db.session()
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    return session.connection().execute(stmt, params or {}).all()
+
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",

@@ -6,7 +6,7 @@ Functions other areas call (the marks area when a mark arrives, results, the boa
 * ``conflicted(judge_id, entry)`` → ``"own_entry" | "own_enterprise" | "declared" | "same_chain" | None``
 * ``assignable_entries(judge_id, module_id)`` → the entries the judge may see and mark in that module
 * ``entry_for_code(competition_id, module_id, code)`` → the approved entry behind a code (or None);
-  ``entries_for_codes(competition, {(module_id, code), …})`` the same for many codes in one query
+  ``entries_for_codes(competition, {(module_id, code), …})`` the same for many codes in one query (plain rows)
 * ``assigned_entry(judge_id, module_id, code)`` → the same, but NotFound unless the judge is on the
   module's panel and not conflicted (one uniform "not found": a judge cannot probe why)
 * ``codes_for_module(module_id)`` → {entry id: the code judges see in that module}
@@ -22,16 +22,16 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, exists, literal_column, select, union_all
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import lazyload, selectinload
+from sqlalchemy.orm import selectinload
 
 from app.accounts.models import Role, User, UserRole
 from app.audit.services import record
-from app.db import db
+from app.db import core_rows, db
 from app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from app.orgs.models import Enterprise, chain_member
 from app.people.models import Worker
@@ -262,28 +262,52 @@ def entry_for_code(competition_id: int, module_id: int, code: str) -> Entry | No
     module = db.session.get(Module, module_id)
     if module is None or module.competition_id != competition_id:
         return None
-    return entries_for_codes(module.competition, {(module_id, code)}).get((module_id, code))
+    found = entries_for_codes(module.competition, {(module_id, code)}).get((module_id, code))
+    return None if found is None else db.session.get(Entry, found.id)
 
 
-def entries_for_codes(competition: Competition, pairs: set[tuple[int, str]]) -> dict[tuple[int, str], Entry]:
-    """(module id, code) → the approved entry behind it, for many codes in one query (the marks area checks a
-    whole batch with it): the rule of ``entry_for_code``. The worker and enterprise stay lazy."""
+class CodedEntry(NamedTuple):
+    """An approved entry behind a code: what the conflict rules need (``conflicts_of`` takes these rows), with
+    whether the judge asked about declared a conflict with it."""
+
+    id: int
+    worker_id: int
+    enterprise_id: int
+    declared: bool
+
+
+def entries_for_codes(competition, pairs: set[tuple[int, str]], *, judge_id: int | None = None
+                      ) -> dict[tuple[int, str], CodedEntry]:
+    """(module id, code) → the approved entry behind it (its module code with 二次加密, else its entry code), for
+    many codes in one query of plain rows (the marks area checks a whole batch with it). ``competition`` needs
+    ``id`` and ``uses_module_codes``; ``declared`` tells whether ``judge_id`` declared a conflict with the entry."""
     pairs = {(m, c) for m, c in pairs if isinstance(c, str) and 0 < len(c) <= 16}
     if not pairs:
         return {}
-    module_ids = {m for m, _c in pairs}
-    codes = {c for _m, c in pairs}
-    lean = (lazyload(Entry.worker), lazyload(Entry.enterprise))
-    base = select(Entry).where(Entry.competition_id == competition.id, Entry.status == APPROVED).options(*lean)
-    if competition.uses_module_codes:
-        rows = db.session.execute(base.add_columns(ModuleCode.module_id, ModuleCode.code)
-                                  .join(ModuleCode, ModuleCode.entry_id == Entry.id)
-                                  .where(ModuleCode.module_id.in_(module_ids), ModuleCode.code.in_(codes))).all()
-        found = {(m, c): e for e, m, c in rows}
-    else:
-        by_code = {e.code: e for e in db.session.scalars(base.where(Entry.code.in_(codes)))}
-        found = {(m, c): by_code[c] for m, c in pairs if c in by_code}
+    module_codes = bool(competition.uses_module_codes)
+    params = {"cid": competition.id, "judge": judge_id, "codes": sorted({c for _m, c in pairs}),
+              "mids": sorted({m for m, _c in pairs})}
+    found: dict[tuple[int, str], CodedEntry] = {}
+    for r in core_rows(_entries_statement(module_codes), params):
+        entry = CodedEntry(r.id, r.worker_id, r.enterprise_id, bool(r.declared))
+        if module_codes:
+            found[(r.module_id, r.code)] = entry
+        else:
+            found.update({(m, r.code): entry for m, c in pairs if c == r.code})
     return {p: e for p, e in found.items() if p in pairs}
+
+
+@functools.cache
+def _entries_statement(module_codes: bool):
+    e, mc, dc = Entry.__table__, ModuleCode.__table__, DeclaredConflict.__table__
+    declared = exists().where(dc.c.entry_id == e.c.id, dc.c.judge_id == bindparam("judge"))
+    codes = bindparam("codes", expanding=True)
+    stmt = select(e.c.id, e.c.worker_id, e.c.enterprise_id, declared.label("declared")).where(
+        e.c.competition_id == bindparam("cid"), e.c.status == APPROVED)
+    if module_codes:
+        return stmt.add_columns(mc.c.module_id, mc.c.code).join(mc, mc.c.entry_id == e.c.id).where(
+            mc.c.module_id.in_(bindparam("mids", expanding=True)), mc.c.code.in_(codes))
+    return stmt.add_columns(e.c.code).where(e.c.code.in_(codes))
 
 
 def assigned_entry(judge_id: int, module_id: int, code: str) -> Entry:

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
-from typing import Any, NamedTuple
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, case, exists, func, select, union_all, update
@@ -43,7 +43,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
 from app.audit.services import chain_onto, head_columns, record
-from app.db import begin_writes, db, reading_first, utcnow
+from app.db import begin_writes, core_rows, db, reading_first, utcnow
 from app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from competitions.domain import (
     DEFAULT_DIVERGENCE_THRESHOLD,
@@ -194,8 +194,9 @@ def fraction_text(value: Fraction | None, places: int = 4) -> str | None:
     return None if value is None else format(canonical(round_half_up(value, places)), "f")
 
 
-def spec_of(aspect: Aspect, module_id: int) -> AspectSpec:
-    """The engine's view of an aspect. No threshold recorded → the domain default (more than 1 point)."""
+def spec_of(aspect: Aspect | Any, module_id: int) -> AspectSpec:
+    """The engine's view of an aspect (an ``Aspect`` or a row with its column names). No threshold recorded → the
+    domain default (more than 1 point)."""
     threshold = aspect.divergence_threshold
     return AspectSpec(
         id=aspect.id, module_id=module_id, kind=aspect.kind, max_mark=aspect.max_mark, scale_max=aspect.scale_max,
@@ -412,7 +413,7 @@ def _plan(actor: User, competition_id: int, items: Sequence[MarkInput], judge_id
 
     Four reads whatever the batch (plain rows, no ORM objects): the competition with the batch's aspects, their
     modules and the judge's seats (``_scheme``); the entries behind the codes with declared conflicts
-    (``_entries``); the stored keys and current marks of the targets (``_marks``); the judge's ties
+    (``judging.entries_for_codes``); the stored keys and current marks of the targets (``_marks``); the judge's ties
     (``judging.judge_ties``, only when an item gets as far as the conflict check)."""
     paper = judge_id is not None  # typed in by a clerk (who must be one), unconfirmed unless it is the clerk's own
     clerk = paper and judge_id != actor.id
@@ -422,8 +423,9 @@ def _plan(actor: User, competition_id: int, items: Sequence[MarkInput], judge_id
 
     competition, aspects = _scheme(competition_id, {w.data.aspect_id for w in work if isinstance(w.data.aspect_id, int)},
                                    judge_id, actor.id, lock=lock)
-    entries = _entries(competition, judge_id, {(aspects[w.data.aspect_id][1].id, w.data.code) for w in work
-                                               if w.data.aspect_id in aspects and isinstance(w.data.code, str)})
+    entries = judging.entries_for_codes(competition, {(aspects[w.data.aspect_id][1].id, w.data.code) for w in work
+                                                      if w.data.aspect_id in aspects and isinstance(w.data.code, str)},
+                                        judge_id=judge_id)
     keys = {w.data.idempotency_key for w in work if isinstance(w.data.idempotency_key, str)}
     marks = _marks(keys, {e.id for e in entries.values()}, {a for a, _m in aspects.items()})
     by_key = {m.idempotency_key: m for m in marks if m.idempotency_key in keys}
@@ -538,31 +540,11 @@ class _ModuleRow:
     chief: bool
 
 
-class _EntryRow(NamedTuple):
-    """An approved entry behind a code (the shape ``judging.conflicts_of`` takes), with the judge's declared
-    conflict."""
-
-    id: int
-    worker_id: int
-    enterprise_id: int
-    declared: bool
-
-
-def _rows(stmt, params: dict[str, Any]) -> list:
-    """Plain result rows of a Core statement on the session's connection (no ORM entities). Core statements do not
-    autoflush, so whatever a caller changed through the ORM before (a script, the demo) is flushed first, as an
-    ORM query would (nothing to do, and free, on the API path)."""
-    session = db.session()
-    if session.new or session.dirty or session.deleted:
-        session.flush()
-    return session.connection().execute(stmt, params).all()
-
-
 def _scheme(competition_id: int, aspect_ids: set[int], judge_id: int, actor_id: int, *, lock: bool
             ) -> tuple[_CompetitionRow, dict[int, tuple[AspectSpec, _ModuleRow]]]:
     """The competition (NotFound if none; its row locked with ``lock`` where that means something) and aspect id →
     (its spec, its module) for the batch's aspects of this competition. One query."""
-    rows = _rows(_scheme_statement(lock), {"cid": competition_id, "aids": sorted(aspect_ids), "judge": judge_id,
+    rows = core_rows(_scheme_statement(lock), {"cid": competition_id, "aids": sorted(aspect_ids), "judge": judge_id,
                                            "actor": actor_id})
     if not rows:
         raise NotFound(_l("No such competition."))
@@ -576,12 +558,7 @@ def _scheme(competition_id: int, aspect_ids: set[int], judge_id: int, actor_id: 
         module = modules.get(r.module_id)
         if module is None:
             module = modules[r.module_id] = _ModuleRow(r.module_id, r.locked_at, bool(r.seated), bool(r.chief))
-        threshold = r.divergence_threshold
-        aspects[r.id] = (AspectSpec(
-            id=r.id, module_id=r.module_id, kind=r.kind, max_mark=r.max_mark, scale_max=r.scale_max,
-            scale_min=r.scale_min, scale_step=r.scale_step, judges_required=r.judges_required,
-            aggregation=r.aggregation, trim_k=r.trim_k, normalize=r.normalize, uses_difficulty=r.uses_difficulty,
-            divergence_threshold=DEFAULT_DIVERGENCE_THRESHOLD if threshold is None else threshold), module)
+        aspects[r.id] = (spec_of(r, r.module_id), module)  # the row has the aspect's column names
     return competition, aspects
 
 
@@ -605,45 +582,12 @@ def _scheme_statement(lock: bool):
     return stmt
 
 
-def _entries(competition: _CompetitionRow, judge_id: int, pairs: set[tuple[int, str]]
-             ) -> dict[tuple[int, str], _EntryRow]:
-    """(module id, code) → the approved entry behind it (the rule of ``judging.entries_for_codes``), with whether
-    the judge declared a conflict with it. One query."""
-    pairs = {(m, c) for m, c in pairs if isinstance(c, str) and 0 < len(c) <= 16}
-    if not pairs:
-        return {}
-    params = {"cid": competition.id, "judge": judge_id, "codes": sorted({c for _m, c in pairs}),
-              "mids": sorted({m for m, _c in pairs})}
-    rows = _rows(_entries_statement(competition.uses_module_codes), params)
-    found: dict[tuple[int, str], _EntryRow] = {}
-    for r in rows:
-        entry = _EntryRow(r.id, r.worker_id, r.enterprise_id, bool(r.declared))
-        if competition.uses_module_codes:
-            found[(r.module_id, r.code)] = entry
-        else:
-            found.update({(m, r.code): entry for m, c in pairs if c == r.code})
-    return {p: e for p, e in found.items() if p in pairs}
-
-
-@functools.cache
-def _entries_statement(module_codes: bool):
-    e, mc, dc = Entry.__table__, ModuleCode.__table__, DeclaredConflict.__table__
-    declared = exists().where(dc.c.entry_id == e.c.id, dc.c.judge_id == bindparam("judge"))
-    codes = bindparam("codes", expanding=True)
-    stmt = select(e.c.id, e.c.worker_id, e.c.enterprise_id, declared.label("declared")).where(
-        e.c.competition_id == bindparam("cid"), e.c.status == APPROVED)
-    if module_codes:
-        return stmt.add_columns(mc.c.module_id, mc.c.code).join(mc, mc.c.entry_id == e.c.id).where(
-            mc.c.module_id.in_(bindparam("mids", expanding=True)), mc.c.code.in_(codes))
-    return stmt.add_columns(e.c.code).where(e.c.code.in_(codes))
-
-
 def _marks(keys: set[str], entry_ids: set[int], aspect_ids: set[int]) -> list:
     """The stored marks with the batch's keys, and every current mark of the batch's entries × aspects (any
     judge), as rows (``id``, ``value``, ``revision``, … like a ``Mark``). One query."""
     if not keys and not (entry_ids and aspect_ids):
         return []
-    rows = _rows(_marks_statement(), {"keys": sorted(keys), "eids": sorted(entry_ids), "aids": sorted(aspect_ids)})
+    rows = core_rows(_marks_statement(), {"keys": sorted(keys), "eids": sorted(entry_ids), "aids": sorted(aspect_ids)})
     return list({r.id: r for r in rows}.values())  # a current mark may also carry a key of the batch
 
 
