@@ -18,16 +18,17 @@ SECURITY_HEADERS = (
     ("X-Frame-Options", "DENY"),
     ("Cross-Origin-Opener-Policy", "same-origin"),
 )
+PAGE_MAY_SET = frozenset({"Content-Security-Policy", "Cross-Origin-Opener-Policy"})
 
 
 def init_security_headers(app: Flask) -> None:
     @app.after_request
     def _headers(resp: Response) -> Response:
-        resp.headers.setdefault("Content-Security-Policy", CSP)
-        resp.headers["X-Content-Type-Options"] = "nosniff"
-        resp.headers["Referrer-Policy"] = "same-origin"
-        resp.headers["X-Frame-Options"] = "DENY"
-        resp.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        for name, value in SECURITY_HEADERS:
+            if name in PAGE_MAY_SET:
+                resp.headers.setdefault(name, value)
+            else:
+                resp.headers[name] = value
         if resp.mimetype == "text/html":
             resp.headers.setdefault("Cache-Control", "no-store")
         return resp
