@@ -13,7 +13,6 @@ user is refused on the very next request.
 from __future__ import annotations
 
 import logging
-import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -180,8 +179,7 @@ class TokenPdfDownload:
         if found is None or not render.can_download(*found):
             return None
         facts = found[1]
-        store = os.path.join(self.app.instance_path, "certificates", "pdf")  # render.store_dir(), without pathlib
-        data = render.read_stored(facts.pdf_sha256, store) if facts.pdf_sha256 else None
+        data = render.read_stored(facts.pdf_sha256, render.store_dir(self.app)) if facts.pdf_sha256 else None
         if data is None:  # not rendered yet, or the file is gone or damaged: the app renders and records it
             return None
         headers = [
