@@ -52,6 +52,7 @@ from .promotion import (
     PromotionRecommendation,
     check_bands,
     recommend_promotions,
+    worth_deciding,
 )
 from .ranking import (
     CHINESE_TIE_BREAK,
@@ -161,6 +162,7 @@ __all__ = [
     "rank",
     "ranks_by_total",
     "recommend_promotions",
+    "worth_deciding",
     "registration_transition",
     "require_decimal",
     "round_count",

@@ -124,3 +124,13 @@ __all__ = [
     "check_bands",
     "recommend_promotions",
 ]
+
+
+def worth_deciding(outcome: str | None, recommended_level: int | None, title: str | None) -> bool:
+    """Whether a recommendation asks for an organizer's decision: a promotion to a level, or a title (also when the
+    worker's current level is unknown); "already at this level" without a title recommends nothing."""
+    if outcome == PromotionOutcome.PROMOTE:
+        return recommended_level is not None
+    if outcome in (PromotionOutcome.TITLE_ONLY, PromotionOutcome.LEVEL_UNKNOWN):
+        return bool(title)
+    return False

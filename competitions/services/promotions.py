@@ -25,7 +25,7 @@ from app.audit.services import record
 from app.db import db, utcnow
 from app.errors import Conflict, DomainError, NotFound
 from app.people.labels import SKILL_LEVEL_LABELS
-from competitions.domain.promotion import PromotionOutcome
+from competitions.domain import CompetitionState, worth_deciding
 from competitions.models import PromotionDecision, ResultVersion
 from competitions.services.common import get_competition, require_organizer
 
@@ -51,16 +51,9 @@ def title_label(code: str | None) -> str | None:
 
 
 def decidable(promotion: dict[str, Any] | None) -> bool:
-    """A recommendation worth an organizer's decision: a promotion to a level, or a title (also when the
-    worker's current level is unknown); "already at this level" without a title recommends nothing."""
-    if not promotion:
-        return False
-    outcome = promotion.get("outcome")
-    if outcome == PromotionOutcome.PROMOTE:
-        return promotion.get("recommended_level") is not None
-    if outcome in (PromotionOutcome.TITLE_ONLY, PromotionOutcome.LEVEL_UNKNOWN):
-        return bool(promotion.get("title"))
-    return False
+    """A snapshot row's recommendation that asks for a decision (``competitions.domain.worth_deciding``)."""
+    return bool(promotion) and worth_deciding(promotion.get("outcome"), promotion.get("recommended_level"),
+                                              promotion.get("title"))
 
 
 def _recommendations(version: ResultVersion) -> dict[int, dict[str, Any]]:
@@ -141,7 +134,7 @@ def decide_promotion(actor: User, competition_id: int, entry_id: int, decision: 
     if len(note) > NOTE_MAX:
         raise _invalid("note", _("The reason is too long (at most 2000 characters)."))
     latest = _latest(competition.id)
-    if competition.status != "published" or latest is None:
+    if competition.status != CompetitionState.PUBLISHED.value or latest is None:
         raise Conflict(_("Promotions can be decided only after the results are published."),
                        code="results_not_published")
     row = _recommendations(latest).get(entry_id)

@@ -1231,3 +1231,20 @@ def test_rule_configuration_errors(call, reason):
     assert (err.code, err.reason) == ("invalid_config", reason)
     with pytest.raises(TypeError):
         d.award_rules_from_json([{"type": "threshold", "min_total": 700.5}])
+
+
+@pytest.mark.parametrize(("outcome", "level", "title", "worth"), [
+    ("promote", 3, None, True),
+    ("promote", 2, "national_technical_expert", True),
+    ("promote", None, None, False),  # nothing to promote to
+    ("title_only", None, "national_technical_expert", True),
+    ("title_only", None, None, False),
+    ("level_unknown", None, "national_technical_expert", True),  # the title still needs a decision
+    ("level_unknown", None, None, False),
+    ("already_at_level", None, None, False),
+    (None, None, None, False),
+])
+def test_which_recommendations_ask_for_a_decision(outcome, level, title, worth):
+    from competitions.domain import worth_deciding
+
+    assert worth_deciding(outcome, level, title) is worth
