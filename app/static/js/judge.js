@@ -276,6 +276,13 @@ function start(cfg) {
       refresh();
       return;
     }
+    if (navigator.onLine === false) {
+      // No network at all: nothing to try (the "online" event starts the sync). A connection that is up but
+      // not getting through is found out by trying, with backoff, below.
+      problem = "offline";
+      refresh();
+      return;
+    }
     inflight = true;
     refresh();
     try {
