@@ -339,9 +339,10 @@ def test_page_hr_files_and_organizer_decides(running):
     page_url = f"/competitions/{running.competition.id}/appeals"
     token = _browser(running, "hr_a")
     page = running.client.get(page_url).get_data(as_text=True)
-    assert "File an appeal" in page and f"{running.entry_a.id}:{running.module1.id}" in page
+    assert "File an appeal" in page and f'value="{running.entry_a.id}:{running.module1.id}"' in page
     assert "by entrant code only: do not name the entrant" in html.unescape(page)  # the chief judge reads it blind
-    assert f"{running.entry_a.id}:{running.module2.id}" not in page  # module 2 has no window yet
+    # module 2 has no window yet (match the option's value: a bare "1:2" also matches a clock time on the page)
+    assert f'value="{running.entry_a.id}:{running.module2.id}"' not in page
     resp = running.client.post(page_url, data={"csrf_token": token, "target": f"{running.entry_a.id}:{running.module1.id}",
                                                "text": "第二项评分偏低"})
     assert resp.status_code == 302 and _appeals() == 1
