@@ -168,6 +168,129 @@ def core_rows(stmt, params: dict[str, Any] | None = None) -> list:
     return session.connection().execute(stmt, params or {}).all()
 
 
+class _Prepared:
+    """One Core statement compiled once for SQLite and one set of list lengths of its expanding parameters
+    (``IN`` lists): the SQL text, how to turn a parameter dict into the positional arguments (each value through
+    its column type's bind processor) and each result column's result processor."""
+
+    __slots__ = ("compiled", "sql", "order", "row", "results")
+
+    def __init__(self, stmt, dialect, lengths: dict[str, int], column_keys: list[str] | None) -> None:
+        from collections import namedtuple
+
+        compiled = stmt.compile(dialect=dialect, column_keys=column_keys)
+        sql = compiled.string
+        for name, n in lengths.items():  # what SQLAlchemy does per execution, done once per list length
+            sql = sql.replace(f"__[POSTCOMPILE_{name}]", ", ".join("?" * n))
+        self.compiled, self.sql = compiled, sql
+        self.order = [(name, compiled.binds[name].expanding,
+                       compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+                      for name in compiled.positiontup]
+        self.row = self.results = None
+        if getattr(stmt, "is_select", False):
+            columns = list(stmt.selected_columns)
+            self.row = namedtuple("Row", [c.key or f"c{i}" for i, c in enumerate(columns)], rename=True)
+            processors = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
+            self.results = processors if any(processors) else None
+
+    def arguments(self, params: dict[str, Any]) -> list:
+        values = self.compiled.construct_params(params)
+        out: list = []
+        for name, expanding, process in self.order:
+            value = values[name]
+            if expanding:
+                out.extend(value if process is None else [process(v) for v in value])
+            else:
+                out.append(value if process is None else process(value))
+        return out
+
+    def rows(self, cursor) -> list:
+        make, processors = self.row._make, self.results
+        if processors is None:
+            return [make(r) for r in cursor.fetchall()]
+        return [make([v if p is None else p(v) for p, v in zip(processors, r, strict=True)]) for r in cursor.fetchall()]
+
+
+_prepared: dict[tuple, _Prepared] = {}
+
+
+def _run_prepared(stmt, params: dict[str, Any], *, select: bool):
+    """Execute ``stmt`` on the session's SQLite connection through the DB-API cursor, or return None when it must
+    go through SQLAlchemy (another database; an empty ``IN`` list, which SQLAlchemy rewrites; an INSERT whose
+    columns have Python-side defaults the caller did not give)."""
+    session = db.session()
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    connection = session.connection()
+    dialect = connection.dialect
+    if dialect.name != "sqlite":
+        return None
+    lengths = {k: len(v) for k, v in params.items() if isinstance(v, list | tuple)}
+    if any(n == 0 for n in lengths.values()):
+        return None
+    column_keys = None if select else sorted(params)
+    key = (id(stmt), tuple(sorted(lengths.items())), tuple(column_keys or ()))
+    prepared = _prepared.get(key)
+    if prepared is None:
+        prepared = _Prepared(stmt, dialect, lengths, column_keys)
+        if not select and any(name not in params for name, _e, _p in prepared.order):
+            prepared = None  # e.g. a default to compute: SQLAlchemy's job
+        if len(_prepared) < 512:  # hot statements only; the key holds the statement's id, so keep them alive
+            _prepared[key] = prepared
+            _prepared_statements.append(stmt)
+    if prepared is None:
+        return None
+    arguments = prepared.arguments(params)
+    cursor = connection.connection.driver_connection.cursor()
+    dispatch = connection.dispatch  # cursor listeners (query counters, tracing) still see the statement
+    if dispatch.before_cursor_execute:
+        dispatch.before_cursor_execute(connection, cursor, prepared.sql, arguments, None, False)
+    try:
+        cursor.execute(prepared.sql, arguments)
+    except dialect.loaded_dbapi.Error as exc:
+        from sqlalchemy.exc import DBAPIError
+
+        cursor.close()
+        raise DBAPIError.instance(prepared.sql, arguments, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
+    if dispatch.after_cursor_execute:
+        dispatch.after_cursor_execute(connection, cursor, prepared.sql, arguments, None, False)
+    return prepared, cursor
+
+
+_prepared_statements: list = []
+
+
+def fast_rows(stmt, params: dict[str, Any]) -> list:
+    """``core_rows`` for the hottest paths (a judge's mark): on SQLite the statement is compiled once (per list
+    length of its ``IN`` parameters) and runs on the session's DB-API cursor, in the session's transaction, without
+    SQLAlchemy's per-execution work (~50 µs a statement, several times what SQLite itself takes). Rows are named
+    tuples with the column types' result processing (``Decimal``, ``datetime``, ``bool``), like Core's rows. Other
+    databases, and statements this cannot run, go through ``core_rows``. Cursor events (before/after_cursor_execute)
+    still fire, with no execution context."""
+    done = _run_prepared(stmt, params, select=True)
+    if done is None:
+        return core_rows(stmt, params)
+    prepared, cursor = done
+    try:
+        return prepared.rows(cursor)
+    finally:
+        cursor.close()
+
+
+def fast_execute(stmt, params: dict[str, Any]) -> int | None:
+    """An INSERT / UPDATE run like ``fast_rows``; returns the new row's primary key for an INSERT (SQLite's rowid),
+    else None."""
+    done = _run_prepared(stmt, params, select=False)
+    if done is None:
+        result = db.session.connection().execute(stmt, params)
+        return result.inserted_primary_key[0] if getattr(stmt, "is_insert", False) else None
+    _prepared_, cursor = done
+    try:
+        return cursor.lastrowid if getattr(stmt, "is_insert", False) else None
+    finally:
+        cursor.close()
+
+
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",

@@ -31,7 +31,7 @@ from sqlalchemy.orm import selectinload
 
 from app.accounts.models import Role, User, UserRole
 from app.audit.services import record
-from app.db import core_rows, db
+from app.db import db, fast_rows
 from app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from app.orgs.models import Enterprise, chain_member
 from app.people.models import Worker
@@ -113,7 +113,7 @@ def judge_ties(judge_id: int) -> JudgeTies:
     worker_id = None
     enterprises: set[int] = set()
     chains: set[int] = set()
-    for kind, value in db.session.execute(_ties_statement(), {"judge": judge_id}):
+    for kind, value in fast_rows(_ties_statement(), {"judge": judge_id}):
         if kind == "w":
             worker_id = value
         elif value is None:
@@ -288,7 +288,7 @@ def entries_for_codes(competition, pairs: set[tuple[int, str]], *, judge_id: int
     params = {"cid": competition.id, "judge": judge_id, "codes": sorted({c for _m, c in pairs}),
               "mids": sorted({m for m, _c in pairs})}
     found: dict[tuple[int, str], CodedEntry] = {}
-    for r in core_rows(_entries_statement(module_codes), params):
+    for r in fast_rows(_entries_statement(module_codes), params):
         entry = CodedEntry(r.id, r.worker_id, r.enterprise_id, bool(r.declared))
         if module_codes:
             found[(r.module_id, r.code)] = entry

@@ -43,7 +43,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
 from app.audit.services import chain_onto, head_columns, record
-from app.db import begin_writes, core_rows, db, reading_first, utcnow
+from app.db import begin_writes, db, fast_execute, fast_rows, reading_first, utcnow
 from app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from competitions.domain import (
     DEFAULT_DIVERGENCE_THRESHOLD,
@@ -544,7 +544,7 @@ def _scheme(competition_id: int, aspect_ids: set[int], judge_id: int, actor_id: 
             ) -> tuple[_CompetitionRow, dict[int, tuple[AspectSpec, _ModuleRow]]]:
     """The competition (NotFound if none; its row locked with ``lock`` where that means something) and aspect id →
     (its spec, its module) for the batch's aspects of this competition. One query."""
-    rows = core_rows(_scheme_statement(lock), {"cid": competition_id, "aids": sorted(aspect_ids), "judge": judge_id,
+    rows = fast_rows(_scheme_statement(lock), {"cid": competition_id, "aids": sorted(aspect_ids), "judge": judge_id,
                                            "actor": actor_id})
     if not rows:
         raise NotFound(_l("No such competition."))
@@ -587,7 +587,7 @@ def _marks(keys: set[str], entry_ids: set[int], aspect_ids: set[int]) -> list:
     judge), as rows (``id``, ``value``, ``revision``, … like a ``Mark``). One query."""
     if not keys and not (entry_ids and aspect_ids):
         return []
-    rows = core_rows(_marks_statement(), {"keys": sorted(keys), "eids": sorted(entry_ids), "aids": sorted(aspect_ids)})
+    rows = fast_rows(_marks_statement(), {"keys": sorted(keys), "eids": sorted(entry_ids), "aids": sorted(aspect_ids)})
     return list({r.id: r for r in rows}.values())  # a current mark may also carry a key of the batch
 
 
@@ -635,7 +635,8 @@ def _stamp(plan: _Plan) -> tuple:
     eids = sorted({w.entry_id for w in writes})
     params = {"cid": plan.competition.id, "judge": plan.judge_id, "mids": mids, "eids": eids,
               "aids": sorted({w.aspect.id for w in writes}), "keys": sorted({w.data.idempotency_key for w in writes})}
-    row = tuple(db.session.connection().execute(_stamp_statement(), params).one())
+    (found,) = fast_rows(_stamp_statement(), params)  # the competition's row: exactly one
+    row = tuple(found)
     chain_onto(*row[-2:])  # the audit chain's head, read in the same query under the write lock
     return row[:-2]
 
@@ -709,7 +710,7 @@ def _retire(current: Any) -> None:
         current.is_current = False
         db.session.flush()
     else:
-        db.session.connection().execute(_RETIRE, {"mark_id": current.id})
+        fast_execute(_RETIRE, {"mark_id": current.id})
 
 
 _RETIRE = update(Mark.__table__).where(Mark.__table__.c.id == bindparam("mark_id")).values(is_current=False)
@@ -735,11 +736,11 @@ class StoredMark:
 
 
 def _insert(competition_id: int, values: dict[str, Any]) -> StoredMark:
-    result = db.session.connection().execute(_INSERT, values)
+    mark_id = fast_execute(_INSERT, values)
     # The board's flush hook sees ORM objects only: note the change for its commit hook as that hook would
     # (``competitions.services.board``: the competition's board gets a new version once this commits).
     db.session.info.setdefault("board_changed", set()).add(competition_id)
-    return StoredMark(id=result.inserted_primary_key[0], **values)
+    return StoredMark(id=mark_id, **values)
 
 
 def _store(competition: Competition, w: _Item, *, judge_id: int, actor: User, confirmed_by: int | None,
