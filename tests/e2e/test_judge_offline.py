@@ -131,6 +131,9 @@ def test_judge_keeps_marking_offline_and_nothing_is_lost_or_doubled(browser, liv
 
         # offline: more marks, and a change of the first one
         context.set_offline(True)
+        # Chromium applies the emulated state to the page a moment later: wait until the page itself knows (as a
+        # tablet's browser does when its Wi-Fi drops), else a mark typed at once may still go out
+        page.wait_for_function("navigator.onLine === false", timeout=DEADLINE_S * 1000)
         _type(page, last, a["M"], "45")
         _type(page, second_last, a["M"], "50")
         _choose(page, last, a["J"], "3")
