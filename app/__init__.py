@@ -151,7 +151,7 @@ def _init_login(app: Flask) -> None:
     from sqlalchemy import bindparam
     from sqlalchemy.orm import joinedload, lazyload
 
-    from app.accounts.models import ApiToken, User, UserRole
+    from app.accounts.models import ApiToken, User, UserRole, live_token
     from app.crypto import token_digest
 
     login_manager.init_app(app)
@@ -169,7 +169,7 @@ def _init_login(app: Flask) -> None:
     _token_user_query = (
         db.select(User, ApiToken.id)
         .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == bindparam("digest"), ApiToken.revoked_at.is_(None), User.is_enabled.is_(True))
+        .where(*live_token(bindparam("digest")))
         .options(lazyload(User.worker), joinedload(User.roles).lazyload(UserRole.enterprise))
     )
 

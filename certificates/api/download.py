@@ -22,7 +22,7 @@ from flask.views import MethodView
 from flask_login import current_user
 from sqlalchemy import bindparam, select
 
-from app.accounts.models import ApiToken, Role, User, UserRole
+from app.accounts.models import ApiToken, Role, User, UserRole, live_token
 from app.api import Blueprint
 from app.auth import roles_required
 from app.crypto import token_digest
@@ -75,7 +75,7 @@ def _token_download_statement():
             .select_from(t.join(u, u.c.id == t.c.user_id)
                          .outerjoin(r, r.c.user_id == u.c.id)
                          .outerjoin(render._facts_from(), c.id == bindparam("cid")))
-            .where(t.c.token_hash == bindparam("digest"), t.c.revoked_at.is_(None), u.c.is_enabled.is_(True)))
+            .where(*live_token(bindparam("digest"))))
 
 
 # One row per role of the token's user (one with no role if they have none); the certificate's columns are NULL
