@@ -1,7 +1,7 @@
 """Baseline B1 for marks_api: a bare Flask app with one endpoint doing one raw INSERT into a SQLite file.
 
 Served by gunicorn exactly like the real app (``gunicorn … 'bench._b1_app:app'``); the database file is named by
-``BENCH_B1_DB`` and has the app's pragmas (WAL, synchronous=NORMAL, foreign_keys=ON, busy_timeout=5000). Each
+``BENCH_B1_DB`` and has the app's pragmas (WAL, synchronous=NORMAL, foreign_keys=ON, busy_timeout=5000, mmap_size=256 MiB). Each
 request thread keeps one connection; each request is one autocommitted INSERT of the posted mark.
 """
 
@@ -13,7 +13,8 @@ import threading
 
 from flask import Flask, jsonify, request
 
-PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=5000")
+PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=5000",
+           "PRAGMA mmap_size=268435456")
 DDL = ("CREATE TABLE IF NOT EXISTS mark (id INTEGER PRIMARY KEY, judge TEXT NOT NULL, code TEXT NOT NULL, "
        "aspect_id INTEGER NOT NULL, value TEXT NOT NULL, idempotency_key TEXT UNIQUE)")
 

@@ -8,9 +8,11 @@ advisory lock) so two requests never chain onto the same predecessor.
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask import has_request_context, request
@@ -19,9 +21,12 @@ from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry
-from app.db import db, fast_execute, utcnow
+from app.db import db, fast_execute, fast_rows, utcnow
 
 GENESIS = "0" * 64
+# The client address ``record`` notes, where the request being recorded is not the thread's own (a group of
+# writes run by one thread for many requests: ``app.grouped_writes``); None: the current request's.
+audit_ip: contextvars.ContextVar[str | None] = contextvars.ContextVar("audit_ip", default=None)
 _ADVISORY_LOCK_KEY = 0x4A58_4155  # "JXAU"
 
 
@@ -34,53 +39,78 @@ def entry_digest(seq: int, at_iso: str, actor_id: int | None, actor_name: str, a
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+def _iso(at: datetime) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def _at_iso(entry: AuditEntry) -> str:
-    return entry.at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return _iso(entry.at)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """An appended entry as ``record`` wrote it (the columns of ``AuditEntry``)."""
+
+    id: int
+    seq: int
+    at: datetime
+    actor_id: int | None
+    actor_name: str
+    action: str
+    target_type: str
+    target_id: str
+    ip: str
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
 
 
 def record(action: str, target: Any = None, details: dict[str, Any] | None = None, *,
-           actor: Any = None, target_type: str | None = None, target_id: Any = None) -> AuditEntry:
-    """Append one entry in the current transaction (flushes, never commits). The returned entry is not added to the
-    session (it was written with one INSERT, without the unit of work); read it back with a query if needed."""
+           actor: Any = None, target_type: str | None = None, target_id: Any = None) -> Recorded:
+    """Append one entry in the current transaction (flushes, never commits), with one INSERT outside the unit of
+    work (no ``AuditEntry`` object: the marks API appends one per mark); read it back with a query if needed."""
     session = db.session()
     last = session.info.get(_HEAD)
     if last is None:  # the first append of this transaction: take the append lock, read the head
         if session.get_bind().dialect.name == "postgresql":
             session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK_KEY})
-        last = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
+        last = next(iter(fast_rows(_HEAD_STATEMENT, {})), None)
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     if actor is None and has_request_context() and current_user and current_user.is_authenticated:
         actor = current_user
     if target is not None:
         target_type = target_type or target.__tablename__
         target_id = target_id if target_id is not None else getattr(target, "id", "")
-    details = json.loads(json.dumps(details or {}, ensure_ascii=False, default=str))
-    entry = AuditEntry(
-        seq=seq,
-        at=utcnow(),
-        actor_id=getattr(actor, "id", None),
-        actor_name=getattr(actor, "username", "") or "",
-        action=action,
-        target_type=target_type or "",
-        target_id=str(target_id if target_id is not None else ""),
-        ip=(request.remote_addr or "") if has_request_context() else "",
-        details=details,
-        prev_hash=prev,
-    )
-    entry.hash = entry_digest(entry.seq, _at_iso(entry), entry.actor_id, entry.actor_name, entry.action,
-                              entry.target_type, entry.target_id, entry.details, entry.prev_hash)
-    # Whatever the caller changed is flushed first, as before; the entry itself is one INSERT (fast_execute: the
-    # marks API appends one per mark)
-    values = {c.key: getattr(entry, c.key) for c in _COLUMNS}
-    entry.id = fast_execute(_INSERT, values)
+    values = {
+        "seq": seq,
+        "at": utcnow(),
+        "actor_id": getattr(actor, "id", None),
+        "actor_name": getattr(actor, "username", "") or "",
+        "action": action,
+        "target_type": target_type or "",
+        "target_id": str(target_id if target_id is not None else ""),
+        "ip": _client_ip(),
+        "details": json.loads(json.dumps(details or {}, ensure_ascii=False, default=str)),
+        "prev_hash": prev,
+    }
+    values["hash"] = entry_digest(seq, _iso(values["at"]), values["actor_id"], values["actor_name"], action,
+                                  values["target_type"], values["target_id"], values["details"], prev)
+    entry = Recorded(id=fast_execute(_INSERT, values), **values)  # whatever the caller changed is flushed first
     # The transaction holds the append lock until it ends, so its next append chains onto this one without
     # reading the head again (a batch of 25 marks: one head query, not 25).
-    session.info[_HEAD] = (entry.seq, entry.hash)
+    session.info[_HEAD] = (seq, entry.hash)
     return entry
 
 
+def _client_ip() -> str:
+    ip = audit_ip.get()
+    if ip is None:
+        ip = (request.remote_addr or "") if has_request_context() else ""
+    return ip
+
+
 _HEAD = "jiangxin_audit_head"
-_COLUMNS = [c for c in AuditEntry.__table__.c if c.key != "id"]
+_HEAD_STATEMENT = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
 _INSERT = AuditEntry.__table__.insert()
 
 

@@ -49,6 +49,7 @@ def test_pragmas_in_effect_on_the_app_engine(app, sqlite_only):
 def test_pragma_list_is_the_documented_one():
     assert SQLITE_PRAGMAS == (
         "PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=5000",
+        "PRAGMA mmap_size=268435456",
     )
 
 
