@@ -229,3 +229,12 @@ class Lock(MethodView):
         divergences unresolved)."""
         state = services.lock_module(current_user, competition_id, module_id)
         return {"module_id": state.module.id, "locked_at": state.module.locked_at, "locked_by_id": state.module.locked_by_id}
+
+
+def _install_lane(state) -> None:
+    from competitions.api.marks_lane import install_token_lane  # the lane uses this module's parser and bodies
+
+    install_token_lane(state.app)
+
+
+blp.record_once(_install_lane)

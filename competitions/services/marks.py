@@ -43,7 +43,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
 from app.audit.services import chain_onto, head_columns, record
-from app.db import begin_writes, db, fast_execute, fast_rows, reading_first, utcnow
+from app.db import begin_writes, db, fast_execute, fast_rows, holds_write_lock, reading_first, utcnow
 from app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from competitions.domain import (
     DEFAULT_DIVERGENCE_THRESHOLD,
@@ -350,22 +350,38 @@ def submit_marks(actor: User, competition_id: int, items: Sequence[MarkInput], *
     judge's own ties — profile, linked worker, HR roles, chains — are read in the read phase only, as PostgreSQL's
     READ COMMITTED reads them too.)
     """
+    early = reading_first()
+    plan = plan_marks(actor, competition_id, items, judge_id=judge_id, lock=not early)
+    if early:
+        if not plan.writes:
+            return plan.nothing_to_write()
+        if begin_writes():
+            return write_planned(plan)
+    return _write(plan, guarded=not holds_write_lock())
+
+
+def plan_marks(actor: User, competition_id: int, items: Sequence[MarkInput], *, judge_id: int | None = None,
+               lock: bool = False) -> _Plan:
+    """The read phase of ``submit_marks``: the batch loaded and checked — a DomainError listing every problem, or a
+    plan (``plan.writes``: what it would store; none: answer ``plan.nothing_to_write()``). Writes nothing."""
     if not items:
         raise DomainError(_l("Send at least one mark."), code="invalid_marks", status=422, details={"items": []})
     if len(items) > MAX_BATCH:
         raise DomainError(_l("Send at most %(n)d marks at once.", n=MAX_BATCH), code="invalid_marks", status=422,
                           details={"items": []})
-    early = reading_first()
-    plan = _plan(actor, competition_id, items, judge_id, lock=not early)
-    if early:
-        if not plan.writes:
-            return plan.results({w.index: DUPLICATE if w.earlier is not None or w.duplicate_of is not None
-                                 else UNCHANGED for w in plan.work})
-        if begin_writes():
-            if _stamp(plan) == _expected_stamp(plan):
-                return _write(plan, guarded=False)  # nothing changed, and no other writer can until we commit
-            plan = _plan(actor, competition_id, items, judge_id, lock=True)  # changed before the lock was ours
-    return _write(plan)
+    return _plan(actor, competition_id, items, judge_id, lock=lock)
+
+
+def write_planned(plan: _Plan) -> list[MarkResult]:
+    """The write phase of a plan made in an earlier, read-only transaction, in a SQLite write transaction (which
+    holds the write lock: ``begin_writes`` was called): the stamp of what the plan depends on is read again, and the
+    batch is written — or planned again first, now under the lock, if anything changed in between (a DomainError
+    then, if it no longer passes; nothing is written before)."""
+    if _stamp(plan) == _expected_stamp(plan):
+        return _write(plan, guarded=False)  # nothing changed, and no other writer can until we commit
+    plan = _plan(plan.actor, plan.competition.id, [w.data for w in plan.work], plan.judge_id if plan.paper else None,
+                 lock=True)  # changed before the lock was ours
+    return _write(plan, guarded=False)
 
 
 @dataclass
@@ -375,6 +391,7 @@ class _Plan:
     actor: User
     competition: Competition
     judge_id: int
+    paper: bool  # typed in from a paper score sheet (``judge_id`` given to ``submit_marks``)
     clerk: bool
     work: list[_Item]
     currents: dict[tuple[int, int], Mark]
@@ -394,6 +411,11 @@ class _Plan:
                 continue
             out.append(w)
         return out
+
+    def nothing_to_write(self) -> list[MarkResult]:
+        """The results of a plan without ``writes``: every mark a duplicate or unchanged."""
+        return self.results({w.index: DUPLICATE if w.earlier is not None or w.duplicate_of is not None else UNCHANGED
+                             for w in self.work})
 
     def results(self, statuses: dict[int, str]) -> list[MarkResult]:
         out = []
@@ -508,7 +530,7 @@ def _plan(actor: User, competition_id: int, items: Sequence[MarkInput], judge_id
     if errors:
         _raise_item_errors(errors)
     currents, others = _currents_of(marks, judge_id, {(w.entry_id, w.aspect.id) for w in work})
-    plan = _Plan(actor, competition, judge_id, clerk, work, currents, others)
+    plan = _Plan(actor, competition, judge_id, paper, clerk, work, currents, others)
     # An aspect takes the marks of exactly ``judges_required`` judges per entrant (the engine refuses more): a
     # judge without a mark there yet may not add one once other judges have filled every place.
     for w in plan.writes:
@@ -786,7 +808,7 @@ def _store(competition: Competition, w: _Item, *, judge_id: int, actor: User, co
             "competition_id": competition.id, "code": w.data.code, "aspect_id": aspect_id, "judge_id": judge_id,
             "revision": mark.revision, "old": text_of(current.value) if current else None, "new": text_of(value),
             "confirmed": confirmed, "reason": reason,
-        }, target_type=Mark.__tablename__, target_id=mark.id)
+        }, actor=actor, target_type=Mark.__tablename__, target_id=mark.id)
         return STORED, mark
     raise Conflict(_l("The mark changed at the same time elsewhere; please send it again."), code="retry")
 

@@ -1,0 +1,269 @@
+"""The marks API's token lane: a judge's batch of own marks sent with ``Authorization: Bearer``, stored before the
+framework runs, many batches sharing one write transaction on SQLite.
+
+Why: a judge's mark is the app's hottest write (every tablet or script autosaves each mark as it is entered; at a
+venue dozens arrive each second). Through Flask a mark cost ~2 ms of CPU, half of it framework — routing, hooks,
+the login loader's ORM user, flask-smorest's and webargs' decorators — and on SQLite every mark also paid for a
+write transaction of its own (its turn for the one write lock, BEGIN, re-reading the pages another process's
+write made stale, COMMIT). The lane answers the plain success of ``POST /api/v1/competitions/<id>/marks`` with
+the same parser (JSON numbers exact), the same item schema, the same token rules (``live_token``), the same role
+rule, the same service (``plan_marks`` and ``write_planned``, what ``submit_marks`` runs), the same body and the
+same headers as the view. On SQLite, batches that arrive together are planned in one read-only transaction and
+written in one write transaction (``app.grouped_writes``), each exactly as if alone.
+
+Whatever is not a plain success — a session cookie (the judge page: the app, with its CSRF check), a query
+string, a body that is not JSON or does not pass the schema, an unknown or revoked token, a user who is not a
+judge, any refusal of the service (a batch is all or nothing: nothing of it was written), any error — goes to the
+app, which answers the same request from the start, so every refusal and error message is the app's own, in the
+request's language. ``MARKS_TOKEN_FAST_PATH = False`` sends every batch through the app.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import marshmallow as ma
+from flask import current_app, has_app_context
+from sqlalchemy import bindparam, select
+from werkzeug.exceptions import HTTPException
+
+from app.accounts.models import ApiToken, Role, User, UserRole, live_token
+from app.api import parse_json_exact
+from app.audit.services import audit_ip
+from app.crypto import token_digest
+from app.db import db, fast_rows, sqlite_begin_mode, sqlite_reads_first
+from app.errors import DomainError
+from app.grouped_writes import NOT_DONE, GroupCommit, Job
+from app.security import SECURITY_HEADERS
+from competitions.api.marks import DecimalJSONParser, _batch, _inputs
+from competitions.schemas.marks import MarksItemSchema
+from competitions.services import marks as services
+
+log = logging.getLogger(__name__)
+
+_MARKS_PATH = re.compile(r"/api/v1/competitions/([1-9][0-9]{0,17})/marks\Z")
+_JSON_TYPES = frozenset({"application/json", "application/json; charset=utf-8", "application/json;charset=utf-8"})
+LANE_SETTING = "MARKS_TOKEN_FAST_PATH"  # False: every batch goes through the app
+LANE_MAX_BODY = 256 * 1024  # bytes; a larger batch (MAX_BATCH marks fit well within) goes through the app
+_ITEMS = MarksItemSchema(many=True)
+
+
+def _token_judge_statement():
+    t, u, r = ApiToken.__table__, User.__table__, UserRole.__table__
+    return (select(u.c.id, u.c.username, t.c.id.label("token_id"), r.c.role)
+            .select_from(t.join(u, u.c.id == t.c.user_id).outerjoin(r, r.c.user_id == u.c.id))
+            .where(*live_token(bindparam("digest"))))
+
+
+_TOKEN_JUDGE = _token_judge_statement()  # one row per role of the token's user; none for a dead token
+
+
+@dataclass(frozen=True)
+class TokenJudge:
+    """The token's user as the marks service and the audit log see them (``id``, ``username``, roles), in place of
+    the ORM user the login loader would build."""
+
+    id: int
+    username: str
+    roles: frozenset[str]
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    def has_role(self, *roles: str) -> bool:
+        return not self.roles.isdisjoint(roles)
+
+
+class TokenMarksLane:
+    """WSGI middleware in front of the app: see the module's docstring."""
+
+    hits = 0  # batches answered here (tests)
+
+    def __init__(self, app, wsgi_app) -> None:
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self._dialect: str | None = None
+        self._writes: GroupCommit | None = None
+        self._writes_lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        answer = None
+        if environ.get("REQUEST_METHOD") == "POST":
+            match = _MARKS_PATH.match(environ.get("PATH_INFO", ""))
+            auth = environ.get("HTTP_AUTHORIZATION", "")
+            if (match is not None and auth.startswith("Bearer ") and not environ.get("QUERY_STRING")
+                    and "HTTP_COOKIE" not in environ and environ.get("CONTENT_TYPE", "").lower() in _JSON_TYPES
+                    and self.app.config.get(LANE_SETTING, True)):
+                body = self._body(environ)
+                if body is not None:
+                    try:
+                        answer = self._answer(environ, auth[7:].strip(), int(match.group(1)), body)
+                    except Exception:  # the app answers (and reports) whatever went wrong
+                        log.exception("marks token lane: falling back to the app")
+                        answer = None
+        if answer is None:
+            return self.wsgi_app(environ, start_response)
+        TokenMarksLane.hits += 1
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(answer))),
+                                  ("Vary", "Cookie"), *SECURITY_HEADERS])  # Vary: as the app (a session user differs)
+        return [answer]
+
+    @staticmethod
+    def _body(environ) -> bytes | None:
+        """The request body (put back for the app to read again), or None to leave it unread to the app."""
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or "")
+        except ValueError:
+            return None
+        if not 0 < length <= LANE_MAX_BODY:
+            return None
+        body = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(body)
+        return body if len(body) == length else None
+
+    def _answer(self, environ, secret: str, competition_id: int, body: bytes) -> bytes | None:
+        try:
+            items = _ITEMS.load(parse_json_exact(body, constants_as_decimal=DecimalJSONParser.constants_as_decimal))
+        except (ValueError, ma.ValidationError):  # ValueError: not JSON, or not UTF-8
+            return None
+        batch = _LaneBatch(token_digest(secret), competition_id, _inputs(items), environ.get("REMOTE_ADDR") or "")
+        results = self._group().submit(batch) if self._grouped() else self._run_alone(batch)
+        if results is NOT_DONE:
+            return None
+        return (self.app.json.dumps(_batch(results), separators=(",", ":")) + "\n").encode()
+
+    def _context(self):
+        """The app's context: the one already active (a test's, as Flask's own request would), or a new one."""
+        if has_app_context() and current_app._get_current_object() is self.app:
+            return contextlib.nullcontext()
+        return self.app.app_context()
+
+    def _grouped(self) -> bool:
+        """SQLite: batches share write transactions (one writer at a time anyway). PostgreSQL: each batch has its
+        own, as in the app (writers there do not queue behind one lock, and a refused batch must be undone alone)."""
+        if self._dialect is None:
+            with self.app.app_context():
+                self._dialect = db.engine.dialect.name
+        return self._dialect == "sqlite"
+
+    def _group(self) -> GroupCommit:
+        if self._writes is None:
+            with self._writes_lock:
+                if self._writes is None:
+                    self._writes = GroupCommit(self._run_group)
+        return self._writes
+
+    def _run_alone(self, batch: _LaneBatch) -> Any:
+        """PostgreSQL: one batch in its own transaction, exactly as the view runs it."""
+        with self._context():
+            try:
+                judge = self._judge(batch)
+                if judge is None:
+                    return NOT_DONE
+                ip = audit_ip.set(batch.ip)
+                try:
+                    results = services.submit_marks(judge, batch.competition_id, batch.inputs)
+                finally:
+                    audit_ip.reset(ip)
+                db.session.commit()
+                return results
+            except (HTTPException, DomainError):  # a refusal: the app gives it, in the request's language
+                db.session.rollback()
+                return NOT_DONE
+            except BaseException:
+                db.session.rollback()
+                raise
+
+    def _run_group(self, jobs: list[Job]) -> None:
+        """SQLite: the batches of ``jobs`` (see ``app.grouped_writes``) as the view runs one (``reads_first``), in two
+        transactions for them all: every batch's token, judge and marks read and checked (``plan_marks``) in a
+        read-only one, which does not wait for the write lock (another process may be writing meanwhile); then, in
+        one write transaction, each batch re-checked and written (``write_planned``), with its own client address
+        in the audit log. A refused batch wrote nothing (everything is checked before the first write) and is left
+        to the app. Anything unexpected, or a refusal after a write: the whole group is rolled back and every batch
+        is left to the app."""
+        with self._context():
+            mode, first = sqlite_begin_mode.set("DEFERRED"), sqlite_reads_first.set(True)
+            try:
+                planned = []
+                for job in jobs:
+                    plan = self._plan(job.payload)
+                    if plan is NOT_DONE or not plan.writes:
+                        job.result = plan if plan is NOT_DONE else plan.nothing_to_write()
+                    else:
+                        planned.append((job, plan))
+                if planned and services.begin_writes():
+                    for job, plan in planned:
+                        job.result = self._write(job.payload, plan)
+                db.session.commit()
+            except BaseException as exc:
+                db.session.rollback()
+                for job in jobs:
+                    job.result = NOT_DONE
+                if not isinstance(exc, _UndoGroup):
+                    raise
+            finally:
+                sqlite_reads_first.reset(first)
+                sqlite_begin_mode.reset(mode)
+
+    @staticmethod
+    def _judge(batch: _LaneBatch) -> TokenJudge | None:
+        """The token's user if they are a judge (else None: the app answers 401 or 403)."""
+        rows = fast_rows(_TOKEN_JUDGE, {"digest": batch.digest})
+        if not rows or Role.JUDGE not in {r.role for r in rows}:
+            return None
+        return TokenJudge(rows[0].id, rows[0].username, frozenset(r.role for r in rows if r.role))
+
+    def _plan(self, batch: _LaneBatch) -> Any:
+        judge = self._judge(batch)
+        if judge is None:
+            return NOT_DONE
+        try:
+            return services.plan_marks(judge, batch.competition_id, batch.inputs)
+        except (HTTPException, DomainError):  # a refusal: the app gives it, in the request's language
+            return NOT_DONE
+
+    @staticmethod
+    def _write(batch: _LaneBatch, plan) -> Any:
+        changes = db.session.connection().connection.driver_connection.total_changes
+        ip = audit_ip.set(batch.ip)
+        try:
+            return services.write_planned(plan)
+        except (HTTPException, DomainError):  # planned again under the lock, and refused now
+            if db.session.connection().connection.driver_connection.total_changes != changes:
+                raise _UndoGroup() from None  # it may have written something: undo the whole group
+            return NOT_DONE
+        finally:
+            audit_ip.reset(ip)
+
+
+class _UndoGroup(Exception):
+    """A batch was refused where its writes cannot be told apart from the group's: roll the group back (every
+    batch of it goes to the app)."""
+
+
+@dataclass(frozen=True)
+class _LaneBatch:
+    digest: str
+    competition_id: int
+    inputs: list
+    ip: str
+
+
+def install_token_lane(app) -> None:
+    """Put ``TokenMarksLane`` in front of the app (once)."""
+    layer = app.wsgi_app
+    while layer is not None:
+        if isinstance(layer, TokenMarksLane):
+            return
+        layer = getattr(layer, "wsgi_app", None)
+    app.wsgi_app = TokenMarksLane(app, app.wsgi_app)
