@@ -20,7 +20,6 @@ request's language. ``MARKS_TOKEN_FAST_PATH = False`` sends every batch through 
 
 from __future__ import annotations
 
-import contextlib
 import io
 import logging
 import re
@@ -29,7 +28,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import marshmallow as ma
-from flask import current_app, has_app_context
 from sqlalchemy import bindparam, select
 from werkzeug.exceptions import HTTPException
 
@@ -141,12 +139,6 @@ class TokenMarksLane:
             return None
         return (self.app.json.dumps(_batch(results), separators=(",", ":")) + "\n").encode()
 
-    def _context(self):
-        """The app's context: the one already active (a test's, as Flask's own request would), or a new one."""
-        if has_app_context() and current_app._get_current_object() is self.app:
-            return contextlib.nullcontext()
-        return self.app.app_context()
-
     def _grouped(self) -> bool:
         """SQLite: batches share write transactions (one writer at a time anyway). PostgreSQL: each batch has its
         own, as in the app (writers there do not queue behind one lock, and a refused batch must be undone alone)."""
@@ -164,7 +156,7 @@ class TokenMarksLane:
 
     def _run_alone(self, batch: _LaneBatch) -> Any:
         """PostgreSQL: one batch in its own transaction, exactly as the view runs it."""
-        with self._context():
+        with self.app.app_context():  # its own session, as each request of the app has
             try:
                 judge = self._judge(batch)
                 if judge is None:
@@ -191,7 +183,7 @@ class TokenMarksLane:
         in the audit log. A refused batch wrote nothing (everything is checked before the first write) and is left
         to the app. Anything unexpected, or a refusal after a write: the whole group is rolled back and every batch
         is left to the app."""
-        with self._context():
+        with self.app.app_context():  # its own session, as each request of the app has
             mode, first = sqlite_begin_mode.set("DEFERRED"), sqlite_reads_first.set(True)
             try:
                 planned = []

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from app.db import db, utcnow
-from competitions.models import Mark
+from competitions.models import Mark, Module
 from competitions.services import marks as services
 from tests.competitions.marks_fixtures import item, key, mw  # noqa: F401
 
@@ -40,7 +40,9 @@ def between(app, monkeypatch):
 
 def test_a_module_locked_between_the_read_and_the_write_is_refused(mw, between):  # noqa: F811
     calls, changes = between
-    changes.append(lambda: setattr(mw.module1, "locked_at", utcnow()))
+    module_id = mw.module1.id
+    # (``db.session`` in a change is the request's session: the change is that request's, as another writer's would be)
+    changes.append(lambda: setattr(db.session.get(Module, module_id), "locked_at", utcnow()))
     resp = mw.mark("j2", "K101", mw.a1, "2")
     assert calls, "the marks API reads first"
     assert resp.status_code == 409 and resp.get_json()["error"]["code"] == "module_locked"
@@ -73,7 +75,7 @@ def test_a_revision_stored_between_the_read_and_the_write_is_not_overwritten(mw,
     first = mw.marks(judge_id=judge_id)[0]
 
     def other_request_changes_it():
-        first.is_current = False
+        db.session.get(Mark, first.id).is_current = False
         db.session.flush()
         db.session.add(Mark(entry_id=first.entry_id, aspect_id=first.aspect_id, judge_id=judge_id, value=Decimal(3),
                             revision=2, is_current=True, idempotency_key=key(), reason="", entered_by_id=judge_id,
@@ -84,6 +86,7 @@ def test_a_revision_stored_between_the_read_and_the_write_is_not_overwritten(mw,
     assert resp.status_code == 200, resp.get_json()
     result = resp.get_json()["results"][0]
     assert (result["status"], result["revision"], result["value"]) == ("stored", 3, "2")
+    db.session.expire_all()  # the request changed ``first`` in its own session
     marks = mw.marks(judge_id=judge_id)
     assert [(m.revision, m.value, m.is_current) for m in marks] == [(1, 1, False), (2, 3, False), (3, 2, True)]
     assert len(mw.audit("mark_submitted")) == 2  # ours: one entry per stored mark (the other request is not audited here)
