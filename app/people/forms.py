@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, SelectField, StringField
+from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from app.people.labels import GENDER_LABELS, ID_TYPE_LABELS, SKILL_LEVEL_LABELS
@@ -34,6 +34,7 @@ class WorkerForm(FlaskForm):
     gender = SelectField(_l("Gender"), choices=[], validate_choice=False)
     birth_date = DateField(_l("Date of birth"), validators=[Optional()])
     mobile = StringField(_l("Mobile"), validators=[Length(max=20)], render_kw={"type": "tel", "autocomplete": "off"})
+    clear_mobile = BooleanField(_l("Remove the stored mobile"))  # editing only: an empty field keeps it
     trade_id = SelectField(_l("Trade"), coerce=optional_int, choices=[], validate_choice=False)
     skill_level = SelectField(_l("Skill level"), coerce=optional_int, choices=[], validate_choice=False)
 
@@ -50,7 +51,8 @@ class WorkerForm(FlaskForm):
             self.mobile.label.text = _l("New mobile (leave empty to keep)")
 
     def values(self, editing: bool = False) -> dict:
-        """The raw values for the service; when editing, an empty ID number or mobile keeps the stored one."""
+        """The raw values for the service; when editing, an empty ID number or mobile keeps the stored one (the
+        mobile is removed with ``clear_mobile``)."""
         data = {
             "name": self.name.data or "",
             "id_type": self.id_type.data or "",
@@ -65,6 +67,8 @@ class WorkerForm(FlaskForm):
             for key in ("id_number", "mobile"):
                 if not data[key]:
                     del data[key]
+            if self.clear_mobile.data and "mobile" not in data:  # a new number typed as well: that one counts
+                data["mobile"] = ""
         return data
 
 

@@ -183,6 +183,26 @@ def test_edit_keeps_id_and_mobile_when_left_empty(client, people, as_user):
     assert entry.action == "worker_updated" and entry.details == {"fields": ["name", "skill_level"]}
 
 
+def test_edit_can_remove_the_stored_mobile_and_a_new_number_wins_over_removing(client, people, as_user):
+    token = as_user(people["users"]["hr_a"])
+    worker = people["worker_a"]
+    assert 'name="clear_mobile"' in client.get(f"/workers/{worker.id}/edit").get_data(as_text=True)
+    base = dict(csrf_token=token, name=worker.name, id_number="", gender="M", birth_date="1990-01-01")
+    resp = client.post(f"/workers/{worker.id}/edit", data=_form(people["trade"].id, mobile="13900001111",
+                                                               clear_mobile="y", **base))
+    assert resp.status_code == 302
+    db.session.refresh(worker)
+    assert worker.mobile == "13900001111"
+    resp = client.post(f"/workers/{worker.id}/edit", data=_form(people["trade"].id, mobile="", clear_mobile="y", **base))
+    assert resp.status_code == 302
+    db.session.refresh(worker)
+    assert worker.mobile is None
+    entry = db.session.scalar(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1))
+    assert entry.action == "worker_updated" and "mobile" in entry.details["fields"]
+    # nothing stored: no box to tick
+    assert 'name="clear_mobile"' not in client.get(f"/workers/{worker.id}/edit").get_data(as_text=True)
+
+
 def test_edit_error_rerenders(client, people, as_user):
     token = as_user(people["users"]["hr_a"])
     worker = people["worker_a"]
