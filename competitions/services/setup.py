@@ -234,9 +234,9 @@ def update_competition(actor, competition_id: int, values: dict[str, Any]) -> Co
     if values.get("board_freeze_at") is not None:
         values = {**values, "board_freeze_at": _utc(values["board_freeze_at"])}
     state = S(competition.status)
-    if state is S.PUBLISHED:
-        raise Conflict(_("The results are published: the competition can no longer be changed."), code="published")
     changed = {k: v for k, v in values.items() if k in SETUP_FIELDS and getattr(competition, k) != v}
+    if state is S.PUBLISHED and changed:  # saving the form unchanged is not a change
+        raise Conflict(_("The results are published: the competition can no longer be changed."), code="published")
     if state in (S.RUNNING, S.SCORING_CLOSED):
         fixed = sorted(set(changed) & FIXED_ONCE_RUNNING)
         if fixed:

@@ -70,6 +70,10 @@ def test_settings_fixed_once_running_and_everything_after_publication(setup):
     setup.competition(cid).status = "published"
     resp = setup.patch(f"/api/v1/competitions/{cid}", {"venue": "又一场地"})
     assert resp.status_code == 409 and resp.get_json()["error"]["code"] == "published"
+    updates = len(setup.audit("competition_updated", cid))
+    resp = setup.patch(f"/api/v1/competitions/{cid}", {"venue": "新场地", "uses_module_codes": False})  # as stored
+    assert resp.status_code == 200 and resp.get_json()["venue"] == "新场地"
+    assert len(setup.audit("competition_updated", cid)) == updates  # nothing changed, nothing recorded
 
 
 def test_list_organizers_see_drafts_others_do_not(setup):
