@@ -204,6 +204,7 @@ class SetupCompetitionPageSchema(SetupPageSchema):
 class SetupCompetitionQuerySchema(PageQuerySchema):
     status = ma.fields.String(load_default=None, validate=ma.validate.OneOf(STATES))
     level = ma.fields.String(load_default=None, validate=ma.validate.OneOf(LEVELS))
+    trade_id = ma.fields.Integer(load_default=None, metadata={"description": "Only competitions in this trade"})
     q = ma.fields.String(load_default="", metadata={"description": "Search in the name"})
 
 

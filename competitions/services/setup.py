@@ -172,8 +172,8 @@ def managed_competition(actor, competition_id: int, *, for_update: bool = False)
     return competition
 
 
-def list_competitions(actor, *, status: str | None = None, level: str | None = None, q: str = "",
-                      page: int = 1, per_page: int = 20):
+def list_competitions(actor, *, status: str | None = None, level: str | None = None, trade_id: int | None = None,
+                      q: str = "", page: int = 1, per_page: int = 20):
     """A page of competitions: organizers see all; others those that are open, running or published."""
     stmt = select(Competition)
     if not is_organizer(actor):
@@ -182,6 +182,8 @@ def list_competitions(actor, *, status: str | None = None, level: str | None = N
         stmt = stmt.where(Competition.status == status)
     if level:
         stmt = stmt.where(Competition.level == level)
+    if trade_id is not None:
+        stmt = stmt.where(Competition.trade_id == trade_id)
     q = (q or "").strip()
     if q:
         stmt = stmt.where(Competition.name.icontains(q, autoescape=True))

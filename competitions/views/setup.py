@@ -141,11 +141,13 @@ def index():
     status = status if status in STATES else ""
     level = request.args.get("level", "")
     level = level if level in LEVELS else ""
+    trade_id = request.args.get("trade_id", type=int)  # anything but a number: no filter
     q = request.args.get("q", "").strip()[:100]
-    pagination = services.list_competitions(current_user, status=status or None, level=level or None, q=q,
-                                            page=page, per_page=per_page)
+    pagination = services.list_competitions(current_user, status=status or None, level=level or None,
+                                            trade_id=trade_id, q=q, page=page, per_page=per_page)
     return _render("index.html", pagination=pagination, status=200, filter_status=status, filter_level=level, q=q,
-                   per_page=per_page, states=list(services.iter_states()))
+                   filter_trade=trade_id, trades=trade_choices(trade_id), per_page=per_page,
+                   states=list(services.iter_states()))
 
 
 @bp.route("/competitions/new", methods=["GET", "POST"])

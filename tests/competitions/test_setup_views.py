@@ -116,6 +116,23 @@ def test_list_filters_and_shows_status_level_trade_dates(setup, web):
     assert f"/competitions/{a}" in page
 
 
+def test_list_filters_by_trade_on_the_page_and_in_the_api(setup, web, create_trade):
+    welding = create_trade(name="焊工")
+    db.session.commit()
+    setup.create(name="电工职业技能竞赛")
+    setup.create(name="焊工技能比武", trade_id=welding.id)
+    web.as_("organizer")
+    page = text(web.get("/competitions"))
+    assert f'<option value="{welding.id}"' in page and "All trades" in page
+    only_welding = text(web.get(f"/competitions?trade_id={welding.id}"))
+    assert "焊工技能比武" in only_welding and "电工职业技能竞赛" not in only_welding
+    assert f'<option value="{welding.id}" selected' in only_welding
+    assert "电工职业技能竞赛" in text(web.get("/competitions?trade_id=abc"))  # not a number: no filter
+    names = {c["name"] for c in setup.get(f"/api/v1/competitions?trade_id={setup.trade.id}").get_json()["items"]}
+    assert "电工职业技能竞赛" in names and "焊工技能比武" not in names
+    assert setup.get("/api/v1/competitions?trade_id=x").status_code == 422
+
+
 def test_list_query_count_does_not_grow(setup, web, app):
     def queries() -> int:
         web.as_("organizer")
