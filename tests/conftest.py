@@ -14,7 +14,7 @@ from datetime import date
 import pytest
 from flask_login.utils import _create_identifier
 from flask_sqlalchemy.session import _app_ctx_id
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 from app import create_app
@@ -226,6 +226,22 @@ def login_as(client, user) -> None:
 @pytest.fixture
 def login():
     return login_as
+
+
+def statements_run(fn) -> list[str]:
+    """The SQL statements the session's engine sent to the database while ``fn()`` ran (cursor events)."""
+    seen: list[str] = []
+
+    def listener(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    engine = db.session.get_bind()
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        fn()
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    return seen
 
 
 def csrf_token(client) -> str:

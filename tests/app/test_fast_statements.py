@@ -9,10 +9,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, bindparam, event, select
+from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from app.db import ExactDecimal, UTCDateTime, core_rows, db, fast_execute, fast_rows
+from tests.conftest import statements_run
 
 meta = MetaData()
 probe = Table(
@@ -84,15 +85,5 @@ def test_a_unique_violation_is_sqlalchemys_integrity_error_and_a_savepoint_undoe
 
 
 def test_cursor_listeners_see_the_statements(table):
-    seen: list[str] = []
-
-    def listener(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    engine = db.session.get_bind()
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        fast_rows(select(probe.c.id).where(probe.c.code == bindparam("code")), {"code": "b"})
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
+    seen = statements_run(lambda: fast_rows(select(probe.c.id).where(probe.c.code == bindparam("code")), {"code": "b"}))
     assert any("FROM fast_probe" in s for s in seen)

@@ -7,7 +7,6 @@ still needs the chief judge or an organizer."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
 
 from app.db import db, utcnow
 from app.errors import DomainError
@@ -16,21 +15,7 @@ from competitions.models import ModuleCode
 from competitions.services import board
 from competitions.services import marks as services
 from tests.competitions.marks_fixtures import item, key, mw  # noqa: F401
-
-
-def _statements(fn) -> list[str]:
-    seen: list[str] = []
-
-    def listener(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    engine = db.session.get_bind()
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        fn()
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-    return seen
+from tests.conftest import statements_run
 
 
 def test_a_mark_through_the_api_gives_the_board_a_new_version(mw):  # noqa: F811
@@ -49,9 +34,9 @@ def test_a_batch_reads_as_often_as_one_mark(mw):  # noqa: F811
     re-checks it under the write lock, whatever its size."""
     a1, a2 = mw.a1.id, mw.a2.id
     responses = []
-    one = _statements(lambda: responses.append(mw.post("j2", "/marks", [item("K101", a1, "2")])))
+    one = statements_run(lambda: responses.append(mw.post("j2", "/marks", [item("K101", a1, "2")])))
     batch = [item(code, aspect, "2") for code in ("K102", "K103") for aspect in (a1, a2)]
-    four = _statements(lambda: responses.append(mw.post("j2", "/marks", batch)))
+    four = statements_run(lambda: responses.append(mw.post("j2", "/marks", batch)))
     assert [r.status_code for r in responses] == [200, 200], [r.get_json() for r in responses]
     marks_reads = [s for s in _selects(one) if "FROM mark" in s or "FROM entry" in s or "aspect" in s]
     assert len(marks_reads) <= 4, marks_reads  # scheme, entries, keys + currents, stamp
