@@ -173,8 +173,7 @@ class _Prepared:
     (``IN`` lists): the SQL text, how to turn a parameter dict into the positional arguments (each value through
     its column type's bind processor) and each result column's result processor."""
 
-    __slots__ = ("compiled", "sql", "order", "row", "results")
-
+    __slots__ = ("sql", "order", "row", "results")
 
     def __init__(self, stmt, dialect, lengths: dict[str, int], column_keys: list[str] | None) -> None:
         from collections import namedtuple
@@ -183,7 +182,7 @@ class _Prepared:
         sql = compiled.string
         for name, n in lengths.items():  # what SQLAlchemy does per execution, done once per list length
             sql = sql.replace(f"__[POSTCOMPILE_{name}]", ", ".join("?" * n))
-        self.compiled, self.sql = compiled, sql
+        self.sql = sql
         # (name, expanding, bind processor, the value written into the statement: used when not a parameter)
         self.order = [(name, bind.expanding, bind.type.dialect_impl(dialect).bind_processor(dialect),
                        _NO_VALUE if bind.required else bind.effective_value)
@@ -213,7 +212,8 @@ class _Prepared:
 
 
 _NO_VALUE = object()
-_prepared: dict[tuple, _Prepared] = {}
+_prepared: dict[tuple, _Prepared] = {}  # (statement id, list lengths, INSERT/UPDATE columns) → compiled, or None
+_prepared_statements: list = []  # the statements of those keys, kept alive so that no id is reused
 _CONNECTION_KEY = "jiangxin_fast_connection"
 
 
@@ -226,13 +226,13 @@ def _run_prepared(stmt, params: dict[str, Any], *, select: bool):
         session.flush()
     # The session's connection, asked of the session once per transaction or savepoint (each ask is ~20 µs of
     # bookkeeping; a savepoint's first ask is what emits its SAVEPOINT)
-    transaction = session.get_nested_transaction() or session.get_transaction()
     known = session.info.get(_CONNECTION_KEY)
-    if transaction is not None and known is not None and known[0] is transaction:
-        connection = known[1]
-    else:
-        connection = session.connection()
-        session.info[_CONNECTION_KEY] = (session.get_nested_transaction() or session.get_transaction(), connection)
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    if transaction is None or known is None or known[0] is not transaction:
+        connection = session.connection()  # begins the transaction (or emits the SAVEPOINT) if need be
+        known = session.info[_CONNECTION_KEY] = (session.get_nested_transaction() or session.get_transaction(),
+                                                 connection)
+    connection = known[1]
     dialect = connection.dialect
     if dialect.name != "sqlite":
         return None
@@ -246,7 +246,7 @@ def _run_prepared(stmt, params: dict[str, Any], *, select: bool):
         prepared = _Prepared(stmt, dialect, lengths, column_keys)
         if not select and any(name not in params for name, _e, _p, _f in prepared.order):
             prepared = None  # e.g. a default to compute: SQLAlchemy's job
-        if len(_prepared) < 512:  # hot statements only; the key holds the statement's id, so keep them alive
+        if len(_prepared) < 512:  # hot statements only
             _prepared[key] = prepared
             _prepared_statements.append(stmt)
     if prepared is None:
@@ -267,8 +267,6 @@ def _run_prepared(stmt, params: dict[str, Any], *, select: bool):
         dispatch.after_cursor_execute(connection, cursor, prepared.sql, arguments, None, False)
     return prepared, cursor
 
-
-_prepared_statements: list = []
 
 
 def fast_rows(stmt, params: dict[str, Any]) -> list:

@@ -71,12 +71,6 @@ class TokenJudge:
     id: int
     username: str
     roles: frozenset[str]
-    is_authenticated = True
-    is_active = True
-    is_anonymous = False
-
-    def get_id(self) -> str:
-        return str(self.id)
 
     def has_role(self, *roles: str) -> bool:
         return not self.roles.isdisjoint(roles)
