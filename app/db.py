@@ -170,23 +170,35 @@ def core_rows(stmt, params: dict[str, Any] | None = None) -> list:
 
 class _Prepared:
     """One Core statement compiled once for SQLite and one set of list lengths of its expanding parameters
-    (``IN`` lists): the SQL text, how to turn a parameter dict into the positional arguments (each value through
-    its column type's bind processor) and each result column's result processor."""
+    (``IN`` lists, of values or of tuples): the SQL text, how to turn a parameter dict into the positional arguments
+    (each value through its column type's bind processor) and each result column's result processor."""
 
     __slots__ = ("sql", "order", "row", "results")
 
-    def __init__(self, stmt, dialect, lengths: dict[str, int], column_keys: list[str] | None) -> None:
+    def __init__(self, stmt, dialect, lengths: dict[str, tuple[int, int]], column_keys: list[str] | None) -> None:
         from collections import namedtuple
 
         compiled = stmt.compile(dialect=dialect, column_keys=column_keys)
         sql = compiled.string
-        for name, n in lengths.items():  # what SQLAlchemy does per execution, done once per list length
-            sql = sql.replace(f"__[POSTCOMPILE_{name}]", ", ".join("?" * n))
+        for name, (n, arity) in lengths.items():  # what SQLAlchemy does per execution, done once per list length
+            if arity:  # (a, b) IN (VALUES (?, ?), …)
+                values = ", ".join(["(" + ", ".join("?" * arity) + ")"] * n)
+                sql = sql.replace(f"__[POSTCOMPILE_{name}]", ("VALUES " if dialect.tuple_in_values else "") + values)
+            else:
+                sql = sql.replace(f"__[POSTCOMPILE_{name}]", ", ".join("?" * n))
         self.sql = sql
-        # (name, expanding, bind processor, the value written into the statement: used when not a parameter)
-        self.order = [(name, bind.expanding, bind.type.dialect_impl(dialect).bind_processor(dialect),
-                       _NO_VALUE if bind.required else bind.effective_value)
-                      for name, bind in ((name, compiled.binds[name]) for name in compiled.positiontup)]
+        # (name, the IN list's length or 0, whether its values are tuples, bind processor — one per tuple member for
+        # tuples —, the value written into the statement: used when not a parameter)
+        self.order = []
+        for name in compiled.positiontup:
+            bind = compiled.binds[name]
+            length, arity = lengths.get(name, (0, 0)) if bind.expanding else (0, 0)
+            if arity:
+                process = [t.dialect_impl(dialect).bind_processor(dialect) for t in bind.type.types]
+                process = process if any(process) else None
+            else:
+                process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            self.order.append((name, length, bool(arity), process, _NO_VALUE if bind.required else bind.effective_value))
         self.row = self.results = None
         if getattr(stmt, "is_select", False):
             columns = list(stmt.selected_columns)
@@ -196,10 +208,17 @@ class _Prepared:
 
     def arguments(self, params: dict[str, Any]) -> list:
         out: list = []
-        for name, expanding, process, fixed in self.order:
+        for name, length, tuples, process, fixed in self.order:
             value = params[name] if fixed is _NO_VALUE or name in params else fixed
-            if expanding:
-                out.extend(value if process is None else [process(v) for v in value])
+            if length:  # an IN list, padded to the compiled length with its last value (the same set)
+                if tuples:
+                    values = list(value) if process is None else [
+                        tuple(v if p is None else p(v) for p, v in zip(process, t, strict=True)) for t in value]
+                    values = [v for t in values + values[-1:] * (length - len(values)) for v in t]
+                    out.extend(values)
+                    continue
+                values = list(value) if process is None else [process(v) for v in value]
+                out.extend(values + values[-1:] * (length - len(values)))
             else:
                 out.append(value if process is None else process(value))
         return out
@@ -236,15 +255,19 @@ def _run_prepared(stmt, params: dict[str, Any], *, select: bool):
     dialect = connection.dialect
     if dialect.name != "sqlite":
         return None
-    lengths = {k: len(v) for k, v in params.items() if isinstance(v, list | tuple)}
-    if any(n == 0 for n in lengths.values()):
+    lists = {k: v for k, v in params.items() if isinstance(v, list | tuple)}
+    if any(not v for v in lists.values()):
         return None
+    # IN lists compile to the next power of two (padded with their last value): a group's lists of 1…64 values
+    # share 7 compiled forms per list instead of 64; a list of tuples (row values) compiles per tuple size
+    lengths = {k: (1 << (len(v) - 1).bit_length(), len(v[0]) if isinstance(v[0], tuple) else 0)
+               for k, v in lists.items()}
     column_keys = None if select else sorted(params)
     key = (id(stmt), tuple(sorted(lengths.items())), tuple(column_keys or ()))
     prepared = _prepared.get(key)
     if prepared is None:
         prepared = _Prepared(stmt, dialect, lengths, column_keys)
-        if not select and any(name not in params for name, _e, _p, _f in prepared.order):
+        if not select and any(name not in params for name, *_rest in prepared.order):
             prepared = None  # e.g. a default to compute: SQLAlchemy's job
         if len(_prepared) < 512:  # hot statements only
             _prepared[key] = prepared

@@ -9,7 +9,8 @@ one write lock, BEGIN, re-reading the pages another process's write made stale, 
 success of ``POST /api/v1/competitions/<id>/marks`` with the same parser (JSON numbers exact), the same item
 schema, the same token rules (``live_token``), the same role rule, the same service (``plan_marks`` and
 ``write_planned``, what ``submit_marks`` runs), the same body and the same headers as the view. On SQLite, batches
-that arrive together are planned in one read-only transaction and written in one write transaction
+that arrive together are read for in one go (``GroupReads``: the tokens' judges and six queries for the whole group,
+instead of five or six per batch), planned in one read-only transaction and written in one write transaction
 (``app.grouped_writes``), each exactly as if alone.
 
 Whatever is not a plain success — a session cookie (the judge page: the app, with its CSRF check), a query
@@ -53,14 +54,14 @@ LANE_MAX_BODY = 256 * 1024  # bytes; a larger batch (MAX_BATCH marks fit well wi
 _ITEMS = MarksItemSchema(many=True)
 
 
-def _token_judge_statement():
+def _token_judges_statement():
     t, u, r = ApiToken.__table__, User.__table__, UserRole.__table__
-    return (select(u.c.id, u.c.username, t.c.id.label("token_id"), r.c.role)
+    return (select(t.c.token_hash, u.c.id, u.c.username, r.c.role)
             .select_from(t.join(u, u.c.id == t.c.user_id).outerjoin(r, r.c.user_id == u.c.id))
-            .where(*live_token(bindparam("digest"))))
+            .where(*live_token(bindparam("digests", expanding=True), any_of=True)))
 
 
-_TOKEN_JUDGE = _token_judge_statement()  # one row per role of the token's user; none for a dead token
+_TOKEN_JUDGES = _token_judges_statement()  # one row per live token of ``digests`` and role of its user
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,7 @@ class TokenMarksLane:
         """PostgreSQL: one batch in its own transaction, exactly as the view runs it."""
         with self.app.app_context():  # its own session, as each request of the app has
             try:
-                judge = self._judge(batch)
+                judge = _judges([batch.digest]).get(batch.digest)
                 if judge is None:
                     return NOT_DONE
                 ip = audit_ip.set(batch.ip)
@@ -172,18 +173,26 @@ class TokenMarksLane:
 
     def _run_group(self, jobs: list[Job]) -> None:
         """SQLite: the batches of ``jobs`` (see ``app.grouped_writes``) as the view runs one (``reads_first``), in two
-        transactions for them all: every batch's token, judge and marks read and checked (``plan_marks``) in a
-        read-only one, which does not wait for the write lock (another process may be writing meanwhile); then, in
-        one write transaction, each batch re-checked and written (``write_planned``), with its own client address
-        in the audit log. A refused batch wrote nothing (everything is checked before the first write) and is left
-        to the app. Anything unexpected, or a refusal after a write: the whole group is rolled back and every batch
-        is left to the app."""
+        transactions for them all. In a read-only one, which does not wait for the write lock (another process may be
+        writing meanwhile): the tokens' judges (one query), everything the batches are checked against
+        (``GroupReads``: six queries for the whole group instead of four or five per batch), and each batch checked
+        (``plan_marks``). Then, in one write transaction, each batch re-checked and written (``write_planned``: its
+        stamp read again under the lock, and planned again if anything changed since — an earlier batch of the group
+        included), with its own client address in the audit log. A refused batch wrote nothing (everything is
+        checked before the first write) and is left to the app. Anything unexpected, or a refusal after a write: the
+        whole group is rolled back and every batch is left to the app."""
         with self.app.app_context():  # its own session, as each request of the app has
             mode, first = sqlite_begin_mode.set("DEFERRED"), sqlite_reads_first.set(True)
             try:
+                judges = _judges(sorted({job.payload.digest for job in jobs}))
+                mine = [(job, judges.get(job.payload.digest)) for job in jobs]
+                batches = [services.GroupBatch(judge.id, job.payload.competition_id, job.payload.inputs)
+                           for job, judge in mine if judge is not None]
+                # (one batch alone reads less with its own queries)
+                reads = services.GroupReads(batches) if len(batches) > 1 else None
                 planned = []
-                for job in jobs:
-                    plan = self._plan(job.payload)
+                for job, judge in mine:
+                    plan = NOT_DONE if judge is None else self._plan(job.payload, judge, reads)
                     if plan is NOT_DONE or not plan.writes:
                         job.result = plan if plan is NOT_DONE else plan.nothing_to_write()
                     else:
@@ -203,19 +212,9 @@ class TokenMarksLane:
                 sqlite_begin_mode.reset(mode)
 
     @staticmethod
-    def _judge(batch: _LaneBatch) -> TokenJudge | None:
-        """The token's user if they are a judge (else None: the app answers 401 or 403)."""
-        rows = fast_rows(_TOKEN_JUDGE, {"digest": batch.digest})
-        if not rows or Role.JUDGE not in {r.role for r in rows}:
-            return None
-        return TokenJudge(rows[0].id, rows[0].username, frozenset(r.role for r in rows if r.role))
-
-    def _plan(self, batch: _LaneBatch) -> Any:
-        judge = self._judge(batch)
-        if judge is None:
-            return NOT_DONE
+    def _plan(batch: _LaneBatch, judge: TokenJudge, reads: services.GroupReads | None) -> Any:
         try:
-            return services.plan_marks(judge, batch.competition_id, batch.inputs)
+            return services.plan_marks(judge, batch.competition_id, batch.inputs, reads=reads)
         except (HTTPException, DomainError):  # a refusal: the app gives it, in the request's language
             return NOT_DONE
 
@@ -231,6 +230,16 @@ class TokenMarksLane:
             return NOT_DONE
         finally:
             audit_ip.reset(ip)
+
+
+def _judges(digests: list[str]) -> dict[str, TokenJudge]:
+    """Token digest → its user, for the live tokens among ``digests`` whose users are judges (the others: the app
+    answers 401 or 403). One query."""
+    roles: dict[str, tuple[Any, set[str]]] = {}
+    for row in fast_rows(_TOKEN_JUDGES, {"digests": digests}):
+        roles.setdefault(row.token_hash, (row, set()))[1].add(row.role)
+    return {digest: TokenJudge(row.id, row.username, frozenset(r for r in found if r))
+            for digest, (row, found) in roles.items() if Role.JUDGE in found}
 
 
 class _UndoGroup(Exception):

@@ -110,39 +110,45 @@ class JudgeTies:
 def judge_ties(judge_id: int) -> JudgeTies:
     """The judge's own worker record, enterprises (profile, linked worker, HR roles) and their chains. One query
     (a mark arriving re-checks conflicts with it)."""
-    worker_id = None
-    enterprises: set[int] = set()
-    chains: set[int] = set()
-    for kind, value in fast_rows(_ties_statement(), {"judge": judge_id}):
+    return judges_ties([judge_id])[judge_id]
+
+
+def judges_ties(judge_ids: Sequence[int]) -> dict[int, JudgeTies]:
+    """``judge_ties`` of many judges in one query (the token lane reads a group of judges' batches at once)."""
+    found: dict[int, tuple[list, set[int], set[int]]] = {j: ([None], set(), set()) for j in judge_ids}
+    if not found:
+        return {}
+    for judge, kind, value in fast_rows(_ties_statement(), {"judges": sorted(found)}):
+        worker, enterprises, chains = found[judge]
         if kind == "w":
-            worker_id = value
+            worker[0] = value
         elif value is None:
             continue
         elif kind == "e":
             enterprises.add(value)
         else:
             chains.add(value)
-    return JudgeTies(worker_id, frozenset(enterprises), frozenset(chains))
+    return {j: JudgeTies(w[0], frozenset(e), frozenset(c)) for j, (w, e, c) in found.items()}
 
 
 @functools.cache
 def _ties_statement():
-    """Rows (kind, id): ("w", the judge's worker id), ("e", an enterprise of the judge), ("c", a chain of one)."""
-    judge = bindparam("judge")
+    """Rows (judge id, kind, id) for the judges ``judges``: ("w", the judge's worker id), ("e", an enterprise of the
+    judge), ("c", a chain of one)."""
+    judges = bindparam("judges", expanding=True)
     u, w, p, r, cm = User.__table__.c, Worker.__table__.c, JudgeProfile.__table__.c, UserRole.__table__.c, chain_member.c
-    linked = select(w.enterprise_id).select_from(User.__table__.join(Worker.__table__, w.id == u.worker_id)).where(
-        u.id == judge)
-    profile = select(p.enterprise_id).where(p.user_id == judge)
-    hr = select(r.enterprise_id).where(r.user_id == judge, r.role == Role.HR, r.enterprise_id.is_not(None))
-
-    def tagged(kind: str, stmt):
-        return stmt.with_only_columns(literal_column(f"'{kind}'").label("kind"), *stmt.selected_columns,
-                                      maintain_column_froms=True)
+    linked = select(u.id.label("judge"), w.enterprise_id).select_from(
+        User.__table__.join(Worker.__table__, w.id == u.worker_id)).where(u.id.in_(judges))
+    profile = select(p.user_id.label("judge"), p.enterprise_id).where(p.user_id.in_(judges))
+    hr = select(r.user_id.label("judge"), r.enterprise_id).where(r.user_id.in_(judges), r.role == Role.HR,
+                                                                 r.enterprise_id.is_not(None))
+    theirs = union_all(linked, profile, hr).subquery()
 
     return union_all(
-        tagged("w", select(u.worker_id).where(u.id == judge)),
-        tagged("e", linked), tagged("e", profile), tagged("e", hr),
-        tagged("c", select(cm.chain_id).where(cm.enterprise_id.in_(union_all(linked, profile, hr)))),
+        select(u.id, literal_column("'w'").label("kind"), u.worker_id.label("value")).where(u.id.in_(judges)),
+        select(theirs.c.judge, literal_column("'e'").label("kind"), theirs.c.enterprise_id.label("value")),
+        select(theirs.c.judge, literal_column("'c'").label("kind"), cm.chain_id.label("value"))
+        .join_from(theirs, chain_member, cm.enterprise_id == theirs.c.enterprise_id),
     )
 
 
@@ -281,33 +287,71 @@ def entries_for_codes(competition, pairs: set[tuple[int, str]], *, judge_id: int
     """(module id, code) → the approved entry behind it (its module code with 二次加密, else its entry code), for
     many codes in one query of plain rows (the marks area checks a whole batch with it). ``competition`` needs
     ``id`` and ``uses_module_codes``; ``declared`` tells whether ``judge_id`` declared a conflict with the entry."""
-    pairs = {(m, c) for m, c in pairs if isinstance(c, str) and 0 < len(c) <= 16}
-    if not pairs:
-        return {}
+    judges = [] if judge_id is None else [judge_id]
+    return coded_entries(competition, pairs, judges).for_judge(pairs, judge_id)
+
+
+def coded_entries(competition, pairs: set[tuple[int, str]], judge_ids: Sequence[int]) -> CodedEntries:
+    """The entries behind ``pairs`` with the declared conflicts of the judges ``judge_ids``, in one query: what
+    ``entries_for_codes`` answers, for any of those judges and any part of the pairs (the token lane reads a group
+    of judges' batches at once)."""
+    pairs = _valid_pairs(pairs)
     module_codes = bool(competition.uses_module_codes)
-    params = {"cid": competition.id, "judge": judge_id, "codes": sorted({c for _m, c in pairs}),
+    found = CodedEntries(module_codes, pairs, frozenset(judge_ids), {}, {})
+    if not pairs:
+        return found
+    params = {"cid": competition.id, "judges": sorted(judge_ids), "codes": sorted({c for _m, c in pairs}),
               "mids": sorted({m for m, _c in pairs})}
-    found: dict[tuple[int, str], CodedEntry] = {}
     for r in fast_rows(_entries_statement(module_codes), params):
-        entry = CodedEntry(r.id, r.worker_id, r.enterprise_id, bool(r.declared))
-        if module_codes:
-            found[(r.module_id, r.code)] = entry
-        else:
-            found.update({(m, r.code): entry for m, c in pairs if c == r.code})
-    return {p: e for p, e in found.items() if p in pairs}
+        found.rows[(r.module_id, r.code) if module_codes else r.code] = CodedEntry(r.id, r.worker_id,
+                                                                                    r.enterprise_id, False)
+        if r.declared_by is not None:
+            found.declared.setdefault(r.id, set()).add(r.declared_by)
+    return found
+
+
+def _valid_pairs(pairs: set[tuple[int, str]]) -> set[tuple[int, str]]:
+    return {(m, c) for m, c in pairs if isinstance(c, str) and 0 < len(c) <= 16}
+
+
+@dataclass
+class CodedEntries:
+    """What ``coded_entries`` read for ``pairs`` and ``judges``: entries by (module id, code) with module codes, else
+    by code; entry id → the judges (of ``judges``) who declared a conflict with it."""
+
+    module_codes: bool
+    pairs: set[tuple[int, str]]
+    judges: frozenset[int]
+    rows: dict[Any, CodedEntry]
+    declared: dict[int, set[int]]
+
+    def covers(self, pairs: set[tuple[int, str]], judge_id: int | None) -> bool:
+        """Whether ``for_judge(pairs, judge_id)`` can be answered from what was read."""
+        return (judge_id is None or judge_id in self.judges) and _valid_pairs(pairs) <= self.pairs
+
+    def for_judge(self, pairs: set[tuple[int, str]], judge_id: int | None) -> dict[tuple[int, str], CodedEntry]:
+        out = {}
+        for m, c in _valid_pairs(pairs):
+            entry = self.rows.get((m, c) if self.module_codes else c)
+            if entry is not None:
+                out[(m, c)] = entry._replace(declared=judge_id in self.declared.get(entry.id, ()))
+        return out
 
 
 @functools.cache
 def _entries_statement(module_codes: bool):
+    """Approved entries by code, one row per entry and judge of ``judges`` who declared a conflict with it (one row
+    with ``declared_by`` NULL when none did)."""
     e, mc, dc = Entry.__table__, ModuleCode.__table__, DeclaredConflict.__table__
-    declared = exists().where(dc.c.entry_id == e.c.id, dc.c.judge_id == bindparam("judge"))
     codes = bindparam("codes", expanding=True)
-    stmt = select(e.c.id, e.c.worker_id, e.c.enterprise_id, declared.label("declared")).where(
-        e.c.competition_id == bindparam("cid"), e.c.status == APPROVED)
+    stmt = select(e.c.id, e.c.worker_id, e.c.enterprise_id, dc.c.judge_id.label("declared_by"))
     if module_codes:
-        return stmt.add_columns(mc.c.module_id, mc.c.code).join(mc, mc.c.entry_id == e.c.id).where(
+        stmt = stmt.add_columns(mc.c.module_id, mc.c.code).select_from(e.join(mc, mc.c.entry_id == e.c.id)).where(
             mc.c.module_id.in_(bindparam("mids", expanding=True)), mc.c.code.in_(codes))
-    return stmt.add_columns(e.c.code).where(e.c.code.in_(codes))
+    else:
+        stmt = stmt.add_columns(e.c.code).select_from(e).where(e.c.code.in_(codes))
+    return stmt.outerjoin(dc, and_(dc.c.entry_id == e.c.id, dc.c.judge_id.in_(bindparam("judges", expanding=True)))
+                          ).where(e.c.competition_id == bindparam("cid"), e.c.status == APPROVED)
 
 
 def assigned_entry(judge_id: int, module_id: int, code: str) -> Entry:

@@ -38,7 +38,7 @@ from fractions import Fraction
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, case, exists, func, select, union_all, update
+from sqlalchemy import and_, bindparam, case, exists, func, literal_column, select, tuple_, union, union_all, update
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
@@ -361,15 +361,16 @@ def submit_marks(actor: User, competition_id: int, items: Sequence[MarkInput], *
 
 
 def plan_marks(actor: User, competition_id: int, items: Sequence[MarkInput], *, judge_id: int | None = None,
-               lock: bool = False) -> _Plan:
+               lock: bool = False, reads: _Reads | None = None) -> _Plan:
     """The read phase of ``submit_marks``: the batch loaded and checked — a DomainError listing every problem, or a
-    plan (``plan.writes``: what it would store; none: answer ``plan.nothing_to_write()``). Writes nothing."""
+    plan (``plan.writes``: what it would store; none: answer ``plan.nothing_to_write()``). Writes nothing. ``reads``:
+    where the batch's rows come from (default: its own queries; ``GroupReads``: read for many batches at once)."""
     if not items:
         raise DomainError(_l("Send at least one mark."), code="invalid_marks", status=422, details={"items": []})
     if len(items) > MAX_BATCH:
         raise DomainError(_l("Send at most %(n)d marks at once.", n=MAX_BATCH), code="invalid_marks", status=422,
                           details={"items": []})
-    return _plan(actor, competition_id, items, judge_id, lock=lock)
+    return _plan(actor, competition_id, items, judge_id, lock=lock, reads=reads or _ONE_BY_ONE)
 
 
 def write_planned(plan: _Plan) -> list[MarkResult]:
@@ -395,7 +396,7 @@ class _Plan:
     clerk: bool
     work: list[_Item]
     currents: dict[tuple[int, int], Mark]
-    others: dict[tuple[int, int], set[int]]  # target → other judges with a current mark there
+    others: dict[tuple[int, int], int]  # target → how many other judges have a current mark there
 
     @property
     def writes(self) -> list[_Item]:
@@ -429,28 +430,31 @@ class _Plan:
         return out
 
 
-def _plan(actor: User, competition_id: int, items: Sequence[MarkInput], judge_id: int | None, *, lock: bool
-          ) -> _Plan:
+def _plan(actor: User, competition_id: int, items: Sequence[MarkInput], judge_id: int | None, *, lock: bool,
+          reads: _Reads | None = None) -> _Plan:
     """Load and check a batch (every problem of every item, or a plan to write).
 
-    Four reads whatever the batch (plain rows, no ORM objects): the competition with the batch's aspects, their
-    modules and the judge's seats (``_scheme``); the entries behind the codes with declared conflicts
-    (``judging.entries_for_codes``); the stored keys and current marks of the targets (``_marks``); the judge's ties
-    (``judging.judge_ties``, only when an item gets as far as the conflict check)."""
+    Four reads whatever the batch (plain rows, no ORM objects), through ``reads`` (its own queries, or a group's
+    ``GroupReads``): the competition with the batch's aspects, their modules and the judge's seats (``_scheme``); the
+    entries behind the codes with declared conflicts (``judging.entries_for_codes``); the stored keys and current
+    marks of the targets (``_marks``, as ``StoredMarks``); the judge's ties (``judging.judge_ties``, only when an item
+    gets as far as the conflict check)."""
     paper = judge_id is not None  # typed in by a clerk (who must be one), unconfirmed unless it is the clerk's own
     clerk = paper and judge_id != actor.id
     judge_id = actor.id if judge_id is None else judge_id
     errors: list[dict[str, Any]] = []
     work = [_Item(i, data) for i, data in enumerate(items)]
 
-    competition, aspects = _scheme(competition_id, {w.data.aspect_id for w in work if isinstance(w.data.aspect_id, int)},
-                                   judge_id, actor.id, lock=lock)
-    entries = judging.entries_for_codes(competition, {(aspects[w.data.aspect_id][1].id, w.data.code) for w in work
-                                                      if w.data.aspect_id in aspects and isinstance(w.data.code, str)},
-                                        judge_id=judge_id)
+    reads = reads or _ONE_BY_ONE
+    competition, aspects = reads.scheme(competition_id, {w.data.aspect_id for w in work
+                                                         if isinstance(w.data.aspect_id, int)},
+                                        judge_id, actor.id, lock=lock)
+    entries = reads.entries(competition, {(aspects[w.data.aspect_id][1].id, w.data.code) for w in work
+                                          if w.data.aspect_id in aspects and isinstance(w.data.code, str)},
+                            judge_id)
     keys = {w.data.idempotency_key for w in work if isinstance(w.data.idempotency_key, str)}
-    marks = _marks(keys, {e.id for e in entries.values()}, {a for a, _m in aspects.items()})
-    by_key = {m.idempotency_key: m for m in marks if m.idempotency_key in keys}
+    stored_marks = reads.stored(keys, {e.id for e in entries.values()}, set(aspects), judge_id)
+    by_key = stored_marks.by_key
     conflicts: dict[int, str | None] | None = None
     organizer: bool | None = None
     seen_keys: dict[str, _Item] = {}
@@ -513,7 +517,7 @@ def _plan(actor: User, competition_id: int, items: Sequence[MarkInput], judge_id
         if conflicts is None:  # every entry of the batch at once, with the judge's ties read once
             conflicts = judging.conflicts_of(judge_id, list(entries.values()),
                                              same_chain_rule=competition.conflict_same_chain,
-                                             ties=judging.judge_ties(judge_id))
+                                             ties=reads.ties(judge_id))
         if conflicts[entry.id] is not None:
             # To a judge a conflicted entry looks exactly like a code that is not theirs.
             errors.append(_item_error(w.index, "judge_conflicted" if paper else "not_assigned", field_name="code"))
@@ -529,13 +533,13 @@ def _plan(actor: User, competition_id: int, items: Sequence[MarkInput], judge_id
             w.value = canonical(w.value)
     if errors:
         _raise_item_errors(errors)
-    currents, others = _currents_of(marks, judge_id, {(w.entry_id, w.aspect.id) for w in work})
+    currents, others = stored_marks.currents_of({(w.entry_id, w.aspect.id) for w in work})
     plan = _Plan(actor, competition, judge_id, paper, clerk, work, currents, others)
     # An aspect takes the marks of exactly ``judges_required`` judges per entrant (the engine refuses more): a
     # judge without a mark there yet may not add one once other judges have filled every place.
     for w in plan.writes:
         target = (w.entry_id, w.aspect.id)
-        if target not in currents and len(others.get(target, ())) >= w.aspect.judges_required:
+        if target not in currents and others.get(target, 0) >= w.aspect.judges_required:
             errors.append(_item_error(w.index, "aspect_full", field_name="code"))
     if errors:
         _raise_item_errors(errors)
@@ -586,22 +590,29 @@ def _scheme(competition_id: int, aspect_ids: set[int], judge_id: int, actor_id: 
 
 @functools.cache
 def _scheme_statement(lock: bool):
-    c, a, cr, m = Competition.__table__, Aspect.__table__, Criterion.__table__, Module.__table__
-    p, pj = Panel.__table__, PanelJudge.__table__
+    p, pj, m = Panel.__table__, PanelJudge.__table__, Module.__table__
     judge, actor = bindparam("judge"), bindparam("actor")
-    batch = a.join(cr, cr.c.id == a.c.criterion_id).join(m, m.c.id == cr.c.module_id)
     seated = exists().where(p.c.module_id == m.c.id, pj.c.panel_id == p.c.id, pj.c.judge_id == judge)
     chief = exists().where(p.c.module_id == m.c.id, p.c.chief_judge_id == actor)
-    stmt = select(
+    stmt = _group_scheme_statement().add_columns(seated.label("seated"), chief.label("chief"))
+    if lock:
+        stmt = stmt.with_for_update(of=Competition.__table__)
+    return stmt
+
+
+@functools.cache
+def _group_scheme_statement():
+    """The competition ``cid`` with its aspects among ``aids`` and their modules (one row per aspect; one row with
+    the aspect's columns NULL when none is)."""
+    c, a, cr, m = Competition.__table__, Aspect.__table__, Criterion.__table__, Module.__table__
+    batch = a.join(cr, cr.c.id == a.c.criterion_id).join(m, m.c.id == cr.c.module_id)
+    return select(
         c.c.id.label("cid"), c.c.status, c.c.uses_module_codes, c.c.conflict_same_chain,
         a.c.id, a.c.kind, a.c.max_mark, a.c.scale_max, a.c.scale_min, a.c.scale_step, a.c.judges_required,
         a.c.aggregation, a.c.trim_k, a.c.normalize, a.c.uses_difficulty, a.c.divergence_threshold,
-        m.c.id.label("module_id"), m.c.locked_at, seated.label("seated"), chief.label("chief"),
+        m.c.id.label("module_id"), m.c.locked_at,
     ).select_from(c.outerjoin(batch, and_(m.c.competition_id == c.c.id, a.c.id.in_(bindparam("aids", expanding=True))))
     ).where(c.c.id == bindparam("cid"))
-    if lock:
-        stmt = stmt.with_for_update(of=c)
-    return stmt
 
 
 def _marks(keys: set[str], entry_ids: set[int], aspect_ids: set[int]) -> list:
@@ -613,37 +624,222 @@ def _marks(keys: set[str], entry_ids: set[int], aspect_ids: set[int]) -> list:
     return list({r.id: r for r in rows}.values())  # a current mark may also carry a key of the batch
 
 
+def _mark_rows():
+    """A select of the columns a stored mark is checked by, and the part of it for the marks with ``keys``."""
+    t = Mark.__table__
+    rows = select(t.c.id, t.c.entry_id, t.c.aspect_id, t.c.judge_id, t.c.revision, t.c.value, t.c.is_current,
+                  t.c.idempotency_key, t.c.entered_by_id, t.c.confirmed_by_id)
+    return rows, rows.where(t.c.idempotency_key.in_(bindparam("keys", expanding=True)))
+
+
 @functools.cache
 def _marks_statement():
     t = Mark.__table__
-    cols = (t.c.id, t.c.entry_id, t.c.aspect_id, t.c.judge_id, t.c.revision, t.c.value, t.c.is_current,
-            t.c.idempotency_key, t.c.entered_by_id, t.c.confirmed_by_id)
+    rows, keyed = _mark_rows()
+    return union_all(keyed, rows.where(t.c.is_current.is_(True), t.c.entry_id.in_(bindparam("eids", expanding=True)),
+                                       t.c.aspect_id.in_(bindparam("aids", expanding=True))))
+
+
+@dataclass
+class StoredMarks:
+    """What ``_plan`` checks a batch against of the marks already stored: the marks with the batch's keys, and on
+    the batch's entries × aspects the judge's current marks and how many other judges have a current mark."""
+
+    by_key: dict[str, Any]  # key → the stored mark (a row like a ``Mark``)
+    mine: list  # the judge's current marks
+    others: dict[tuple[int, int], int]  # (entry id, aspect id) → other judges with a current mark there
+
+    @classmethod
+    def of_rows(cls, rows: list, keys: set[str], entry_ids: set[int], aspect_ids: set[int], judge_id: int
+                ) -> StoredMarks:
+        """From the rows ``_marks`` read."""
+        judges: dict[tuple[int, int], set[int]] = defaultdict(set)
+        mine = []
+        for r in rows:
+            if r.is_current and r.entry_id in entry_ids and r.aspect_id in aspect_ids:
+                if r.judge_id == judge_id:
+                    mine.append(r)
+                else:
+                    judges[(r.entry_id, r.aspect_id)].add(r.judge_id)
+        return cls({r.idempotency_key: r for r in rows if r.idempotency_key in keys}, mine,
+                   {target: len(found) for target, found in judges.items()})
+
+    def currents_of(self, targets: set[tuple[int, int]]
+                    ) -> tuple[dict[tuple[int, int], Any], dict[tuple[int, int], int]]:
+        """(entry id, aspect id) → the judge's current mark there, for ``targets``; and → how many other judges have
+        a current mark there, for every entry × aspect of the targets (as the write stamp counts them)."""
+        entry_ids = {e for e, _a in targets}
+        aspect_ids = {a for _e, a in targets}
+        out: dict[tuple[int, int], Any] = {}
+        for mark in self.mine:
+            target = (mark.entry_id, mark.aspect_id)
+            if target in targets and (target not in out or mark.revision > out[target].revision):
+                out[target] = mark
+        return out, {t: n for t, n in self.others.items() if n and t[0] in entry_ids and t[1] in aspect_ids}
+
+
+class _Reads:
+    """Where ``_plan`` reads what it checks a batch against: by default each read is the batch's own query."""
+
+    def scheme(self, competition_id: int, aspect_ids: set[int], judge_id: int, actor_id: int, *, lock: bool
+               ) -> tuple[_CompetitionRow, dict[int, tuple[AspectSpec, _ModuleRow]]]:
+        return _scheme(competition_id, aspect_ids, judge_id, actor_id, lock=lock)
+
+    def entries(self, competition: _CompetitionRow, pairs: set[tuple[int, str]], judge_id: int
+                ) -> dict[tuple[int, str], judging.CodedEntry]:
+        return judging.entries_for_codes(competition, pairs, judge_id=judge_id)
+
+    def stored(self, keys: set[str], entry_ids: set[int], aspect_ids: set[int], judge_id: int) -> StoredMarks:
+        return StoredMarks.of_rows(_marks(keys, entry_ids, aspect_ids), keys, entry_ids, aspect_ids, judge_id)
+
+    def ties(self, judge_id: int) -> judging.JudgeTies:
+        return judging.judge_ties(judge_id)
+
+
+_ONE_BY_ONE = _Reads()
+
+
+# --- a group of judges' batches read at once (the token lane on SQLite) ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GroupBatch:
+    """One judge's batch of their own marks, in a group read together (``GroupReads``)."""
+
+    judge_id: int
+    competition_id: int
+    items: Sequence[MarkInput]
+
+
+class GroupReads(_Reads):
+    """The reads of many judges' batches made at once, for planning them in one transaction (the token lane's read
+    phase on SQLite: ``plan_marks(…, reads=…)``): six queries for the whole group instead of four or five per batch —
+    the competitions with the group's aspects, the judges' seats and chief judgeships on those modules, the entries
+    behind the group's codes with the judges' declared conflicts, the stored marks with the group's keys and the
+    judges' own current marks on their batches' entries × aspects, how many judges have a current mark on each of
+    those, and the judges' ties. Each answer equals what the batch's own queries would return in that transaction:
+    rows read for the whole group are filtered exactly as those queries filter, and any call outside what was read
+    (another judge, code, key, aspect…) runs the batch's own query. Read only: a plan made from these is written
+    with ``write_planned``, which checks it again under the write lock."""
+
+    def __init__(self, batches: Sequence[GroupBatch]) -> None:
+        self._judges = sorted({b.judge_id for b in batches})
+        wanted: dict[int, set[int]] = defaultdict(set)  # competition → the aspect ids sent for it
+        for b in batches:
+            wanted[b.competition_id].update(i.aspect_id for i in b.items if isinstance(i.aspect_id, int))
+        self._schemes: dict[int, tuple[_CompetitionRow, dict[int, tuple[AspectSpec, int, datetime | None]], set[int]]] = {}
+        for cid, aids in wanted.items():
+            rows = fast_rows(_group_scheme_statement(), {"cid": cid, "aids": sorted(aids)})
+            if rows:
+                first = rows[0]
+                competition = _CompetitionRow(first.cid, first.status, bool(first.uses_module_codes),
+                                              bool(first.conflict_same_chain))
+                self._schemes[cid] = (competition, {r.id: (spec_of(r, r.module_id), r.module_id, r.locked_at)
+                                                    for r in rows if r.id is not None}, aids)
+        modules = sorted({m for _c, aspects, _a in self._schemes.values() for _s, m, _l in aspects.values()})
+        self._seats: set[tuple[int, int]] = set()
+        self._chiefs: set[tuple[int, int]] = set()
+        if modules and self._judges:
+            for kind, module_id, user_id in fast_rows(_seats_statement(), {"mids": modules, "judges": self._judges}):
+                (self._seats if kind == "s" else self._chiefs).add((module_id, user_id))
+        self._entries: dict[int, judging.CodedEntries] = {}
+        for cid, (competition, aspects, _a) in self._schemes.items():
+            pairs = {(aspects[i.aspect_id][1], i.code) for b in batches if b.competition_id == cid for i in b.items
+                     if i.aspect_id in aspects and isinstance(i.code, str)}
+            self._entries[cid] = judging.coded_entries(competition, pairs, self._judges)
+        # the judges' own current marks and the other judges' counts on each batch's entries × aspects, as
+        # ``_plan`` will ask for them
+        self._triples: set[tuple[int, int, int]] = set()
+        for b in batches:
+            if b.competition_id in self._schemes:
+                _c, aspects, _a = self._schemes[b.competition_id]
+                found = {i.aspect_id for i in b.items if i.aspect_id in aspects}
+                pairs = {(aspects[i.aspect_id][1], i.code) for i in b.items if i.aspect_id in found}
+                entry_ids = {e.id for e in self._entries[b.competition_id].for_judge(pairs, b.judge_id).values()}
+                self._triples |= {(b.judge_id, e, a) for e in entry_ids for a in found}
+        self._keys = {i.idempotency_key for b in batches for i in b.items if isinstance(i.idempotency_key, str)}
+        self._by_key: dict[str, Any] = {}
+        self._mine: dict[tuple[int, int, int], list] = defaultdict(list)
+        if self._keys or self._triples:
+            # (an empty list stands as NULL, which no value equals)
+            for r in fast_rows(_group_marks_statement(), {"keys": sorted(self._keys) or [None],
+                                                          "triples": sorted(self._triples) or [(None, None, None)]}):
+                if r.idempotency_key in self._keys:
+                    self._by_key[r.idempotency_key] = r
+                if r.is_current and (r.judge_id, r.entry_id, r.aspect_id) in self._triples:
+                    self._mine[(r.judge_id, r.entry_id, r.aspect_id)].append(r)
+        self._cells = {(e, a) for _j, e, a in self._triples}
+        self._judges_there = {(e, a): n for e, a, n in fast_rows(_judges_there_statement(),
+                                                                  {"cells": sorted(self._cells)})} if self._cells else {}
+        self._ties = judging.judges_ties(self._judges)
+
+    def scheme(self, competition_id, aspect_ids, judge_id, actor_id, *, lock):
+        found = self._schemes.get(competition_id)
+        if found is None or not aspect_ids <= found[2] or {judge_id, actor_id} - set(self._judges):
+            return super().scheme(competition_id, aspect_ids, judge_id, actor_id, lock=lock)
+        competition, aspects, _asked = found
+        modules: dict[int, _ModuleRow] = {}
+        out: dict[int, tuple[AspectSpec, _ModuleRow]] = {}
+        for aspect_id in aspect_ids:
+            if aspect_id in aspects:
+                spec, module_id, locked_at = aspects[aspect_id]
+                module = modules.get(module_id)
+                if module is None:
+                    module = modules[module_id] = _ModuleRow(module_id, locked_at, (module_id, judge_id) in self._seats,
+                                                             (module_id, actor_id) in self._chiefs)
+                out[aspect_id] = (spec, module)
+        return competition, out
+
+    def entries(self, competition, pairs, judge_id):
+        found = self._entries.get(competition.id)
+        if found is None or not found.covers(pairs, judge_id):
+            return super().entries(competition, pairs, judge_id)
+        return found.for_judge(pairs, judge_id)
+
+    def stored(self, keys, entry_ids, aspect_ids, judge_id):
+        cells = {(e, a) for e in entry_ids for a in aspect_ids}
+        if not keys <= self._keys or any((judge_id, e, a) not in self._triples for e, a in cells):
+            return super().stored(keys, entry_ids, aspect_ids, judge_id)
+        mine = [r for e, a in cells for r in self._mine.get((judge_id, e, a), ())]
+        return StoredMarks({k: self._by_key[k] for k in keys if k in self._by_key}, mine,
+                           {(e, a): self._judges_there.get((e, a), 0) - (1 if (judge_id, e, a) in self._mine else 0)
+                            for e, a in cells})
+
+    def ties(self, judge_id):
+        found = self._ties.get(judge_id)
+        return super().ties(judge_id) if found is None else found
+
+
+@functools.cache
+def _group_marks_statement():
+    """The marks with ``keys``, and the current marks of the (judge, entry, aspect) ``triples``."""
+    t = Mark.__table__
+    rows, keyed = _mark_rows()
+    return union(keyed, rows.where(t.c.is_current.is_(True), tuple_(t.c.judge_id, t.c.entry_id, t.c.aspect_id).in_(
+        bindparam("triples", expanding=True))))
+
+
+@functools.cache
+def _judges_there_statement():
+    """Rows (entry id, aspect id, how many judges have a current mark there) for the entry × aspect ``cells``."""
+    t = Mark.__table__
+    return (select(t.c.entry_id, t.c.aspect_id, func.count(t.c.judge_id.distinct()))
+            .where(t.c.is_current.is_(True), tuple_(t.c.entry_id, t.c.aspect_id).in_(bindparam("cells", expanding=True)))
+            .group_by(t.c.entry_id, t.c.aspect_id))
+
+
+@functools.cache
+def _seats_statement():
+    """Rows (kind, module id, user id) for the modules ``mids`` and users ``judges``: ("s", …) a seat on the module's
+    panel, ("c", …) its chief judge."""
+    p, pj = Panel.__table__, PanelJudge.__table__
+    mids, judges = bindparam("mids", expanding=True), bindparam("judges", expanding=True)
     return union_all(
-        select(*cols).where(t.c.idempotency_key.in_(bindparam("keys", expanding=True))),
-        select(*cols).where(t.c.is_current.is_(True), t.c.entry_id.in_(bindparam("eids", expanding=True)),
-                            t.c.aspect_id.in_(bindparam("aids", expanding=True))),
+        select(literal_column("'s'").label("kind"), p.c.module_id, pj.c.judge_id.label("user_id"))
+        .join_from(p, pj, pj.c.panel_id == p.c.id).where(p.c.module_id.in_(mids), pj.c.judge_id.in_(judges)),
+        select(literal_column("'c'").label("kind"), p.c.module_id, p.c.chief_judge_id.label("user_id"))
+        .where(p.c.module_id.in_(mids), p.c.chief_judge_id.in_(judges)),
     )
-
-
-def _currents_of(marks: list, judge_id: int, targets: set[tuple[int, int]]
-                 ) -> tuple[dict[tuple[int, int], Any], dict[tuple[int, int], set[int]]]:
-    """(entry id, aspect id) → the judge's current mark, and → the other judges with a current mark there (every
-    entry × aspect of the batch, as the write stamp counts them), from the rows ``_marks`` read."""
-    if not targets:
-        return {}, {}
-    entry_ids = {e for e, _a in targets}
-    aspect_ids = {a for _e, a in targets}
-    out: dict[tuple[int, int], Any] = {}
-    others: dict[tuple[int, int], set[int]] = defaultdict(set)
-    for mark in marks:
-        if not mark.is_current or mark.entry_id not in entry_ids or mark.aspect_id not in aspect_ids:
-            continue
-        target = (mark.entry_id, mark.aspect_id)
-        if mark.judge_id != judge_id:
-            others[target].add(mark.judge_id)
-        elif target in targets and (target not in out or mark.revision > out[target].revision):
-            out[target] = mark
-    return out, dict(others)
 
 
 def _stamp(plan: _Plan) -> tuple:
@@ -670,7 +866,7 @@ def _expected_stamp(plan: _Plan) -> tuple:
     currents = [m for m in plan.currents.values() if (m.entry_id, m.aspect_id) in {(w.entry_id, w.aspect.id)
                                                                                     for w in writes}]
     eids, aids = {w.entry_id for w in writes}, {w.aspect.id for w in writes}
-    others = sum(len(judges) for (e, a), judges in plan.others.items() if e in eids and a in aids)
+    others = sum(n for (e, a), n in plan.others.items() if e in eids and a in aids)
     return (c.status, c.uses_module_codes, c.conflict_same_chain, 0, len({w.module.id for w in writes}), 0,
             len(eids), 0, len(currents), sum(m.id for m in currents), others)
 

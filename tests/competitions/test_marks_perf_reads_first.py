@@ -1,4 +1,4 @@
-"""Marks submitted through the API read and check everything before SQLite's write lock (``reads_first``): what
+"""Marks submitted through the API view read and check everything before SQLite's write lock (``reads_first``): what
 another writer changes between that read and the write lock is caught by the stamp and the batch is checked again
 under the lock; a batch that writes nothing never asks for the lock. SQLite only: on PostgreSQL the competition row
 is locked first, as before (the concurrency test covers it)."""
@@ -15,13 +15,15 @@ from competitions.services import marks as services
 from tests.competitions.marks_fixtures import item, key, mw  # noqa: F401
 
 
-@pytest.fixture
-def between(app, monkeypatch):
+@pytest.fixture(params=["token lane", "view"])
+def between(app, monkeypatch, request):
     """Run ``change()`` right after the read phase ended (as another writer committing at that moment would);
-    returns the list of calls of ``begin_writes``."""
+    returns the list of calls of ``begin_writes``. Both ways a batch goes: the token lane's groups and the view (the
+    judge page's way)."""
     with app.app_context():
         if db.engine.dialect.name != "sqlite":
             pytest.skip("reads_first applies to SQLite only")
+    monkeypatch.setitem(app.config, "MARKS_TOKEN_FAST_PATH", request.param == "token lane")
     calls: list[bool] = []
     original = services.begin_writes
     changes: list = []
