@@ -38,7 +38,7 @@ from fractions import Fraction
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, case, exists, func, literal_column, select, tuple_, union, union_all, update
+from sqlalchemy import and_, bindparam, case, exists, func, literal_column, select, union, union_all, update
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
@@ -763,14 +763,14 @@ class GroupReads(_Reads):
         if self._keys or self._triples:
             # (an empty list stands as NULL, which no value equals)
             for r in fast_rows(_group_marks_statement(), {"keys": sorted(self._keys) or [None],
-                                                          "triples": sorted(self._triples) or [(None, None, None)]}):
+                                                          **self._cell_lists(self._triples, judges=True)}):
                 if r.idempotency_key in self._keys:
                     self._by_key[r.idempotency_key] = r
                 if r.is_current and (r.judge_id, r.entry_id, r.aspect_id) in self._triples:
                     self._mine[(r.judge_id, r.entry_id, r.aspect_id)].append(r)
         self._cells = {(e, a) for _j, e, a in self._triples}
         self._judges_there = {(e, a): n for e, a, n in fast_rows(_judges_there_statement(),
-                                                                  {"cells": sorted(self._cells)})} if self._cells else {}
+                                                                  self._cell_lists(self._triples))} if self._cells else {}
         self._ties = judging.judges_ties(self._judges)
 
     def scheme(self, competition_id, aspect_ids, judge_id, actor_id, *, lock):
@@ -809,22 +809,35 @@ class GroupReads(_Reads):
         found = self._ties.get(judge_id)
         return super().ties(judge_id) if found is None else found
 
+    @staticmethod
+    def _cell_lists(triples: set[tuple[int, int, int]], *, judges: bool = False) -> dict[str, list]:
+        """IN lists covering the (judge, entry, aspect) ``triples`` — a superset, filtered afterwards — so that SQLite
+        seeks them in the ``ix_mark_current`` index (a row-value ``IN (VALUES …)`` would scan the whole index)."""
+        out = {"eids": sorted({e for _j, e, _a in triples}) or [None], "aids": sorted({a for _j, _e, a in triples}) or [None]}
+        if judges:
+            out["judges"] = sorted({j for j, _e, _a in triples}) or [None]
+        return out
+
 
 @functools.cache
 def _group_marks_statement():
-    """The marks with ``keys``, and the current marks of the (judge, entry, aspect) ``triples``."""
+    """The marks with ``keys``, and the current marks of the judges ``judges`` on the entries ``eids`` × aspects
+    ``aids``."""
     t = Mark.__table__
     rows, keyed = _mark_rows()
-    return union(keyed, rows.where(t.c.is_current.is_(True), tuple_(t.c.judge_id, t.c.entry_id, t.c.aspect_id).in_(
-        bindparam("triples", expanding=True))))
+    return union(keyed, rows.where(t.c.entry_id.in_(bindparam("eids", expanding=True)),
+                                   t.c.aspect_id.in_(bindparam("aids", expanding=True)),
+                                   t.c.judge_id.in_(bindparam("judges", expanding=True)), t.c.is_current.is_(True)))
 
 
 @functools.cache
 def _judges_there_statement():
-    """Rows (entry id, aspect id, how many judges have a current mark there) for the entry × aspect ``cells``."""
+    """Rows (entry id, aspect id, how many judges have a current mark there) for the entries ``eids`` × aspects
+    ``aids``."""
     t = Mark.__table__
     return (select(t.c.entry_id, t.c.aspect_id, func.count(t.c.judge_id.distinct()))
-            .where(t.c.is_current.is_(True), tuple_(t.c.entry_id, t.c.aspect_id).in_(bindparam("cells", expanding=True)))
+            .where(t.c.entry_id.in_(bindparam("eids", expanding=True)), t.c.aspect_id.in_(bindparam("aids", expanding=True)),
+                   t.c.is_current.is_(True))
             .group_by(t.c.entry_id, t.c.aspect_id))
 
 

@@ -336,3 +336,47 @@ def test_begin_writes_refuses_after_a_write(app_ctx, app):
     finally:
         sqlite_reads_first.reset(token)
         db.session.rollback()
+
+
+@pytest.mark.no_transaction
+def test_begin_writes_turns_the_read_transaction_into_a_write_transaction_in_place(make_app, sqlite_url):
+    """On a session of its own (not joined to an outer transaction, as in production) the read transaction ends with
+    COMMIT and the write transaction begins IMMEDIATE on the same connection, holding the write lock until the
+    session commits; what the read phase loaded stays loaded."""
+    from sqlalchemy import event
+
+    from app.accounts.models import User
+    from app.db import begin_writes, holds_write_lock, sqlite_reads_first
+
+    extra = make_app(sqlite_url)
+    path = sqlite_url.removeprefix("sqlite:///")
+    with extra.app_context():
+        db.create_all()
+        db.session.add(User(username="reader", display_name="读者", password_hash="x"))
+        db.session.commit()
+        statements: list[str] = []
+        event.listen(db.engine, "before_cursor_execute", lambda conn, cursor, sql, *a: statements.append(sql))
+        mode, first = sqlite_begin_mode.set("DEFERRED"), sqlite_reads_first.set(True)
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            user = db.session.scalar(db.select(User).where(User.username == "reader"))
+            transaction, connection = db.session().get_transaction(), db.session.connection()
+            assert not holds_write_lock()
+            other.execute("BEGIN IMMEDIATE")  # the read phase holds no write lock
+            other.execute("ROLLBACK")
+
+            assert begin_writes() is True
+            assert db.session().get_transaction() is transaction and db.session.connection() is connection
+            assert statements[-2:] == ["COMMIT", "BEGIN IMMEDIATE"] and holds_write_lock()
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+            user.display_name = "写者"  # still loaded, and written in the write transaction
+            db.session.commit()
+            other.execute("BEGIN IMMEDIATE")  # the lock ended with the commit
+            other.execute("ROLLBACK")
+            assert other.execute("SELECT display_name FROM user WHERE username = 'reader'").fetchone() == ("写者",)
+        finally:
+            other.close()
+            sqlite_reads_first.reset(first)
+            sqlite_begin_mode.reset(mode)
+            db.session.remove()

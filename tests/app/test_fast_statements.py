@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, bindparam, select, tuple_
+from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from app.db import ExactDecimal, UTCDateTime, core_rows, db, fast_execute, fast_rows
@@ -47,10 +47,6 @@ STATEMENTS = {
     # three values run as four (the list padded with its last value): the same rows
     "padded in list": (select(probe.c.code).where(probe.c.code.in_(bindparam("codes", expanding=True)))
                        .order_by(probe.c.code), {"codes": ["c", "zz", "a"]}),
-    "tuples in list": (select(probe.c.code).where(tuple_(probe.c.code, probe.c.flag).in_(
-        bindparam("pairs", expanding=True))).order_by(probe.c.code), {"pairs": [("a", True), ("b", True), ("c", True)]}),
-    "both lists": (select(probe.c.id).where(probe.c.code.in_(bindparam("codes", expanding=True)), tuple_(
-        probe.c.code, probe.c.flag).in_(bindparam("pairs", expanding=True))), {"codes": ["b"], "pairs": [("b", False)]}),
     "constant": (select(probe.c.code, probe.c.at).where(probe.c.flag.is_(True), probe.c.code != "zzz")
                  .order_by(probe.c.code), {}),
     "labels and scalar": (select(probe.c.code.label("name"),
