@@ -38,7 +38,7 @@ from fractions import Fraction
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, case, exists, func, literal_column, select, union, union_all, update
+from sqlalchemy import and_, bindparam, case, exists, func, literal_column, or_, select, union, union_all, update
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
@@ -761,9 +761,7 @@ class GroupReads(_Reads):
         self._by_key: dict[str, Any] = {}
         self._mine: dict[tuple[int, int, int], list] = defaultdict(list)
         if self._keys or self._triples:
-            # (an empty list stands as NULL, which no value equals)
-            for r in fast_rows(_group_marks_statement(), {"keys": sorted(self._keys) or [None],
-                                                          **self._cell_lists(self._triples, judges=True)}):
+            for r in _group_marks(self._keys, self._triples):
                 if r.idempotency_key in self._keys:
                     self._by_key[r.idempotency_key] = r
                 if r.is_current and (r.judge_id, r.entry_id, r.aspect_id) in self._triples:
@@ -812,11 +810,41 @@ class GroupReads(_Reads):
     @staticmethod
     def _cell_lists(triples: set[tuple[int, int, int]], *, judges: bool = False) -> dict[str, list]:
         """IN lists covering the (judge, entry, aspect) ``triples`` — a superset, filtered afterwards — so that SQLite
-        seeks them in the ``ix_mark_current`` index (a row-value ``IN (VALUES …)`` would scan the whole index)."""
+        seeks them in the ``ix_mark_current`` index (a row-value ``IN (VALUES …)`` would scan the whole index); an
+        empty list stands as NULL, which no value equals."""
         out = {"eids": sorted({e for _j, e, _a in triples}) or [None], "aids": sorted({a for _j, _e, a in triples}) or [None]}
         if judges:
             out["judges"] = sorted({j for j, _e, _a in triples}) or [None]
         return out
+
+
+_EXACT_TRIPLES = 64  # up to this many (judge, entry, aspect) triples a group reads exactly those marks
+
+
+def _group_marks(keys: set[str], triples: set[tuple[int, int, int]]) -> list:
+    """The marks with ``keys`` and the current marks of the (judge, entry, aspect) ``triples``; with many triples,
+    those of every judge × entry × aspect among them (a superset: the caller filters)."""
+    if len(triples) > _EXACT_TRIPLES:
+        return fast_rows(_group_marks_statement(), {"keys": sorted(keys) or [None],
+                                                    **GroupReads._cell_lists(triples, judges=True)})
+    listed = sorted(triples) or [(None, None, None)]
+    n = 1 << (len(listed) - 1).bit_length()  # one compiled form per power of two (the last triple repeated)
+    listed += listed[-1:] * (n - len(listed))
+    params: dict[str, Any] = {"keys": sorted(keys) or [None]}
+    for i, (judge, entry, aspect) in enumerate(listed):
+        params.update({f"j{i}": judge, f"e{i}": entry, f"a{i}": aspect})
+    return fast_rows(_exact_marks_statement(n), params)
+
+
+@functools.cache
+def _exact_marks_statement(n: int):
+    """The marks with ``keys``, and the current marks of ``n`` (judge ``j<i>``, entry ``e<i>``, aspect ``a<i>``): an OR
+    of exact matches, which SQLite seeks one by one in ``ix_mark_current`` (MULTI-INDEX OR)."""
+    t = Mark.__table__
+    rows, keyed = _mark_rows()
+    return union(keyed, rows.where(t.c.is_current.is_(True), or_(*[
+        and_(t.c.entry_id == bindparam(f"e{i}"), t.c.aspect_id == bindparam(f"a{i}"), t.c.judge_id == bindparam(f"j{i}"))
+        for i in range(n)])))
 
 
 @functools.cache

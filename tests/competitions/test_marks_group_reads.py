@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from app.db import db
 from app.errors import DomainError, NotFound
 from competitions.models import DeclaredConflict
@@ -35,7 +37,9 @@ def _outcome(actor, competition_id, items, reads=None):
             plan.others, plan.nothing_to_write() if not plan.writes else None)
 
 
-def test_a_group_plans_every_batch_as_its_own_queries_do(mw):  # noqa: F811
+@pytest.mark.parametrize("exact", [services._EXACT_TRIPLES, 0], ids=["exact marks", "a superset of marks"])
+def test_a_group_plans_every_batch_as_its_own_queries_do(mw, monkeypatch, exact):  # noqa: F811
+    monkeypatch.setattr(services, "_EXACT_TRIPLES", exact)  # a group with many targets reads a superset
     u = mw.users
     cid = mw.competition.id
     stored_key = key()
