@@ -699,12 +699,12 @@ class _Reads:
 _ONE_BY_ONE = _Reads()
 
 
-# --- a group of judges' batches read at once (the token lane on SQLite) ----------------------------------------------------
+# --- a group of judges' batches read at once and written in turn (the token lane on SQLite) ----------------------
 
 
 @dataclass(frozen=True)
 class GroupBatch:
-    """One judge's batch of their own marks, in a group read together (``GroupReads``)."""
+    """One judge's batch of their own marks, in a group read and written together (``GroupReads``)."""
 
     judge_id: int
     competition_id: int
@@ -712,15 +712,16 @@ class GroupBatch:
 
 
 class GroupReads(_Reads):
-    """The reads of many judges' batches made at once, for planning them in one transaction (the token lane's read
-    phase on SQLite: ``plan_marks(…, reads=…)``): six queries for the whole group instead of four or five per batch —
-    the competitions with the group's aspects, the judges' seats and chief judgeships on those modules, the entries
-    behind the group's codes with the judges' declared conflicts, the stored marks with the group's keys and the
-    judges' own current marks on their batches' entries × aspects, how many judges have a current mark on each of
-    those, and the judges' ties. Each answer equals what the batch's own queries would return in that transaction:
-    rows read for the whole group are filtered exactly as those queries filter, and any call outside what was read
-    (another judge, code, key, aspect…) runs the batch's own query. Read only: a plan made from these is written
-    with ``write_planned``, which checks it again under the write lock."""
+    """The reads of many judges' batches made at once, in the SQLite write transaction that then plans and writes them
+    one after the other (the token lane: ``plan_marks(…, reads=…)``, ``store_planned``): six queries for the whole
+    group instead of four or five per batch — the competitions with the group's aspects, the judges' seats and chief
+    judgeships on those modules, the entries behind the group's codes with the judges' declared conflicts, the stored
+    marks with the group's keys and the judges' own current marks on their batches' entries × aspects, how many
+    judges have a current mark on each of those, and the judges' ties. Each answer equals what the batch's own queries
+    would return at that point of the transaction: rows read for the whole group are filtered exactly as those
+    queries filter; marks the group has written since (``wrote``) are read again for a batch whose keys or entries ×
+    aspects they touch; any call outside what was read (another judge, code, key, aspect…) runs the batch's own
+    query."""
 
     def __init__(self, batches: Sequence[GroupBatch]) -> None:
         self._judges = sorted({b.judge_id for b in batches})
@@ -770,6 +771,8 @@ class GroupReads(_Reads):
         self._judges_there = {(e, a): n for e, a, n in fast_rows(_judges_there_statement(),
                                                                   self._cell_lists(self._triples))} if self._cells else {}
         self._ties = judging.judges_ties(self._judges)
+        self._written_cells: set[tuple[int, int]] = set()
+        self._written_keys: set[str] = set()
 
     def scheme(self, competition_id, aspect_ids, judge_id, actor_id, *, lock):
         found = self._schemes.get(competition_id)
@@ -796,7 +799,8 @@ class GroupReads(_Reads):
 
     def stored(self, keys, entry_ids, aspect_ids, judge_id):
         cells = {(e, a) for e in entry_ids for a in aspect_ids}
-        if not keys <= self._keys or any((judge_id, e, a) not in self._triples for e, a in cells):
+        if (not keys <= self._keys or any((judge_id, e, a) not in self._triples for e, a in cells)
+                or not keys.isdisjoint(self._written_keys) or not cells.isdisjoint(self._written_cells)):
             return super().stored(keys, entry_ids, aspect_ids, judge_id)
         mine = [r for e, a in cells for r in self._mine.get((judge_id, e, a), ())]
         return StoredMarks({k: self._by_key[k] for k in keys if k in self._by_key}, mine,
@@ -806,6 +810,13 @@ class GroupReads(_Reads):
     def ties(self, judge_id):
         found = self._ties.get(judge_id)
         return super().ties(judge_id) if found is None else found
+
+    def wrote(self, items: Iterable[_Item]) -> None:
+        """Marks of these items were stored in this transaction: a batch with their keys, or with an entry × aspect
+        among theirs, reads the stored marks again (its own query)."""
+        for w in items:
+            self._written_cells.add((w.entry_id, w.aspect.id))
+            self._written_keys.add(w.data.idempotency_key)
 
     @staticmethod
     def _cell_lists(triples: set[tuple[int, int, int]], *, judges: bool = False) -> dict[str, list]:
@@ -881,6 +892,19 @@ def _seats_statement():
         select(literal_column("'c'").label("kind"), p.c.module_id, p.c.chief_judge_id.label("user_id"))
         .where(p.c.module_id.in_(mids), p.c.chief_judge_id.in_(judges)),
     )
+
+
+def store_planned(plan: _Plan, reads: GroupReads | None = None) -> list[MarkResult]:
+    """Write a plan made in this SQLite write transaction (it held the write lock before its first read, so nothing
+    can have changed since): what ``submit_marks`` does after planning under the lock. ``reads``: the group's reads,
+    told what was written (a later batch of the group touching these marks reads them again)."""
+    if not holds_write_lock():
+        raise RuntimeError("store_planned() needs the plan's own SQLite write transaction")
+    written = plan.writes
+    results = _write(plan, guarded=False)
+    if reads is not None:
+        reads.wrote(written)
+    return results
 
 
 def _stamp(plan: _Plan) -> tuple:

@@ -111,3 +111,29 @@ def test_many_judges_ties_and_codes_answer_as_one_judge_does(mw):  # noqa: F811
             assert found.for_judge(part, judge) == judging.entries_for_codes(mw.competition, part, judge_id=judge)
     assert found.for_judge(pairs, u["j2"].id)[(mw.module1.id, "K102")].declared
     assert not found.covers(pairs, u["organizer"].id) and not found.covers({(mw.module1.id, "K9")}, judges[0])
+
+
+def test_a_batch_after_a_written_one_sees_its_marks(mw, app):  # noqa: F811
+    """In the group's write transaction, a batch planned after another was written sees that batch's marks — the
+    places it took on an aspect, a key it stored — as its own queries would."""
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("the token lane writes groups on SQLite only")
+    u, cid = mw.users, mw.competition.id
+    assert mw.mark("j1", "K102", mw.a1, "1").status_code == 200
+    shared = key()
+    first = _inputs(item("K102", mw.a1.id, "2", shared))
+    later = {"j3": _inputs(item("K102", mw.a1.id, "3")),  # the third place on K102/a1
+             "j4": _inputs(item("K102", mw.a1.id, "2")),  # a fourth: full once j2 and j3 are written
+             "j2": _inputs(item("K102", mw.a1.id, "2", shared))}  # j2's retry: a duplicate
+    reads = services.GroupReads([services.GroupBatch(u["j2"].id, cid, first),
+                                 *(services.GroupBatch(u[j].id, cid, items) for j, items in later.items())])
+    db.session.connection()
+    services.store_planned(services.plan_marks(u["j2"], cid, first, reads=reads), reads)
+    for judge, items in later.items():
+        grouped, alone = _outcome(u[judge], cid, items, reads), _outcome(u[judge], cid, items)
+        assert grouped == alone, judge
+        if grouped[0] == "plan" and grouped[2]:
+            services.store_planned(services.plan_marks(u[judge], cid, items, reads=reads), reads)
+    assert _outcome(u["j4"], cid, later["j4"], reads)[1:3] == ("aspect_full", 409)
+    assert _outcome(u["j2"], cid, later["j2"], reads)[-1][0].status == "duplicate"

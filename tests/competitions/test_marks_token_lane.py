@@ -215,15 +215,15 @@ def test_the_places_of_an_aspect_are_counted_across_the_group(mw, sqlite_lane): 
 def test_anything_unexpected_undoes_the_whole_group(mw, sqlite_lane, monkeypatch):  # noqa: F811
     db.session.commit()
     calls = []
-    original = services.write_planned
+    original = services.store_planned
 
-    def failing_second(plan):
+    def failing_second(plan, reads=None):
         calls.append(plan)
         if len(calls) == 2:
             raise RuntimeError("disk full")
-        return original(plan)
+        return original(plan, reads)
 
-    monkeypatch.setattr(services, "write_planned", failing_second)
+    monkeypatch.setattr(services, "store_planned", failing_second)
     jobs = [_job(mw, "j2", item("K101", mw.a1.id, "1")), _job(mw, "j3", item("K101", mw.a1.id, "2"))]
     with pytest.raises(RuntimeError):
         sqlite_lane._run_group(jobs)
