@@ -37,7 +37,7 @@ from app.accounts.models import ApiToken, Role, User, UserRole, live_token
 from app.api import parse_json_exact
 from app.audit.services import audit_ip
 from app.crypto import token_digest
-from app.db import db, fast_rows
+from app.db import current_connection, db, fast_rows
 from app.errors import DomainError
 from app.grouped_writes import NOT_DONE, GroupCommit, Job
 from app.security import SECURITY_HEADERS
@@ -210,12 +210,12 @@ class TokenMarksLane:
             return NOT_DONE
         if not plan.writes:
             return plan.nothing_to_write()
-        changes = db.session.connection().connection.driver_connection.total_changes
+        changes = current_connection().connection.driver_connection.total_changes
         ip = audit_ip.set(batch.ip)
         try:
             return services.store_planned(plan, reads)
         except (HTTPException, DomainError):  # not expected (checked under the lock), but refused after all
-            if db.session.connection().connection.driver_connection.total_changes != changes:
+            if current_connection().connection.driver_connection.total_changes != changes:
                 raise _UndoGroup() from None  # it may have written something: undo the whole group
             return NOT_DONE
         finally:
