@@ -183,16 +183,28 @@ def _restart_immediate(conn) -> None:
 
 
 def _driver_statement(conn, sql: str) -> None:
-    """Run ``sql`` on the connection's DB-API cursor, seen by cursor listeners as any statement is."""
-    cursor = conn.connection.driver_connection.cursor()
+    """Run ``sql`` on the connection's DB-API cursor (``_cursor_execute``)."""
+    _cursor_execute(conn, sql, ()).close()
+
+
+def _cursor_execute(connection, sql: str, arguments):
+    """Execute on a new DB-API cursor of the connection, seen by cursor listeners (query counters, tracing) as any
+    statement is, a database error raised as SQLAlchemy's (IntegrityError…); returns the cursor."""
+    cursor = connection.connection.driver_connection.cursor()
+    dispatch = connection.dispatch
+    if dispatch.before_cursor_execute:
+        dispatch.before_cursor_execute(connection, cursor, sql, arguments, None, False)
     try:
-        if conn.dispatch.before_cursor_execute:
-            conn.dispatch.before_cursor_execute(conn, cursor, sql, (), None, False)
-        cursor.execute(sql)
-        if conn.dispatch.after_cursor_execute:
-            conn.dispatch.after_cursor_execute(conn, cursor, sql, (), None, False)
-    finally:
+        cursor.execute(sql, arguments)
+    except connection.dialect.loaded_dbapi.Error as exc:
+        from sqlalchemy.exc import DBAPIError
+
         cursor.close()
+        raise DBAPIError.instance(sql, arguments, exc, connection.dialect.loaded_dbapi.Error,
+                                  dialect=connection.dialect) from exc
+    if dispatch.after_cursor_execute:
+        dispatch.after_cursor_execute(connection, cursor, sql, arguments, None, False)
+    return cursor
 
 
 def core_rows(stmt, params: dict[str, Any] | None = None) -> list:
@@ -300,22 +312,7 @@ def _run_prepared(stmt, params: dict[str, Any], *, select: bool):
             _prepared_statements.append(stmt)
     if prepared is None:
         return None
-    arguments = prepared.arguments(params)
-    cursor = connection.connection.driver_connection.cursor()
-    dispatch = connection.dispatch  # cursor listeners (query counters, tracing) still see the statement
-    if dispatch.before_cursor_execute:
-        dispatch.before_cursor_execute(connection, cursor, prepared.sql, arguments, None, False)
-    try:
-        cursor.execute(prepared.sql, arguments)
-    except dialect.loaded_dbapi.Error as exc:
-        from sqlalchemy.exc import DBAPIError
-
-        cursor.close()
-        raise DBAPIError.instance(prepared.sql, arguments, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
-    if dispatch.after_cursor_execute:
-        dispatch.after_cursor_execute(connection, cursor, prepared.sql, arguments, None, False)
-    return prepared, cursor
-
+    return prepared, _cursor_execute(connection, prepared.sql, prepared.arguments(params))
 
 
 def fast_rows(stmt, params: dict[str, Any]) -> list:

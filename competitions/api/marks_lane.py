@@ -8,10 +8,10 @@ and webargs' decorators — and on SQLite every mark also paid for a write trans
 one write lock, BEGIN, re-reading the pages another process's write made stale, COMMIT). The lane answers the plain
 success of ``POST /api/v1/competitions/<id>/marks`` with the same parser (JSON numbers exact), the same item
 schema, the same token rules (``live_token``), the same role rule, the same service (``plan_marks`` and
-``write_planned``, what ``submit_marks`` runs), the same body and the same headers as the view. On SQLite, batches
-that arrive together share one write transaction (``app.grouped_writes``): read for in one go (``GroupReads``: the tokens'
-judges and six queries for the whole group, instead of five or six per batch), then each checked and written in
-turn exactly as if alone.
+``store_planned``, what ``submit_marks`` runs under the write lock), the same body and the same headers as the
+view. On SQLite, batches that arrive together share one write transaction (``app.grouped_writes``): read for in
+one go (``GroupReads``: the tokens' judges and six queries for the whole group, instead of five or six per batch),
+then each checked and written in turn exactly as if alone.
 
 Whatever is not a plain success — a session cookie (the judge page: the app, with its CSRF check), a query
 string, a body that is not JSON or does not pass the schema, an unknown or revoked token, a user who is not a

@@ -287,11 +287,10 @@ def entries_for_codes(competition, pairs: set[tuple[int, str]], *, judge_id: int
     """(module id, code) → the approved entry behind it (its module code with 二次加密, else its entry code), for
     many codes in one query of plain rows (the marks area checks a whole batch with it). ``competition`` needs
     ``id`` and ``uses_module_codes``; ``declared`` tells whether ``judge_id`` declared a conflict with the entry."""
-    judges = [] if judge_id is None else [judge_id]
-    return coded_entries(competition, pairs, judges).for_judge(pairs, judge_id)
+    return coded_entries(competition, pairs, [judge_id]).for_judge(pairs, judge_id)  # (None: declared by nobody)
 
 
-def coded_entries(competition, pairs: set[tuple[int, str]], judge_ids: Sequence[int]) -> CodedEntries:
+def coded_entries(competition, pairs: set[tuple[int, str]], judge_ids: Sequence[int | None]) -> CodedEntries:
     """The entries behind ``pairs`` with the declared conflicts of the judges ``judge_ids``, in one query: what
     ``entries_for_codes`` answers, for any of those judges and any part of the pairs (the token lane reads a group
     of judges' batches at once)."""
@@ -300,7 +299,7 @@ def coded_entries(competition, pairs: set[tuple[int, str]], judge_ids: Sequence[
     found = CodedEntries(module_codes, pairs, frozenset(judge_ids), {}, {})
     if not pairs:
         return found
-    params = {"cid": competition.id, "judges": sorted(judge_ids), "codes": sorted({c for _m, c in pairs}),
+    params = {"cid": competition.id, "judges": list(dict.fromkeys(judge_ids)), "codes": sorted({c for _m, c in pairs}),
               "mids": sorted({m for m, _c in pairs})}
     for r in fast_rows(_entries_statement(module_codes), params):
         found.rows[(r.module_id, r.code) if module_codes else r.code] = CodedEntry(r.id, r.worker_id,
@@ -321,13 +320,13 @@ class CodedEntries:
 
     module_codes: bool
     pairs: set[tuple[int, str]]
-    judges: frozenset[int]
+    judges: frozenset[int | None]
     rows: dict[Any, CodedEntry]
     declared: dict[int, set[int]]
 
     def covers(self, pairs: set[tuple[int, str]], judge_id: int | None) -> bool:
         """Whether ``for_judge(pairs, judge_id)`` can be answered from what was read."""
-        return (judge_id is None or judge_id in self.judges) and _valid_pairs(pairs) <= self.pairs
+        return judge_id in self.judges and _valid_pairs(pairs) <= self.pairs
 
     def for_judge(self, pairs: set[tuple[int, str]], judge_id: int | None) -> dict[tuple[int, str], CodedEntry]:
         out = {}

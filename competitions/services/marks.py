@@ -370,7 +370,7 @@ def plan_marks(actor: User, competition_id: int, items: Sequence[MarkInput], *, 
     if len(items) > MAX_BATCH:
         raise DomainError(_l("Send at most %(n)d marks at once.", n=MAX_BATCH), code="invalid_marks", status=422,
                           details={"items": []})
-    return _plan(actor, competition_id, items, judge_id, lock=lock, reads=reads or _ONE_BY_ONE)
+    return _plan(actor, competition_id, items, judge_id, lock=lock, reads=reads)
 
 
 def write_planned(plan: _Plan) -> list[MarkResult]:
@@ -769,7 +769,7 @@ class GroupReads(_Reads):
                     self._mine[(r.judge_id, r.entry_id, r.aspect_id)].append(r)
         self._cells = {(e, a) for _j, e, a in self._triples}
         self._judges_there = {(e, a): n for e, a, n in fast_rows(_judges_there_statement(),
-                                                                  self._cell_lists(self._triples))} if self._cells else {}
+                                                                  _cell_lists(self._triples))} if self._cells else {}
         self._ties = judging.judges_ties(self._judges)
         self._written_cells: set[tuple[int, int]] = set()
         self._written_keys: set[str] = set()
@@ -818,15 +818,15 @@ class GroupReads(_Reads):
             self._written_cells.add((w.entry_id, w.aspect.id))
             self._written_keys.add(w.data.idempotency_key)
 
-    @staticmethod
-    def _cell_lists(triples: set[tuple[int, int, int]], *, judges: bool = False) -> dict[str, list]:
-        """IN lists covering the (judge, entry, aspect) ``triples`` — a superset, filtered afterwards — so that SQLite
-        seeks them in the ``ix_mark_current`` index (a row-value ``IN (VALUES …)`` would scan the whole index); an
-        empty list stands as NULL, which no value equals."""
-        out = {"eids": sorted({e for _j, e, _a in triples}) or [None], "aids": sorted({a for _j, _e, a in triples}) or [None]}
-        if judges:
-            out["judges"] = sorted({j for j, _e, _a in triples}) or [None]
-        return out
+
+def _cell_lists(triples: set[tuple[int, int, int]], *, judges: bool = False) -> dict[str, list]:
+    """IN lists covering the (judge, entry, aspect) ``triples`` — a superset, filtered afterwards — so that SQLite
+    seeks them in the ``ix_mark_current`` index (a row-value ``IN (VALUES …)`` would scan the whole index); an empty
+    list stands as NULL, which no value equals."""
+    out = {"eids": sorted({e for _j, e, _a in triples}) or [None], "aids": sorted({a for _j, _e, a in triples}) or [None]}
+    if judges:
+        out["judges"] = sorted({j for j, _e, _a in triples}) or [None]
+    return out
 
 
 _EXACT_TRIPLES = 64  # up to this many (judge, entry, aspect) triples a group reads exactly those marks
@@ -837,7 +837,7 @@ def _group_marks(keys: set[str], triples: set[tuple[int, int, int]]) -> list:
     those of every judge × entry × aspect among them (a superset: the caller filters)."""
     if len(triples) > _EXACT_TRIPLES:
         return fast_rows(_group_marks_statement(), {"keys": sorted(keys) or [None],
-                                                    **GroupReads._cell_lists(triples, judges=True)})
+                                                    **_cell_lists(triples, judges=True)})
     listed = sorted(triples) or [(None, None, None)]
     n = 1 << (len(listed) - 1).bit_length()  # one compiled form per power of two (the last triple repeated)
     listed += listed[-1:] * (n - len(listed))

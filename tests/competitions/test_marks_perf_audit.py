@@ -4,28 +4,15 @@ end of the transaction makes the next append read the head again."""
 
 from __future__ import annotations
 
-from sqlalchemy import event
-
 from app.audit.models import AuditEntry
 from app.audit.services import record, verify_chain
 from app.db import db
 from tests.competitions.marks_fixtures import item, mw  # noqa: F401
+from tests.conftest import statements_run
 
 
 def _head_reads(fn) -> int:
-    seen: list[str] = []
-
-    def listener(conn, cursor, statement, *args):
-        if "FROM audit_entry ORDER BY audit_entry.seq DESC" in statement:
-            seen.append(statement)
-
-    engine = db.session.get_bind()
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        fn()
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-    return len(seen)
+    return sum("FROM audit_entry ORDER BY audit_entry.seq DESC" in s for s in statements_run(fn))
 
 
 def test_a_batch_reads_the_audit_head_once_and_the_chain_holds(mw):  # noqa: F811

@@ -8,13 +8,13 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import event
 
 from app.db import db
 from competitions.domain import AspectSpec, MarkProblem, validate_mark
 from competitions.services.marks import canonical, check_value, current_marks, parse_value, text_of
 from tests.competitions import marks_fixtures
 from tests.competitions.marks_fixtures import item
+from tests.conftest import statements_run
 
 mw = marks_fixtures.mw
 
@@ -101,19 +101,7 @@ def test_current_marks_are_the_counted_current_ones(mw):
 
 
 def _queries(fn) -> int:
-    count = 0
-
-    def counter(*args):
-        nonlocal count
-        count += 1
-
-    engine = db.engine
-    event.listen(engine, "before_cursor_execute", counter)
-    try:
-        fn()
-    finally:
-        event.remove(engine, "before_cursor_execute", counter)
-    return count
+    return len(statements_run(fn))
 
 
 def test_current_marks_takes_one_query_whatever_the_number_of_entries(mw, create_worker):
