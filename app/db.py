@@ -482,8 +482,31 @@ def _take_turn(conn) -> None:
 
 
 @event.listens_for(Engine, "commit")
+def _sqlite_on_commit(conn):
+    _end_then_leave(conn, "commit")
+
+
 @event.listens_for(Engine, "rollback")
-def _sqlite_on_end(conn):
+def _sqlite_on_rollback(conn):
+    _end_then_leave(conn, "rollback")
+
+
+def _end_then_leave(conn, how: str) -> None:
+    """A write transaction ends: end it on the database, then leave the write queue.
+
+    SQLAlchemy fires its ``commit`` and ``rollback`` events *before* it ends the transaction on the DB-API
+    connection. Leaving the queue there handed the turn to the next writer while this COMMIT (a few hundred µs;
+    milliseconds when it checkpoints the WAL) still held SQLite's write lock: the next ``BEGIN IMMEDIATE`` found
+    the database busy and slept in SQLite's busy handler, 1 ms at least — under a stream of judges' marks, about
+    half of all write transactions began that way. So the transaction is ended here, on the DB-API connection,
+    and only then is the turn handed on; SQLAlchemy's own commit or rollback that follows finds no transaction
+    open and does nothing. If ending it here fails, SQLAlchemy's own attempt raises the error its usual way, and
+    the turn is left when the transaction is rolled back or its connection returned to the pool."""
+    if conn.info.get(_QUEUE_KEY) is not None:
+        try:
+            getattr(conn.connection.driver_connection, how)()
+        except conn.dialect.loaded_dbapi.Error:
+            return
     _leave_queue(conn.info)
     conn.info.pop(_IMMEDIATE_KEY, None)
 

@@ -111,6 +111,41 @@ def test_immediate_begin_takes_the_write_lock_up_front(app, sqlite_only, file_en
 
 
 @pytest.mark.no_transaction
+@pytest.mark.parametrize("end", ["commit", "rollback"])
+def test_the_write_turn_is_handed_on_only_after_the_transaction_ended_on_the_database(app, sqlite_only, file_engine,
+                                                                                      monkeypatch, end):
+    """When the write queue hands the turn to the next writer, SQLite's write lock is already free: that writer's
+    BEGIN IMMEDIATE goes straight in instead of sleeping in SQLite's busy handler (SQLAlchemy fires its commit and
+    rollback events before it ends the transaction on the connection)."""
+    from app.db import WriteQueue
+
+    path = file_engine.url.database
+    seen: list[str] = []
+    release = WriteQueue.release
+
+    def checked_release(queue):
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            seen.append("free")
+        except sqlite3.OperationalError as exc:
+            seen.append(str(exc))
+        finally:
+            other.close()
+        release(queue)
+
+    monkeypatch.setattr(WriteQueue, "release", checked_release)
+    with file_engine.connect() as conn:
+        conn.begin()
+        conn.execute(text("UPDATE counter SET value = value + 1"))
+        getattr(conn, end)()
+    assert seen == ["free"]
+    with file_engine.connect() as conn:
+        assert conn.execute(text("SELECT value FROM counter")).scalar_one() == (1 if end == "commit" else 0)
+
+
+@pytest.mark.no_transaction
 def test_two_threads_read_then_write_without_database_is_locked(app, sqlite_only, file_engine):
     """T1 holds the write lock while T2 starts; T2 waits (busy_timeout) instead of failing."""
     t1_in_transaction = threading.Event()
