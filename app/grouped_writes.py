@@ -8,9 +8,11 @@ pace, and a thread holding the write lock waits for the GIL behind its process's
 statement.
 
 ``GroupCommit`` lets those writes share the price. A request hands in a *job* and waits. If no group is running
-in the process, its own thread leads: it takes every job waiting at that moment and runs them with ``run_group``
-(one transaction: the caller opens and commits it); each job gets its own result. Jobs that arrive meanwhile wait
-for the next group, which the first of them leads. A job's result says what to answer; a job that could not be
+in the process, its own thread leads: it runs ``run_group(take)`` (one transaction: the caller opens and commits
+it), which first begins its transaction — waiting for its turn of the write lock, while another process writes —
+and only then calls ``take()`` for every job waiting at that moment, so that the jobs which arrived during that
+wait join this group instead of waiting for the next one; each job gets its own result. Jobs that arrive after
+``take()`` wait for the next group, which the first of them leads. A job's result says what to answer; a job that could not be
 done (a refusal, an error) is marked so by ``run_group`` and its request is answered the ordinary way, from the
 start. Nothing is kept between groups, and a job is never run twice: a follower waits until its group has ended.
 
@@ -40,7 +42,7 @@ class Job:
 class GroupCommit:
     """One per process and database; see the module's docstring."""
 
-    def __init__(self, run_group: Callable[[list[Job]], None], max_group: int = 64) -> None:
+    def __init__(self, run_group: Callable[[Callable[[], list[Job]]], None], max_group: int = 64) -> None:
         self._run_group = run_group
         self._max_group = max_group
         self._lock = threading.Lock()
@@ -64,11 +66,21 @@ class GroupCommit:
         return job.result
 
     def _lead_group(self) -> None:
-        with self._lock:
-            group, self._waiting = self._waiting[:self._max_group], self._waiting[self._max_group:]
+        taken: list[list[Job]] = []
+
+        def take() -> list[Job]:
+            """The group: the jobs waiting now (the leader's own first in line), at most ``max_group``; the same list
+            if called again."""
+            if not taken:
+                with self._lock:
+                    taken.append(self._waiting[:self._max_group])
+                    del self._waiting[:self._max_group]
+            return taken[0]
+
         try:
-            self._run_group(group)
+            self._run_group(take)
         finally:
+            group = take()  # a group that failed before taking its jobs leaves them not done
             self.groups += 1
             self.jobs += len(group)
             with self._lock:

@@ -26,6 +26,7 @@ import io
 import logging
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -171,10 +172,11 @@ class TokenMarksLane:
                 db.session.rollback()
                 raise
 
-    def _run_group(self, jobs: list[Job]) -> None:
-        """SQLite: the batches of ``jobs`` (see ``app.grouped_writes``) in one write transaction, which holds the write
-        lock from its first statement (``BEGIN IMMEDIATE``, after its turn in the write queue), so that what it reads
-        stays true until it commits: the tokens' judges (one query), everything the batches are checked against
+    def _run_group(self, take: Callable[[], list[Job]]) -> None:
+        """SQLite: a group of batches (see ``app.grouped_writes``) in one write transaction, which holds the write
+        lock from its start (``BEGIN IMMEDIATE``, after its turn in the write queue), so that what it reads stays true
+        until it commits. Its batches are taken once the lock is held: those that arrived while it waited for its turn
+        join it. Then the tokens' judges (one query), everything the batches are checked against
         (``GroupReads``: six queries for the whole group instead of four or five per batch), then each batch checked
         and written in turn exactly as the view does under the lock (``plan_marks``, ``store_planned``), with its own
         client address in the audit log — a batch whose marks an earlier batch of the group touched is read again.
@@ -185,7 +187,10 @@ class TokenMarksLane:
         the view does: less CPU a mark, and more marks a second under gunicorn with two processes, although the lock
         is held while the group is read.)"""
         with self.app.app_context():  # its own session, as each request of the app has
+            jobs: list[Job] = []
             try:
+                db.session.connection()  # begins the write transaction: its turn in the write queue, BEGIN IMMEDIATE
+                jobs = take()
                 judges = _judges(sorted({job.payload.digest for job in jobs}))
                 mine = [(job, judges.get(job.payload.digest)) for job in jobs]
                 batches = [services.GroupBatch(judge.id, job.payload.competition_id, job.payload.inputs)

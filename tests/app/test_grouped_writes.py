@@ -1,6 +1,6 @@
 """Group commit (app.grouped_writes): every job runs exactly once, in some group, and gets its own result; jobs
-that arrive while a group runs share the next one; a failed group leaves its jobs not done and the next group
-runs normally."""
+that arrive while the leader waits for its turn (before it takes its jobs) join its group, those that arrive while a
+group runs share the next one; a failed group leaves its jobs not done and the next group runs normally."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from app.grouped_writes import NOT_DONE, GroupCommit
 def test_a_lone_job_is_its_own_group():
     groups: list[list[int]] = []
 
-    def run(jobs):
+    def run(take):
+        jobs = take()
         groups.append([j.payload for j in jobs])
         for job in jobs:
             job.result = job.payload * 10
@@ -49,7 +50,8 @@ def test_jobs_arriving_during_a_group_share_the_next_one_and_each_runs_once():
     runs: Counter[int] = Counter()
     sizes: list[int] = []
 
-    def run(jobs):
+    def run(take):
+        jobs = take()
         sizes.append(len(jobs))
         time.sleep(0.02)  # a group takes a while: the others queue up meanwhile
         for job in jobs:
@@ -67,7 +69,8 @@ def test_jobs_arriving_during_a_group_share_the_next_one_and_each_runs_once():
 def test_a_group_takes_at_most_max_group_jobs():
     sizes: list[int] = []
 
-    def run(jobs):
+    def run(take):
+        jobs = take()
         sizes.append(len(jobs))
         time.sleep(0.01)
         for job in jobs:
@@ -82,7 +85,8 @@ def test_a_group_takes_at_most_max_group_jobs():
 def test_a_failed_group_leaves_its_jobs_not_done_and_the_next_group_runs():
     calls = []
 
-    def run(jobs):
+    def run(take):
+        jobs = take()
         calls.append([j.payload for j in jobs])
         if any(j.payload == "boom" for j in jobs):
             raise RuntimeError("the database went away")
@@ -98,7 +102,8 @@ def test_a_failed_group_leaves_its_jobs_not_done_and_the_next_group_runs():
     gate = threading.Event()
     entered = threading.Event()
 
-    def slow_then_fail(jobs):
+    def slow_then_fail(take):
+        jobs = take()
         if jobs[0].payload == "first":
             entered.set()
             gate.wait(5)
@@ -132,3 +137,48 @@ def test_a_failed_group_leaves_its_jobs_not_done_and_the_next_group_runs():
     outcomes = [out[f"f{i}"] for i in range(3)]
     assert outcomes.count(NOT_DONE) == 2 and outcomes.count("raised") == 1
     assert len(errors) == 1
+
+
+def test_jobs_arriving_while_the_leader_waits_for_its_turn_join_its_group():
+    turn = threading.Event()  # the write lock, held elsewhere until set
+    waiting = threading.Event()
+    groups: list[list[str]] = []
+
+    def run(take):
+        waiting.set()
+        assert turn.wait(5)  # as BEGIN IMMEDIATE waits while another process writes
+        jobs = take()
+        groups.append([j.payload for j in jobs])
+        for job in jobs:
+            job.result = job.payload.upper()
+
+    writer = GroupCommit(run)
+    out: dict[str, object] = {}
+    lead = threading.Thread(target=lambda: out.setdefault("a", writer.submit("a")))
+    lead.start()
+    assert waiting.wait(5)
+    others = [threading.Thread(target=lambda p=p: out.setdefault(p, writer.submit(p))) for p in "bcd"]
+    for t in others:
+        t.start()
+    deadline = time.monotonic() + 5
+    while len(writer._waiting) < 4 and time.monotonic() < deadline:  # all three queued behind the leader
+        time.sleep(0.005)
+    turn.set()
+    for t in [lead, *others]:
+        t.join(5)
+    assert out == {"a": "A", "b": "B", "c": "C", "d": "D"}
+    assert groups == [["a", "b", "c", "d"]]  # one group: the leader's turn came after they arrived
+    assert (writer.groups, writer.jobs) == (1, 4)
+
+
+def test_a_group_that_fails_before_taking_its_jobs_leaves_them_not_done():
+    def run(take):
+        raise RuntimeError("BEGIN IMMEDIATE failed")
+
+    writer = GroupCommit(run)
+    with pytest.raises(RuntimeError):
+        writer.submit("x")
+    assert writer._waiting == [] and not writer._running  # the job left the queue; the next job leads a new group
+
+    writer._run_group = lambda take: [setattr(j, "result", "ok") for j in take()]
+    assert writer.submit("y") == "ok"

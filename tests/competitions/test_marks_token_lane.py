@@ -12,7 +12,7 @@ import pytest
 
 from app.audit.services import verify_chain
 from app.crypto import token_digest
-from app.db import db
+from app.db import db, holds_write_lock
 from app.grouped_writes import NOT_DONE, Job
 from competitions.api import marks_lane as marks_api
 from competitions.services import marks as services
@@ -175,7 +175,14 @@ def test_a_group_writes_each_batch_and_leaves_a_refused_one_to_the_app(mw, sqlit
             _job(mw, "j3", item("K101", mw.a1.id, "9")),  # above the scale: refused
             _job(mw, "organizer", item("K101", mw.a1.id, "1")),  # not a judge
             _job(mw, "j3", item("K102", mw.a2.id, "4.5"), ip="10.0.0.3")]
-    sqlite_lane._run_group(jobs)
+    locked_when_taken = []
+
+    def take():  # the group takes its jobs once it holds the write lock (those that came meanwhile join it)
+        locked_when_taken.append(holds_write_lock())
+        return jobs
+
+    sqlite_lane._run_group(take)
+    assert locked_when_taken == [True]
     assert [j.result is NOT_DONE for j in jobs] == [False, True, True, False]
     assert [r.status for r in jobs[0].result] == ["stored"] and [r.status for r in jobs[3].result] == ["stored"]
     db.session.expire_all()
@@ -193,7 +200,7 @@ def test_batches_of_one_group_on_the_same_mark_are_written_in_order(mw, sqlite_l
     jobs = [_job(mw, "j2", item("K101", mw.a1.id, "1", k)),
             _job(mw, "j2", item("K101", mw.a1.id, "2")),  # a correction: planned against revision 0, written as 2
             _job(mw, "j2", item("K101", mw.a1.id, "1", k))]  # a retry of the first: a duplicate
-    sqlite_lane._run_group(jobs)
+    sqlite_lane._run_group(lambda: jobs)
     assert [[(r.status, r.revision) for r in j.result] for j in jobs] == [[("stored", 1)], [("stored", 2)],
                                                                        [("duplicate", 2)]]
     db.session.expire_all()
@@ -206,7 +213,7 @@ def test_the_places_of_an_aspect_are_counted_across_the_group(mw, sqlite_lane): 
     K101, so on K102) would be a fourth — refused under the lock, after the others were written."""
     db.session.commit()
     jobs = [_job(mw, j, item("K102", mw.a1.id, "2")) for j in ("j1", "j2", "j3", "j4")]
-    sqlite_lane._run_group(jobs)
+    sqlite_lane._run_group(lambda: jobs)
     assert [j.result is NOT_DONE for j in jobs] == [False, False, False, True]
     db.session.expire_all()
     assert len(mw.marks(entry_id=mw.entries[1].id, aspect_id=mw.a1.id)) == 3
@@ -226,7 +233,7 @@ def test_anything_unexpected_undoes_the_whole_group(mw, sqlite_lane, monkeypatch
     monkeypatch.setattr(services, "store_planned", failing_second)
     jobs = [_job(mw, "j2", item("K101", mw.a1.id, "1")), _job(mw, "j3", item("K101", mw.a1.id, "2"))]
     with pytest.raises(RuntimeError):
-        sqlite_lane._run_group(jobs)
+        sqlite_lane._run_group(lambda: jobs)
     assert all(j.result is NOT_DONE for j in jobs)
     db.session.expire_all()
     assert mw.marks() == [] and mw.audit("mark_submitted") == []
