@@ -286,25 +286,26 @@ def current_connection(session=None):
 def _run_prepared(stmt, params: dict[str, Any], *, select: bool):
     """Execute ``stmt`` on the session's SQLite connection through the DB-API cursor, or return None when it must
     go through SQLAlchemy (another database; an empty ``IN`` list, which SQLAlchemy rewrites; an INSERT whose
-    columns have Python-side defaults the caller did not give)."""
+    columns have Python-side defaults the caller did not give). (Run for every statement of a judge's mark: kept
+    to the few steps each one needs.)"""
     session = db.session()
-    if session.new or session.dirty or session.deleted:
-        session.flush()
+    session.flush()  # whatever the caller changed through the ORM first, as an ORM query would (free when clean)
     connection = current_connection(session)
-    dialect = connection.dialect
-    if dialect.name != "sqlite":
-        return None
-    lists = {k: v for k, v in params.items() if isinstance(v, list | tuple)}
-    if any(not v for v in lists.values()):
+    if connection.dialect.name != "sqlite":
         return None
     # IN lists compile to the next power of two (padded with their last value): a group's lists of 1…64 values
     # share 7 compiled forms per list instead of 64
-    lengths = {k: 1 << (len(v) - 1).bit_length() for k, v in lists.items()}
-    column_keys = None if select else sorted(params)
-    key = (id(stmt), tuple(sorted(lengths.items())), tuple(column_keys or ()))
-    prepared = _prepared.get(key)
-    if prepared is None:
-        prepared = _Prepared(stmt, dialect, lengths, column_keys)
+    lengths: tuple = ()
+    for name, value in params.items():
+        if isinstance(value, list | tuple):
+            if not value:
+                return None
+            lengths += ((name, 1 << (len(value) - 1).bit_length()),)
+    key = (id(stmt), lengths, None if select else tuple(params))
+    prepared = _prepared.get(key, _UNPREPARED)
+    if prepared is _UNPREPARED:
+        prepared = _Prepared(stmt, dialect=connection.dialect, lengths=dict(lengths),
+                             column_keys=None if select else sorted(params))
         if not select and any(name not in params for name, *_rest in prepared.order):
             prepared = None  # e.g. a default to compute: SQLAlchemy's job
         if len(_prepared) < 512:  # hot statements only
@@ -313,6 +314,9 @@ def _run_prepared(stmt, params: dict[str, Any], *, select: bool):
     if prepared is None:
         return None
     return prepared, _cursor_execute(connection, prepared.sql, prepared.arguments(params))
+
+
+_UNPREPARED = object()
 
 
 def fast_rows(stmt, params: dict[str, Any]) -> list:
