@@ -768,8 +768,7 @@ class GroupReads(_Reads):
                 if r.is_current and (r.judge_id, r.entry_id, r.aspect_id) in self._triples:
                     self._mine[(r.judge_id, r.entry_id, r.aspect_id)].append(r)
         self._cells = {(e, a) for _j, e, a in self._triples}
-        self._judges_there = {(e, a): n for e, a, n in fast_rows(_judges_there_statement(),
-                                                                  _cell_lists(self._triples))} if self._cells else {}
+        self._judges_there = _judges_there(self._cells)
         self._ties = judging.judges_ties(self._judges)
         self._written_cells: set[tuple[int, int]] = set()
         self._written_keys: set[str] = set()
@@ -869,15 +868,46 @@ def _group_marks_statement():
                                    t.c.judge_id.in_(bindparam("judges", expanding=True)), t.c.is_current.is_(True)))
 
 
+def _judges_there(cells: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    """(entry id, aspect id) → how many judges have a current mark there, for ``cells`` (those with none left out);
+    with many cells, for every entry × aspect among them (a superset)."""
+    if not cells:
+        return {}
+    if len(cells) > _EXACT_TRIPLES:
+        params = _cell_lists({(0, e, a) for e, a in cells})
+        return {(e, a): n for e, a, n in fast_rows(_judges_there_statement(), params)}
+    listed = sorted(cells)
+    n = 1 << (len(listed) - 1).bit_length()  # one compiled form per power of two (the last cell repeated)
+    listed += listed[-1:] * (n - len(listed))
+    params = {}
+    for i, (entry, aspect) in enumerate(listed):
+        params.update({f"e{i}": entry, f"a{i}": aspect})
+    return {(e, a): n for e, a, n in fast_rows(_exact_judges_there_statement(n), params)}
+
+
+def _judges_counted(where):
+    t = Mark.__table__
+    return (select(t.c.entry_id, t.c.aspect_id, func.count(t.c.judge_id.distinct()))
+            .where(where, t.c.is_current.is_(True)).group_by(t.c.entry_id, t.c.aspect_id))
+
+
+@functools.cache
+def _exact_judges_there_statement(n: int):
+    """Rows (entry id, aspect id, how many judges have a current mark there) for ``n`` cells (entry ``e<i>``, aspect
+    ``a<i>``): an OR of exact matches, which SQLite seeks cell by cell in ``ix_mark_current`` (MULTI-INDEX OR) — the
+    entries × aspects superset would count every judge's mark on up to n² cells instead of n."""
+    t = Mark.__table__
+    return _judges_counted(or_(*[and_(t.c.entry_id == bindparam(f"e{i}"), t.c.aspect_id == bindparam(f"a{i}"))
+                                 for i in range(n)]))
+
+
 @functools.cache
 def _judges_there_statement():
     """Rows (entry id, aspect id, how many judges have a current mark there) for the entries ``eids`` × aspects
     ``aids``."""
     t = Mark.__table__
-    return (select(t.c.entry_id, t.c.aspect_id, func.count(t.c.judge_id.distinct()))
-            .where(t.c.entry_id.in_(bindparam("eids", expanding=True)), t.c.aspect_id.in_(bindparam("aids", expanding=True)),
-                   t.c.is_current.is_(True))
-            .group_by(t.c.entry_id, t.c.aspect_id))
+    return _judges_counted(and_(t.c.entry_id.in_(bindparam("eids", expanding=True)),
+                                t.c.aspect_id.in_(bindparam("aids", expanding=True))))
 
 
 @functools.cache
