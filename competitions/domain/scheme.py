@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from fractions import Fraction
 from typing import Any, NamedTuple
 
 from .common import DomainRuleError, Id, require_decimal
@@ -177,9 +176,18 @@ def validate_mark(spec: AspectSpec, value: Any) -> MarkProblem | None:
         return MarkProblem.BELOW_MIN
     if value > spec.scale_max:
         return MarkProblem.ABOVE_MAX
-    if spec.scale_step > 0 and ((Fraction(value) - Fraction(spec.scale_min)) / Fraction(spec.scale_step)).denominator != 1:
+    if spec.scale_step > 0 and not on_step(value, spec.scale_min, spec.scale_step):
         return MarkProblem.OFF_STEP
     return None
+
+
+def on_step(value: Decimal | int, start: Decimal, step: Decimal) -> bool:
+    """Whether (value − start) / step is a whole number, exactly (``step`` > 0): a/b − c/d over e/f is whole when
+    (ad − cb)·f is a multiple of b·d·e — in integers, without building fractions (a judge's every mark is checked)."""
+    a, b = value.as_integer_ratio()
+    c, d = start.as_integer_ratio()
+    e, f = step.as_integer_ratio()
+    return (a * d - c * b) * f % (b * d * e) == 0
 
 
 # --- the scheme validator ----------------------------------------------------------------------------------
@@ -265,7 +273,7 @@ def validate_aspect(a: AspectSpec, p: str = "aspect") -> list[Problem]:
     if a.scale_step <= 0:
         add(Problem(f"{p}.scale_step", "not_positive"))
         scale_ok = False
-    elif scale_ok and ((Fraction(a.scale_max) - Fraction(a.scale_min)) / Fraction(a.scale_step)).denominator != 1:
+    elif scale_ok and not on_step(a.scale_max, a.scale_min, a.scale_step):
         add(Problem(f"{p}.scale_step", "does_not_divide_range"))
     if a.normalize and a.scale_max <= 0:
         add(Problem(f"{p}.scale_max", "not_positive"))

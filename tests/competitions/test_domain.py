@@ -41,6 +41,7 @@ from competitions.domain import (
     Standing,
     ThresholdAward,
 )
+from competitions.domain.scheme import on_step
 
 D = Decimal
 F = Fraction
@@ -251,6 +252,22 @@ def test_aggregation_ignores_the_order_of_marks(marks, rnd):
 ])
 def test_validate_mark(spec, value, expected):
     assert d.validate_mark(spec, value) == expected
+
+
+_exact_decimals = st.decimals(min_value=-10**6, max_value=10**6, places=6, allow_nan=False, allow_infinity=False)
+
+
+@given(_exact_decimals | st.integers(-10**6, 10**6), _exact_decimals,
+       st.decimals(min_value=D("0.000001"), max_value=10**4, places=6, allow_nan=False, allow_infinity=False))
+def test_on_step_is_the_exact_quotient_test(value, start, step):
+    """The integer check equals its definition: (value − start) / step is a whole number, in exact fractions."""
+    assert on_step(value, start, step) == (((Fraction(value) - Fraction(start)) / Fraction(step)).denominator == 1)
+
+
+@given(st.integers(-1000, 1000), _exact_decimals,
+       st.decimals(min_value=D("0.000001"), max_value=10**4, places=6, allow_nan=False, allow_infinity=False))
+def test_every_grid_point_is_on_step(n, start, step):
+    assert on_step(start + n * step, start, step)
 
 
 # --- aspect points: the published examples ----------------------------------------------------------------------
