@@ -9,12 +9,13 @@ statement.
 
 ``GroupCommit`` lets those writes share the price. A request hands in a *job* and waits. If no group is running
 in the process, its own thread leads: it runs ``run_group(take)`` (one transaction: the caller opens and commits
-it), which first begins its transaction — waiting for its turn of the write lock, while another process writes —
+it), which first begins its transaction — waiting for its turn of the write lock while another process writes —
 and only then calls ``take()`` for every job waiting at that moment, so that the jobs which arrived during that
 wait join this group instead of waiting for the next one; each job gets its own result. Jobs that arrive after
-``take()`` wait for the next group, which the first of them leads. A job's result says what to answer; a job that could not be
-done (a refusal, an error) is marked so by ``run_group`` and its request is answered the ordinary way, from the
-start. Nothing is kept between groups, and a job is never run twice: a follower waits until its group has ended.
+``take()`` wait for the next group, which the first of them leads. A job's result says what to answer; a job that
+could not be done (a refusal, an error) is marked so by ``run_group`` and its request is answered the ordinary
+way, from the start. Nothing is kept between groups, and a job is never run twice: a follower waits until its
+group has ended.
 
 This is written here rather than taken from a library because it is a few dozen lines about our own transaction
 rules (SQLite's single writer, our write queue); the general idea is the group commit of database engines.

@@ -837,13 +837,17 @@ def _group_marks(keys: set[str], triples: set[tuple[int, int, int]]) -> list:
     if len(triples) > _EXACT_TRIPLES:
         return fast_rows(_group_marks_statement(), {"keys": sorted(keys) or [None],
                                                     **_cell_lists(triples, judges=True)})
-    listed = sorted(triples) or [(None, None, None)]
-    n = 1 << (len(listed) - 1).bit_length()  # one compiled form per power of two (the last triple repeated)
-    listed += listed[-1:] * (n - len(listed))
+    listed = _padded(sorted(triples) or [(None, None, None)])
     params: dict[str, Any] = {"keys": sorted(keys) or [None]}
     for i, (judge, entry, aspect) in enumerate(listed):
         params.update({f"j{i}": judge, f"e{i}": entry, f"a{i}": aspect})
-    return fast_rows(_exact_marks_statement(n), params)
+    return fast_rows(_exact_marks_statement(len(listed)), params)
+
+
+def _padded(listed: list) -> list:
+    """``listed`` with its last item repeated up to the next power of two: one compiled form of an OR of exact
+    matches per power of two, instead of one per length."""
+    return listed + listed[-1:] * ((1 << (len(listed) - 1).bit_length()) - len(listed))
 
 
 @functools.cache
@@ -875,14 +879,12 @@ def _judges_there(cells: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
         return {}
     if len(cells) > _EXACT_TRIPLES:
         params = _cell_lists({(0, e, a) for e, a in cells})
-        return {(e, a): n for e, a, n in fast_rows(_judges_there_statement(), params)}
-    listed = sorted(cells)
-    n = 1 << (len(listed) - 1).bit_length()  # one compiled form per power of two (the last cell repeated)
-    listed += listed[-1:] * (n - len(listed))
+        return {(e, a): judges for e, a, judges in fast_rows(_judges_there_statement(), params)}
+    listed = _padded(sorted(cells))
     params = {}
     for i, (entry, aspect) in enumerate(listed):
         params.update({f"e{i}": entry, f"a{i}": aspect})
-    return {(e, a): n for e, a, n in fast_rows(_exact_judges_there_statement(n), params)}
+    return {(e, a): judges for e, a, judges in fast_rows(_exact_judges_there_statement(len(listed)), params)}
 
 
 def _judges_counted(where):
