@@ -13,7 +13,10 @@ Phases (``phase`` in the JSON):
 Cache: the board JSON is built once per *version* of the competition's board. ``invalidate_board(id)`` bumps the
 version (the marks area calls it after a commit; ORM changes of marks, entries, modules, competitions and result
 versions also bump it automatically on commit). Without ``REDIS_URL`` the cache and the versions live in this
-process; with ``REDIS_URL`` they live in Redis (``jiangxin:board:v:<id>``, ``jiangxin:board:json:<id>``; prefix
+process; on a SQLite file each process also notices the commits of every other one (``PRAGMA data_version``,
+looked at every 0.25 s at most: ``_DataVersion``), so several gunicorn workers on the embedded default all serve
+the new board after a mark, whichever worker stored it (several processes on PostgreSQL need ``REDIS_URL`` for
+that). With ``REDIS_URL`` they live in Redis (``jiangxin:board:v:<id>``, ``jiangxin:board:json:<id>``; prefix
 ``BOARD_REDIS_PREFIX``) so every gunicorn worker serves the same JSON and sees every bump (SSE streams poll the
 version key every 0.5 s: one MGET, cheaper and simpler than a pub/sub connection per stream).
 
@@ -30,13 +33,16 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import os
 import re
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from flask import current_app
@@ -86,13 +92,81 @@ def _prefix(app=None) -> str:
 
 
 def board_version(competition_id: int, app=None) -> tuple[int, int]:
-    """The current (global, competition) version pair of the board (``app``: outside an app context)."""
+    """The current (global, competition) version pair of the board (``app``: outside an app context).
+
+    Without Redis the versions are this process's; on a SQLite file the global part also counts the commits that
+    other connections made meanwhile (``_DataVersion``), so a mark stored by another gunicorn worker (or the
+    command line) changes every worker's boards too, not only the one that stored it."""
+    app = app or current_app
     r = _redis(app)
     if r is not None:
         p = _prefix(app)
         g, v = r.mget(f"{p}v:{GLOBAL}", f"{p}v:{competition_id}")
         return int(g or 0), int(v or 0)
-    return _versions.get(GLOBAL, 0), _versions.get(competition_id, 0)
+    return _versions.get(GLOBAL, 0) + _data_version(app)(), _versions.get(competition_id, 0)
+
+
+class _DataVersion:
+    """How many times another connection — of this process or any other — has committed to the app's SQLite file,
+    as seen by a read-only connection of our own that never writes: SQLite's ``PRAGMA data_version`` changes
+    exactly when another connection committed. It looks at most every ``INTERVAL`` seconds (a venue screen polls
+    the board every 1–2 s, many screens at once): another process's mark shows within that, this process's own at
+    once (``invalidate_board``). Any commit counts (a mark, a login), which at worst rebuilds a board once more
+    than needed."""
+
+    INTERVAL = 0.25  # seconds
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        self._pid = 0
+        self._connection: sqlite3.Connection | None = None
+        self._last: int | None = None
+        self._changes = 0
+        self._looked = float("-inf")
+
+    def __call__(self) -> int:
+        if time.monotonic() - self._looked < self.INTERVAL and self._pid == os.getpid():
+            return self._changes
+        with self._lock:
+            self._looked = time.monotonic()
+            if self._pid != os.getpid():  # a forked process opens its own connection
+                self._pid, self._connection, self._last = os.getpid(), None, None
+            try:
+                if self._connection is None:
+                    self._connection = sqlite3.connect(f"{Path(self._path).resolve().as_uri()}?mode=ro", uri=True,
+                                                       isolation_level=None, check_same_thread=False)
+                (value,) = self._connection.execute("PRAGMA data_version").fetchone()
+            except sqlite3.Error:  # no database file yet: nothing to see
+                self._connection = None
+                return self._changes
+            if value != self._last:
+                if self._last is not None:
+                    self._changes += 1
+                self._last = value
+            return self._changes
+
+
+def _no_other_writers() -> int:
+    return 0
+
+
+_DATA_VERSION_KEY = "jiangxin_board_data_version"
+
+
+def _data_version(app):
+    """The app's ``_DataVersion`` (SQLite file), or a constant 0 (PostgreSQL, in-memory SQLite)."""
+    found = app.extensions.get(_DATA_VERSION_KEY)
+    if found is None:
+        found = _no_other_writers
+        if "sqlalchemy" in app.extensions:  # (not in a bare WSGI app around the middleware, as tests build)
+            with app.app_context():
+                url = db.engine.url
+            memory = not url.database or url.database == ":memory:" or "mode=memory" in url.database
+            if url.get_backend_name() == "sqlite" and not memory:
+                found = _DataVersion(url.database)
+        app.extensions[_DATA_VERSION_KEY] = found
+    return found
 
 
 def invalidate_board(competition_id: int | None = None) -> None:
