@@ -314,12 +314,14 @@ def _build_lock(competition_id: int, *, wait: bool) -> Iterator[bool]:
             lock.release()
 
 
-def get_board(competition_id: int) -> tuple[bytes, str]:
+def get_board(competition_id: int, *, fresh: bool = False) -> tuple[bytes, str]:
     """The board JSON and its ETag, from the cache when the board's version has not changed.
 
     A live board with a freeze time ahead is cached only until that time; a frozen board is cached under its
     freeze time and never rebuilt until publication (or a new freeze time). While one request rebuilds a board,
-    the others keep getting the previous body (stale while rebuilding) instead of all building it at once.
+    the others keep getting the previous body (stale while rebuilding) instead of all building it at once —
+    except with ``fresh``, which waits for that rebuild (a stream, which must not take the old body for the new
+    version: it would not send the new one until the next change).
     """
     version = board_version(competition_id)
     wanted = f"{version[0]}.{version[1]}"
@@ -327,7 +329,7 @@ def get_board(competition_id: int) -> tuple[bytes, str]:
     if hit is not None and hit[0] == wanted and time.time() < hit[3]:
         return hit[1], hit[2]
     stale = None if hit is None else (hit[1], hit[2])
-    with _build_lock(competition_id, wait=stale is None) as building:
+    with _build_lock(competition_id, wait=fresh or stale is None) as building:
         if not building:
             return stale  # type: ignore[return-value]
         hit = _cached(competition_id)  # built by another request while we waited?
@@ -482,18 +484,18 @@ def stream(competition_id: int, *, lifetime: float | None = None, poll: float = 
     seconds and ends after ``lifetime`` (``BOARD_STREAM_SECONDS``, 60 s). Needs an app context (the view wraps it
     in ``stream_with_context``)."""
     lifetime = current_app.config.get("BOARD_STREAM_SECONDS", 60) if lifetime is None else lifetime
-    body, etag = get_board(competition_id)
+    last_version = board_version(competition_id)
+    body, etag = get_board(competition_id, fresh=True)  # (fresh: not a body older than the version noted)
     db.session.rollback()  # reads only: end the transaction, hold no snapshot between polls
     yield b"retry: 2000\n" + sse_event(body, etag)
     ends = clock() + lifetime
-    last_version = board_version(competition_id)
     last_beat = clock()
     while clock() < ends:
         sleep(poll)
         version = board_version(competition_id)
         if version != last_version:
             last_version = version
-            new_body, new_etag = get_board(competition_id)
+            new_body, new_etag = get_board(competition_id, fresh=True)
             db.session.rollback()
             if new_etag != etag:
                 body, etag = new_body, new_etag
