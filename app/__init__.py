@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import AnonymousUserMixin
 
 from app.config import Config, config_from_env
-from app.db import is_reads_first, sqlite_begin_mode, sqlite_reads_first
+from app.db import is_reads_first, sqlite_begin_mode, sqlite_reads_first, utcnow
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 __version__ = "0.1.0"
@@ -152,6 +152,7 @@ def _init_login(app: Flask) -> None:
     from sqlalchemy.orm import joinedload, lazyload
 
     from app.accounts.models import ApiToken, User, UserRole, live_token
+    from app.accounts.services import token_use_is_stale
     from app.crypto import token_digest
 
     login_manager.init_app(app)
@@ -167,7 +168,7 @@ def _init_login(app: Flask) -> None:
 
     # Built once: the token's user (enabled) with their roles, and the token's id.
     _token_user_query = (
-        db.select(User, ApiToken.id)
+        db.select(User, ApiToken.id, ApiToken.last_used_at)
         .join(ApiToken, ApiToken.user_id == User.id)
         .where(*live_token(bindparam("digest")))
         .options(lazyload(User.worker), joinedload(User.roles).lazyload(UserRole.enterprise))
@@ -185,6 +186,8 @@ def _init_login(app: Flask) -> None:
         if row is None:
             return None
         g.api_token_id = row[1]
+        if token_use_is_stale(row[2], utcnow()):
+            g.api_token_use = row[1]  # noted after the request's commit (``_note_token_use``), once an hour
         return row[0]
 
 
@@ -209,6 +212,26 @@ def _init_request_hooks(app: Flask) -> None:
         token = g.pop("_reads_first_token", None)
         if token is not None:
             sqlite_reads_first.reset(token)
+
+    @app.after_request
+    def _note_token_use(resp):
+        # Runs after ``_commit`` (after_request hooks run last-registered first), in a transaction of its own: a
+        # token's "last used" (at most once an hour per token, see ``load_from_token``). Never fails the request.
+        token_id = g.pop("api_token_use", None)
+        if token_id is None or resp.status_code >= 400:
+            return resp
+        from app.accounts.services import note_token_use
+
+        mode = sqlite_begin_mode.set("IMMEDIATE")
+        try:
+            note_token_use([token_id], utcnow())
+            db.session.commit()
+        except Exception:  # noqa: BLE001 - a note about a token is not worth a failed request
+            db.session.rollback()
+            app.logger.warning("could not note the use of API token %s", token_id, exc_info=True)
+        finally:
+            sqlite_begin_mode.reset(mode)
+        return resp
 
     @app.after_request
     def _commit(resp):

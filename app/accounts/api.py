@@ -31,7 +31,8 @@ class TokenSchema(ma.Schema):
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
     prefix = ma.fields.String(dump_only=True)
     created_at = ma.fields.DateTime(dump_only=True)
-    last_used_at = ma.fields.DateTime(dump_only=True, allow_none=True)
+    last_used_at = ma.fields.DateTime(dump_only=True, allow_none=True, metadata={
+        "description": "When the token was last used, to within an hour (noted at most once an hour); null: never."})
     revoked_at = ma.fields.DateTime(dump_only=True, allow_none=True)
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 
 from app.accounts.models import ApiToken, Role, User, UserRole
 from app.audit.services import record
@@ -174,6 +176,25 @@ def create_token(user: User, name: str) -> NewToken:
     db.session.flush()
     record("token_created", token, {"name": name}, actor=user)
     return NewToken(token, secret)
+
+
+TOKEN_USE_RESOLUTION = timedelta(hours=1)  # a token's "last used" is noted to the hour: not a write per request
+
+
+def token_use_is_stale(last_used_at: datetime | None, now: datetime) -> bool:
+    """Whether a token's ``last_used_at`` should be noted again (never noted, or an hour old)."""
+    return last_used_at is None or now - last_used_at >= TOKEN_USE_RESOLUTION
+
+
+def note_token_use(token_ids: Iterable[int], now: datetime) -> None:
+    """Note that these tokens were used at ``now``: one UPDATE, in the caller's transaction, of the rows whose
+    note is still stale (two processes noting the same use write it once). Callers look first
+    (``token_use_is_stale``), so an hour of a script's requests costs one write."""
+    ids = sorted(set(token_ids))
+    if ids:
+        db.session.execute(update(ApiToken).where(
+            ApiToken.id.in_(ids), or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= now - TOKEN_USE_RESOLUTION)
+        ).values(last_used_at=now).execution_options(synchronize_session=False))
 
 
 def list_tokens(user: User) -> list[ApiToken]:

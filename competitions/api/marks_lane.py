@@ -28,6 +28,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import marshmallow as ma
@@ -35,10 +36,11 @@ from sqlalchemy import bindparam, select
 from werkzeug.exceptions import HTTPException
 
 from app.accounts.models import ApiToken, Role, User, UserRole, live_token
+from app.accounts.services import note_token_use, token_use_is_stale
 from app.api import parse_json_exact
 from app.audit.services import audit_ip
 from app.crypto import token_digest
-from app.db import current_connection, db, fast_rows
+from app.db import current_connection, db, fast_rows, utcnow
 from app.errors import DomainError
 from app.grouped_writes import NOT_DONE, GroupCommit, Job
 from app.security import SECURITY_HEADERS
@@ -57,7 +59,7 @@ _ITEMS = MarksItemSchema(many=True)
 
 def _token_judges_statement():
     t, u, r = ApiToken.__table__, User.__table__, UserRole.__table__
-    return (select(t.c.token_hash, u.c.id, u.c.username, r.c.role)
+    return (select(t.c.token_hash, t.c.id.label("token_id"), t.c.last_used_at, u.c.id, u.c.username, r.c.role)
             .select_from(t.join(u, u.c.id == t.c.user_id).outerjoin(r, r.c.user_id == u.c.id))
             .where(*live_token(bindparam("digests", expanding=True), any_of=True)))
 
@@ -73,6 +75,8 @@ class TokenJudge:
     id: int
     username: str
     roles: frozenset[str]
+    token_id: int = 0
+    token_used_at: datetime | None = None  # the token's "last used" as stored
 
     def has_role(self, *roles: str) -> bool:
         return not self.roles.isdisjoint(roles)
@@ -163,6 +167,7 @@ class TokenMarksLane:
                     results = services.submit_marks(judge, batch.competition_id, batch.inputs)
                 finally:
                     audit_ip.reset(ip)
+                _note_uses([judge])
                 db.session.commit()
                 return results
             except (HTTPException, DomainError):  # a refusal: the app gives it, in the request's language
@@ -199,6 +204,7 @@ class TokenMarksLane:
                 reads = services.GroupReads(batches) if len(batches) > 1 else None
                 for job, judge in mine:
                     job.result = NOT_DONE if judge is None else self._store(job.payload, judge, reads)
+                _note_uses([judge for job, judge in mine if judge is not None and job.result is not NOT_DONE])
                 db.session.commit()
             except BaseException as exc:
                 db.session.rollback()
@@ -233,8 +239,14 @@ def _judges(digests: list[str]) -> dict[str, TokenJudge]:
     roles: dict[str, tuple[Any, set[str]]] = {}
     for row in fast_rows(_TOKEN_JUDGES, {"digests": digests}):
         roles.setdefault(row.token_hash, (row, set()))[1].add(row.role)
-    return {digest: TokenJudge(row.id, row.username, frozenset(r for r in found if r))
+    return {digest: TokenJudge(row.id, row.username, frozenset(r for r in found if r), row.token_id, row.last_used_at)
             for digest, (row, found) in roles.items() if Role.JUDGE in found}
+
+
+def _note_uses(judges: list[TokenJudge]) -> None:
+    """The tokens' "last used", as the app notes it for the requests it answers (once an hour per token)."""
+    now = utcnow()
+    note_token_use([j.token_id for j in judges if token_use_is_stale(j.token_used_at, now)], now)
 
 
 class _UndoGroup(Exception):

@@ -68,6 +68,28 @@ def test_a_stored_batch_is_answered_by_the_lane_as_the_app_would(app, mw, monkey
     assert all(k["status"] == "stored" for k in keys)
 
 
+def test_the_lane_notes_the_token_s_last_use_as_the_app_does(mw):  # noqa: F811
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from app.accounts.models import ApiToken
+    from app.db import utcnow
+
+    def used_at():
+        db.session.expire_all()
+        return db.session.scalar(select(ApiToken.last_used_at).where(ApiToken.token_hash == token_digest(mw.tokens["j2"])))
+
+    assert used_at() is None
+    before = marks_api.TokenMarksLane.hits
+    assert mw.post("j2", "/marks", [item("K101", mw.a1.id, "2")]).status_code == 200
+    assert marks_api.TokenMarksLane.hits == before + 1  # answered by the lane
+    first = used_at()
+    assert first is not None and first > utcnow() - timedelta(minutes=1)
+    assert mw.post("j2", "/marks", [item("K102", mw.a1.id, "3")]).status_code == 200
+    assert used_at() == first  # within the hour: not written again
+
+
 def test_a_retry_is_a_duplicate_and_a_same_value_is_unchanged(mw):  # noqa: F811
     batch = [item("K101", mw.a1.id, "2")]
     first = mw.post("j2", "/marks", batch)

@@ -125,3 +125,63 @@ def test_api_lists_own_tokens_without_secrets(client, logged_in):
     assert resp.status_code == 200
     assert [t["name"] for t in resp.json] == ["one"]
     assert "token" not in resp.json[0] and "token_hash" not in resp.json[0]
+
+
+# --- "last used" ---------------------------------------------------------------------------------------------
+
+
+def _token_of(user) -> ApiToken:
+    db.session.expire_all()
+    return db.session.scalar(select(ApiToken).where(ApiToken.user_id == user.id))
+
+
+def test_a_token_s_last_use_is_noted_at_most_once_an_hour(app, client, logged_in):
+    from datetime import timedelta
+
+    from app.db import utcnow
+
+    user = logged_in("judge")
+    secret = _create_on_account_page(client)
+    assert _token_of(user).last_used_at is None
+    assert "从未使用" in client.get("/account").get_data(as_text=True)  # the account page's "Last used": never
+    script = app.test_client()
+    before = utcnow()
+    assert script.get("/api/v1/me", headers=_bearer(secret)).status_code == 200
+    first = _token_of(user).last_used_at
+    assert first is not None and before <= first <= utcnow()
+    assert "从未使用" not in client.get("/account").get_data(as_text=True)
+    assert script.get("/api/v1/me", headers=_bearer(secret)).status_code == 200
+    assert _token_of(user).last_used_at == first  # within the hour: not written again
+
+    token = _token_of(user)
+    token.last_used_at = utcnow() - timedelta(hours=2)
+    db.session.commit()
+    resp = script.get("/api/v1/tokens", headers=_bearer(secret))
+    assert resp.status_code == 200
+    assert _token_of(user).last_used_at > utcnow() - timedelta(minutes=1)  # an hour old: noted again
+    listed = script.get("/api/v1/tokens", headers=_bearer(secret)).json
+    assert [t["last_used_at"] is not None for t in listed] == [True]  # the API lists it
+
+
+def test_a_failed_note_of_use_does_not_fail_the_request(app, client, logged_in, monkeypatch):
+    import app.accounts.services as services
+
+    logged_in("judge")
+    secret = _create_on_account_page(client)
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(services, "note_token_use", broken)
+    assert app.test_client().get("/api/v1/me", headers=_bearer(secret)).status_code == 200
+
+
+def test_a_revoked_token_is_not_noted(app, client, logged_in):
+    from app.accounts.services import revoke_token
+
+    user = logged_in("judge")
+    secret = _create_on_account_page(client)
+    revoke_token(user, _token_of(user).id)
+    db.session.commit()
+    assert app.test_client().get("/api/v1/me", headers=_bearer(secret)).status_code == 401
+    assert _token_of(user).last_used_at is None
