@@ -75,8 +75,8 @@ class TokenJudge:
     id: int
     username: str
     roles: frozenset[str]
-    token_id: int = 0
-    token_used_at: datetime | None = None  # the token's "last used" as stored
+    token_id: int
+    token_used_at: datetime | None  # the token's "last used" as stored
 
     def has_role(self, *roles: str) -> bool:
         return not self.roles.isdisjoint(roles)
