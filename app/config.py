@@ -11,7 +11,13 @@ import base64
 import json
 import os
 import secrets
+from contextlib import contextmanager
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # not on Windows
+    fcntl = None  # type: ignore[assignment]
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = BASE_DIR / "instance"
@@ -27,22 +33,46 @@ def _new_secret(name: str) -> str:
 
 
 def load_or_create_secrets(instance_path: Path) -> dict[str, str]:
-    """Return the instance secrets, creating the file (0600) on first use."""
+    """Return the instance secrets, creating the file (0600) on first use.
+
+    Several processes may start at once on a fresh instance (``gunicorn -w 4``): the first to take the lock file
+    creates the secrets, the others read them. Without it each generated its own and wrote them in turn, and
+    one failed to start or, worse, ran with keys that the file no longer held."""
     instance_path.mkdir(parents=True, exist_ok=True)
     path = instance_path / "secrets.json"
-    data: dict[str, str] = {}
-    if path.exists():
-        data = json.loads(path.read_text(encoding="utf-8"))
-    missing = [n for n in SECRET_NAMES if n not in data]
-    if missing:
-        for name in missing:
-            data[name] = _new_secret(name)
-        fd = os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh)
-        os.replace(path.with_suffix(".tmp"), path)
+    data = _read_secrets(path)
+    if any(n not in data for n in SECRET_NAMES):
+        with _exclusive(instance_path / "secrets.lock"):
+            data = _read_secrets(path)  # written by another process while this one waited
+            missing = [n for n in SECRET_NAMES if n not in data]
+            if missing:
+                for name in missing:
+                    data[name] = _new_secret(name)
+                tmp = path.with_name(f"secrets.{os.getpid()}.tmp")
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    json.dump(data, fh)
+                os.replace(tmp, path)
     os.chmod(path, 0o600)
     return data
+
+
+def _read_secrets(path: Path) -> dict[str, str]:
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+@contextmanager
+def _exclusive(lock_path: Path):
+    """An exclusive ``flock`` on ``lock_path`` (where the platform has none: nothing)."""
+    if fcntl is None:
+        yield
+        return
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # (closing releases the lock)
 
 
 class Config:

@@ -6,6 +6,7 @@ with an inline script, an inline style or an outside host fails here without bei
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
@@ -103,6 +104,39 @@ def test_secrets_are_generated_once_into_instance_with_0600(monkeypatch, tmp_pat
     assert len(first.SECRET_KEY) >= 32
     monkeypatch.setenv("SECRET_KEY", "from-the-environment")
     assert Config().SECRET_KEY == "from-the-environment"
+
+
+def _secrets_in_a_process(instance: str, start, out) -> None:
+    from pathlib import Path
+
+    from app.config import load_or_create_secrets
+
+    start.wait(10)
+    try:
+        out.put(("ok", load_or_create_secrets(Path(instance))))
+    except BaseException as exc:  # noqa: BLE001 - reported to the test
+        out.put(("error", repr(exc)))
+
+
+def test_processes_starting_together_on_a_fresh_instance_share_one_set_of_secrets(tmp_path):
+    """``gunicorn -w 4`` on a fresh checkout: every worker creates the instance secrets at the same moment. Each
+    used to generate its own and write them in turn: a worker failed to boot (its temporary file already renamed
+    by another) or kept keys that the file no longer held."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    start, out = ctx.Barrier(6), ctx.Queue()
+    workers = [ctx.Process(target=_secrets_in_a_process, args=(str(tmp_path), start, out)) for _ in range(6)]
+    for w in workers:
+        w.start()
+    answers = [out.get(timeout=30) for _ in workers]
+    for w in workers:
+        w.join(10)
+    assert [kind for kind, _ in answers] == ["ok"] * 6, answers
+    on_disk = json.loads((tmp_path / "secrets.json").read_text())
+    assert all(data == on_disk for _, data in answers)
+    assert sorted(on_disk) == ["ID_ENCRYPTION_KEY", "ID_HMAC_KEY", "SECRET_KEY"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["secrets.json", "secrets.lock"]  # no temporary file left
 
 
 def test_session_protection_drops_a_session_used_from_another_browser(client, create_user):
