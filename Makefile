@@ -40,7 +40,7 @@ update-translations: extract-messages
 	$(BIN)/pybabel -q update -N -i app/translations/messages.pot -d app/translations
 
 lint: $(STAMP)
-	$(BIN)/ruff check app competitions certificates tests bench
+	$(BIN)/ruff check app competitions certificates tests bench gunicorn.conf.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

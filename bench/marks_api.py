@@ -10,6 +10,8 @@ give the medians of the rounds). Every answer must be 200 with ``stored``.
 
 Baseline B1 (``bench/_b1_app.py``): a bare Flask app whose one endpoint does one raw INSERT into a SQLite file
 with the same pragmas, served by the same gunicorn command, driven by the same clients with the same bodies.
+Both servers are started in the project's directory, so both read ``gunicorn.conf.py`` (each worker pinned to
+one CPU).
 
 Three lines:
   marks_api_throughput  value / baseline = requests per second; ratio = ours / baseline's; target 0.5.
@@ -84,7 +86,8 @@ def free_port() -> int:
 
 
 class Server:
-    """One gunicorn process on 127.0.0.1:<free port>; stopped (SIGTERM, then SIGKILL) by ``stop``."""
+    """One gunicorn process on 127.0.0.1:<free port>, started in the project's directory (it reads
+    ``gunicorn.conf.py``); stopped (SIGTERM, then SIGKILL) by ``stop``."""
 
     def __init__(self, target: str, env: dict[str, str], log: Path) -> None:
         self.port = free_port()
