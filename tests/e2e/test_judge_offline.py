@@ -96,6 +96,20 @@ def _type(page, code: str, aspect_id: int, value: str) -> None:
     field.press("Enter")
 
 
+def _network_down(context) -> None:
+    """The venue's network drops: the browser reports it (``navigator.onLine``, the offline event) and no request
+    reaches the server. Chromium applies its emulated offline state to a page a moment after it is set — to a page
+    just reloaded, too: the reloaded page's first sync of its queue could still reach the server while the response
+    was lost (seen in full-suite runs) — so requests to the API are also refused here, as a dead network would."""
+    context.route("**/api/**", lambda route: route.abort("internetdisconnected"))
+    context.set_offline(True)
+
+
+def _network_up(context) -> None:
+    context.unroute("**/api/**")
+    context.set_offline(False)
+
+
 def _state(page, code: str, aspect_id: int) -> str | None:
     return _cell(page, code, aspect_id).get_attribute("data-state")
 
@@ -130,9 +144,9 @@ def test_judge_keeps_marking_offline_and_nothing_is_lost_or_doubled(browser, liv
         assert _marks(server_db, username, last, a["J"]) == [("2", 1, 1)]
 
         # offline: more marks, and a change of the first one
-        context.set_offline(True)
+        _network_down(context)
         # Chromium applies the emulated state to the page a moment later: wait until the page itself knows (as a
-        # tablet's browser does when its Wi-Fi drops), else a mark typed at once may still go out
+        # tablet's browser does when its Wi-Fi drops)
         page.wait_for_function("navigator.onLine === false", timeout=DEADLINE_S * 1000)
         _type(page, last, a["M"], "45")
         _type(page, second_last, a["M"], "50")
@@ -157,7 +171,7 @@ def test_judge_keeps_marking_offline_and_nothing_is_lost_or_doubled(browser, liv
         assert _sheets(server_db, username, last) == 0
 
         # the network returns: everything is sent once
-        context.set_offline(False)
+        _network_up(context)
         _wait(lambda: page.locator("#sync-bar").get_attribute("data-state") == "saved", "the queue to be sent")
         assert page.locator("#sync-count").is_hidden()
         for code, aspect in ((last, a["J"]), (last, a["M"]), (second_last, a["M"])):
