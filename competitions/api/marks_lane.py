@@ -10,8 +10,9 @@ success of ``POST /api/v1/competitions/<id>/marks`` with the same parser (JSON n
 schema, the same token rules (``live_token``), the same role rule, the same service (``plan_marks`` and
 ``store_planned``, what ``submit_marks`` runs under the write lock), the same body and the same headers as the
 view. On SQLite, batches that arrive together share one write transaction (``app.grouped_writes``): read for in
-one go (``GroupReads``: the tokens' judges and six queries for the whole group, instead of five or six per batch),
-then each checked and written in turn exactly as if alone.
+one go (``GroupReads``: the tokens' judges and six queries for the whole group, instead of five or six per batch;
+two, once the lane keeps what seldom changes: ``competitions.services.marks_setup``), then each checked and written
+in turn exactly as if alone.
 
 Whatever is not a plain success — a session cookie (the judge page: the app, with its CSRF check), a query
 string, a body that is not JSON or does not pass the schema, an unknown or revoked token, a user who is not a
@@ -47,6 +48,7 @@ from app.security import SECURITY_HEADERS
 from competitions.api.marks import DecimalJSONParser, _batch, _inputs
 from competitions.schemas.marks import MarksItemSchema
 from competitions.services import marks as services
+from competitions.services.marks_setup import SetupCache
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +95,7 @@ class TokenMarksLane:
         self._dialect: str | None = None
         self._writes: GroupCommit | None = None
         self._writes_lock = threading.Lock()
+        self.setup = SetupCache()  # what marks are checked against, kept between groups (SQLite)
 
     def __call__(self, environ, start_response):
         answer = None
@@ -181,8 +184,10 @@ class TokenMarksLane:
         """SQLite: a group of batches (see ``app.grouped_writes``) in one write transaction, which holds the write
         lock from its start (``BEGIN IMMEDIATE``, after its turn in the write queue), so that what it reads stays true
         until it commits. Its batches are taken once the lock is held: those that arrived while it waited for its turn
-        join it. Then the tokens' judges (one query), everything the batches are checked against
-        (``GroupReads``: six queries for the whole group instead of four or five per batch), then each batch checked
+        join it. First the setup version (``SetupCache.begin``: what the lane keeps between groups stays, or is
+        forgotten), then the tokens' judges, everything the batches are checked against (``GroupReads``: six queries
+        for the whole group instead of four or five per batch; two when the tokens, schemes, panels, coded entries
+        and ties are kept from an earlier group), then each batch checked
         and written in turn exactly as the view does under the lock (``plan_marks``, ``store_planned``), with its own
         client address in the audit log — a batch whose marks an earlier batch of the group touched is read again.
         A refused batch wrote nothing (everything is checked before its first write) and is left to the app. Anything
@@ -195,18 +200,19 @@ class TokenMarksLane:
             jobs: list[Job] = []
             try:
                 db.session.connection()  # begins the write transaction: its turn in the write queue, BEGIN IMMEDIATE
+                self.setup.begin()  # first, under the lock: what it keeps is still true, or it is forgotten
                 jobs = take()
-                judges = _judges(sorted({job.payload.digest for job in jobs}))
+                judges = self.setup.many("judge", sorted({job.payload.digest for job in jobs}), _judges)
                 mine = [(job, judges.get(job.payload.digest)) for job in jobs]
                 batches = [services.GroupBatch(judge.id, job.payload.competition_id, job.payload.inputs)
                            for job, judge in mine if judge is not None]
-                # (one batch alone reads less with its own queries)
-                reads = services.GroupReads(batches) if len(batches) > 1 else None
+                reads = services.GroupReads(batches, self.setup) if batches else None
                 for job, judge in mine:
                     job.result = NOT_DONE if judge is None else self._store(job.payload, judge, reads)
                 _note_uses([judge for job, judge in mine if judge is not None and job.result is not NOT_DONE])
                 db.session.commit()
             except BaseException as exc:
+                self.setup.discard()
                 db.session.rollback()
                 for job in jobs:
                     job.result = NOT_DONE

@@ -309,6 +309,20 @@ def coded_entries(competition, pairs: set[tuple[int, str]], judge_ids: Sequence[
     return found
 
 
+def competition_coded_entries(competition) -> CodedEntries:
+    """``coded_entries`` for every code of the competition (``id``, ``uses_module_codes``) and every judge: all its
+    approved, coded entries with every declared conflict, in one query (the token lane keeps it while nothing it
+    depends on changes: ``competitions.services.marks_setup``)."""
+    module_codes = bool(competition.uses_module_codes)
+    found = CodedEntries(module_codes, set(), frozenset(), {}, {}, complete=True)
+    for r in fast_rows(_competition_entries_statement(module_codes), {"cid": competition.id}):
+        found.rows[(r.module_id, r.code) if module_codes else r.code] = CodedEntry(r.id, r.worker_id,
+                                                                                    r.enterprise_id, False)
+        if r.declared_by is not None:
+            found.declared.setdefault(r.id, set()).add(r.declared_by)
+    return found
+
+
 def _valid_pairs(pairs: set[tuple[int, str]]) -> set[tuple[int, str]]:
     return {(m, c) for m, c in pairs if isinstance(c, str) and 0 < len(c) <= 16}
 
@@ -316,17 +330,19 @@ def _valid_pairs(pairs: set[tuple[int, str]]) -> set[tuple[int, str]]:
 @dataclass
 class CodedEntries:
     """What ``coded_entries`` read for ``pairs`` and ``judges``: entries by (module id, code) with module codes, else
-    by code; entry id → the judges (of ``judges``) who declared a conflict with it."""
+    by code; entry id → the judges (of ``judges``) who declared a conflict with it. ``complete``: every code of the
+    competition and every judge were read (``competition_coded_entries``)."""
 
     module_codes: bool
     pairs: set[tuple[int, str]]
     judges: frozenset[int | None]
     rows: dict[Any, CodedEntry]
     declared: dict[int, set[int]]
+    complete: bool = False
 
     def covers(self, pairs: set[tuple[int, str]], judge_id: int | None) -> bool:
         """Whether ``for_judge(pairs, judge_id)`` can be answered from what was read."""
-        return judge_id in self.judges and _valid_pairs(pairs) <= self.pairs
+        return self.complete or (judge_id in self.judges and _valid_pairs(pairs) <= self.pairs)
 
     def for_judge(self, pairs: set[tuple[int, str]], judge_id: int | None) -> dict[tuple[int, str], CodedEntry]:
         out = {}
@@ -351,6 +367,19 @@ def _entries_statement(module_codes: bool):
         stmt = stmt.add_columns(e.c.code).select_from(e).where(e.c.code.in_(codes))
     return stmt.outerjoin(dc, and_(dc.c.entry_id == e.c.id, dc.c.judge_id.in_(bindparam("judges", expanding=True)))
                           ).where(e.c.competition_id == bindparam("cid"), e.c.status == APPROVED)
+
+
+@functools.cache
+def _competition_entries_statement(module_codes: bool):
+    """``_entries_statement`` for every code of the competition ``cid`` and every judge's declared conflict."""
+    e, mc, dc = Entry.__table__, ModuleCode.__table__, DeclaredConflict.__table__
+    stmt = select(e.c.id, e.c.worker_id, e.c.enterprise_id, dc.c.judge_id.label("declared_by"))
+    if module_codes:
+        stmt = stmt.add_columns(mc.c.module_id, mc.c.code).select_from(e.join(mc, mc.c.entry_id == e.c.id))
+    else:
+        stmt = stmt.add_columns(e.c.code).select_from(e).where(e.c.code.is_not(None))
+    return stmt.outerjoin(dc, dc.c.entry_id == e.c.id).where(e.c.competition_id == bindparam("cid"),
+                                                             e.c.status == APPROVED)
 
 
 def assigned_entry(judge_id: int, module_id: int, code: str) -> Entry:

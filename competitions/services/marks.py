@@ -72,6 +72,7 @@ from competitions.models import (
 )
 from competitions.services import judging
 from competitions.services.common import get_competition, is_organizer
+from competitions.services.marks_setup import SetupCache
 
 RUNNING = CompetitionState.RUNNING.value
 # After the lock the chief judge may still correct a mark (an appeal, a correction that is then published).
@@ -604,15 +605,26 @@ def _scheme_statement(lock: bool):
 def _group_scheme_statement():
     """The competition ``cid`` with its aspects among ``aids`` and their modules (one row per aspect; one row with
     the aspect's columns NULL when none is)."""
+    return _scheme_rows(Aspect.__table__.c.id.in_(bindparam("aids", expanding=True)))
+
+
+@functools.cache
+def _whole_scheme_statement():
+    """The competition ``cid`` with every aspect of its scheme and their modules (one row per aspect; one row with
+    the aspect's columns NULL when it has none)."""
+    return _scheme_rows(None)
+
+
+def _scheme_rows(aspects):
     c, a, cr, m = Competition.__table__, Aspect.__table__, Criterion.__table__, Module.__table__
-    batch = a.join(cr, cr.c.id == a.c.criterion_id).join(m, m.c.id == cr.c.module_id)
+    scheme = a.join(cr, cr.c.id == a.c.criterion_id).join(m, m.c.id == cr.c.module_id)
+    on = m.c.competition_id == c.c.id if aspects is None else and_(m.c.competition_id == c.c.id, aspects)
     return select(
         c.c.id.label("cid"), c.c.status, c.c.uses_module_codes, c.c.conflict_same_chain,
         a.c.id, a.c.kind, a.c.max_mark, a.c.scale_max, a.c.scale_min, a.c.scale_step, a.c.judges_required,
         a.c.aggregation, a.c.trim_k, a.c.normalize, a.c.uses_difficulty, a.c.divergence_threshold,
         m.c.id.label("module_id"), m.c.locked_at,
-    ).select_from(c.outerjoin(batch, and_(m.c.competition_id == c.c.id, a.c.id.in_(bindparam("aids", expanding=True))))
-    ).where(c.c.id == bindparam("cid"))
+    ).select_from(c.outerjoin(scheme, on)).where(c.c.id == bindparam("cid"))
 
 
 def _marks(keys: set[str], entry_ids: set[int], aspect_ids: set[int]) -> list:
@@ -714,40 +726,33 @@ class GroupBatch:
 class GroupReads(_Reads):
     """The reads of many judges' batches made at once, in the SQLite write transaction that then plans and writes them
     one after the other (the token lane: ``plan_marks(…, reads=…)``, ``store_planned``): six queries for the whole
-    group instead of four or five per batch — the competitions with the group's aspects, the judges' seats and chief
-    judgeships on those modules, the entries behind the group's codes with the judges' declared conflicts, the stored
-    marks with the group's keys and the judges' own current marks on their batches' entries × aspects, how many
-    judges have a current mark on each of those, and the judges' ties. Each answer equals what the batch's own queries
-    would return at that point of the transaction: rows read for the whole group are filtered exactly as those
-    queries filter; marks the group has written since (``wrote``) are read again for a batch whose keys or entries ×
-    aspects they touch; any call outside what was read (another judge, code, key, aspect…) runs the batch's own
-    query."""
+    group instead of four or five per batch — the group's competitions with their whole schemes, the panels of the
+    modules the group marks, every coded entry of those competitions with its declared conflicts, the stored marks
+    with the group's keys and the judges' own current marks on their batches' entries × aspects, how many judges have
+    a current mark on each of those, and the judges' ties. The first four and the ties are what ``setup`` keeps from
+    one group to the next while the setup version stands (``competitions.services.marks_setup``): then only the
+    marks and the judges counted are read. Each answer equals what the batch's own queries would return at that point
+    of the transaction: rows read for the whole group are filtered exactly as those queries filter; marks the group
+    has written since (``wrote``) are read again for a batch whose keys or entries × aspects they touch; any call
+    outside what was read (another judge, key, competition…) runs the batch's own query."""
 
-    def __init__(self, batches: Sequence[GroupBatch]) -> None:
+    def __init__(self, batches: Sequence[GroupBatch], setup: SetupCache | None = None) -> None:
+        setup = setup or SetupCache()  # (one holding no version keeps nothing: every answer is read)
         self._judges = sorted({b.judge_id for b in batches})
         wanted: dict[int, set[int]] = defaultdict(set)  # competition → the aspect ids sent for it
         for b in batches:
             wanted[b.competition_id].update(i.aspect_id for i in b.items if isinstance(i.aspect_id, int))
         self._schemes: dict[int, tuple[_CompetitionRow, dict[int, tuple[AspectSpec, int, datetime | None]], set[int]]] = {}
-        for cid, aids in wanted.items():
-            rows = fast_rows(_group_scheme_statement(), {"cid": cid, "aids": sorted(aids)})
-            if rows:
-                first = rows[0]
-                competition = _CompetitionRow(first.cid, first.status, bool(first.uses_module_codes),
-                                              bool(first.conflict_same_chain))
-                self._schemes[cid] = (competition, {r.id: (spec_of(r, r.module_id), r.module_id, r.locked_at)
-                                                    for r in rows if r.id is not None}, aids)
-        modules = sorted({m for _c, aspects, _a in self._schemes.values() for _s, m, _l in aspects.values()})
-        self._seats: set[tuple[int, int]] = set()
-        self._chiefs: set[tuple[int, int]] = set()
-        if modules and self._judges:
-            for kind, module_id, user_id in fast_rows(_seats_statement(), {"mids": modules, "judges": self._judges}):
-                (self._seats if kind == "s" else self._chiefs).add((module_id, user_id))
+        for cid, (competition, aspects) in setup.many("scheme", wanted, _whole_schemes).items():
+            self._schemes[cid] = (competition, aspects, wanted[cid])
+        modules = {aspects[a][1] for _c, aspects, asked in self._schemes.values() for a in asked if a in aspects}
+        # module → (the judges seated on its panel, its chief judge)
+        self._panels: dict[int, tuple[frozenset[int], frozenset[int]]] = setup.many("panel", sorted(modules), _panels)
         self._entries: dict[int, judging.CodedEntries] = {}
-        for cid, (competition, aspects, _a) in self._schemes.items():
-            pairs = {(aspects[i.aspect_id][1], i.code) for b in batches if b.competition_id == cid for i in b.items
-                     if i.aspect_id in aspects and isinstance(i.code, str)}
-            self._entries[cid] = judging.coded_entries(competition, pairs, self._judges)
+        if self._schemes:
+            by_id = {cid: competition for cid, (competition, _a, _w) in self._schemes.items()}
+            self._entries = setup.many("entries", sorted(by_id), lambda cids: {
+                cid: judging.competition_coded_entries(by_id[cid]) for cid in cids})
         # the judges' own current marks and the other judges' counts on each batch's entries × aspects, as
         # ``_plan`` will ask for them
         self._triples: set[tuple[int, int, int]] = set()
@@ -769,7 +774,7 @@ class GroupReads(_Reads):
                     self._mine[(r.judge_id, r.entry_id, r.aspect_id)].append(r)
         self._cells = {(e, a) for _j, e, a in self._triples}
         self._judges_there = _judges_there(self._cells)
-        self._ties = judging.judges_ties(self._judges)
+        self._ties = setup.many("ties", self._judges, judging.judges_ties)
         self._written_cells: set[tuple[int, int]] = set()
         self._written_keys: set[str] = set()
 
@@ -785,8 +790,8 @@ class GroupReads(_Reads):
                 spec, module_id, locked_at = aspects[aspect_id]
                 module = modules.get(module_id)
                 if module is None:
-                    module = modules[module_id] = _ModuleRow(module_id, locked_at, (module_id, judge_id) in self._seats,
-                                                             (module_id, actor_id) in self._chiefs)
+                    seated, chiefs = self._panels.get(module_id, (frozenset(), frozenset()))
+                    module = modules[module_id] = _ModuleRow(module_id, locked_at, judge_id in seated, actor_id in chiefs)
                 out[aspect_id] = (spec, module)
         return competition, out
 
@@ -912,17 +917,44 @@ def _judges_there_statement():
                                 t.c.aspect_id.in_(bindparam("aids", expanding=True))))
 
 
+def _whole_schemes(cids: list[int]) -> dict[int, tuple[_CompetitionRow, dict[int, tuple[AspectSpec, int, datetime | None]]]]:
+    """Competition id → (the competition, aspect id → (its spec, its module's id, the module's lock)) for every
+    aspect of its scheme; competitions that do not exist are left out. One query per competition."""
+    out = {}
+    for cid in cids:
+        rows = fast_rows(_whole_scheme_statement(), {"cid": cid})
+        if rows:
+            first = rows[0]
+            competition = _CompetitionRow(first.cid, first.status, bool(first.uses_module_codes),
+                                          bool(first.conflict_same_chain))
+            out[cid] = (competition, {r.id: (spec_of(r, r.module_id), r.module_id, r.locked_at)
+                                      for r in rows if r.id is not None})
+    return out
+
+
+def _panels(mids: list[int]) -> dict[int, tuple[frozenset[int], frozenset[int]]]:
+    """Module id → (the judges seated on its panel, its chief judges: one or none) for every one of ``mids``. One
+    query."""
+    seated: dict[int, set[int]] = {m: set() for m in mids}
+    chiefs: dict[int, set[int]] = {m: set() for m in mids}
+    if mids:
+        for kind, module_id, user_id in fast_rows(_panels_statement(), {"mids": mids}):
+            if user_id is not None:
+                (seated if kind == "s" else chiefs)[module_id].add(user_id)
+    return {m: (frozenset(seated[m]), frozenset(chiefs[m])) for m in mids}
+
+
 @functools.cache
-def _seats_statement():
-    """Rows (kind, module id, user id) for the modules ``mids`` and users ``judges``: ("s", …) a seat on the module's
-    panel, ("c", …) its chief judge."""
+def _panels_statement():
+    """Rows (kind, module id, user id) for the modules ``mids``: ("s", …) a seat on the module's panel, ("c", …) its
+    chief judge."""
     p, pj = Panel.__table__, PanelJudge.__table__
-    mids, judges = bindparam("mids", expanding=True), bindparam("judges", expanding=True)
+    mids = bindparam("mids", expanding=True)
     return union_all(
         select(literal_column("'s'").label("kind"), p.c.module_id, pj.c.judge_id.label("user_id"))
-        .join_from(p, pj, pj.c.panel_id == p.c.id).where(p.c.module_id.in_(mids), pj.c.judge_id.in_(judges)),
+        .join_from(p, pj, pj.c.panel_id == p.c.id).where(p.c.module_id.in_(mids)),
         select(literal_column("'c'").label("kind"), p.c.module_id, p.c.chief_judge_id.label("user_id"))
-        .where(p.c.module_id.in_(mids), p.c.chief_judge_id.in_(judges)),
+        .where(p.c.module_id.in_(mids)),
     )
 
 

@@ -108,3 +108,27 @@ def test_downgrade_removes_the_audit_triggers(migrated_app):
             left = conn.execute(text("SELECT proname FROM pg_proc WHERE proname = 'audit_entry_append_only'")).all()
     assert left == []
     assert _table_names() == set()
+
+
+@pytest.mark.no_transaction
+def test_the_migrated_setup_version_and_its_triggers_are_the_models(make_app, tmp_path):
+    """SQLite: the marks lane's setup version (competitions.models.SETUP_TABLES) — its row and its triggers — is the
+    same whether the database was migrated or made by ``create_all``."""
+
+    def triggers(app) -> tuple:
+        with app.app_context():
+            found = dict(db.session.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")).all())
+            row = db.session.execute(text("SELECT id, n FROM marks_setup_version")).all()
+            db.session.remove()
+            db.engine.dispose()
+        return found, row
+
+    migrated = make_app(f"sqlite:///{tmp_path / 'migrated.db'}")
+    with migrated.app_context():
+        upgrade(directory=str(MIGRATIONS))
+    created = make_app(f"sqlite:///{tmp_path / 'created.db'}")
+    with created.app_context():
+        db.create_all()
+    migrated_triggers, migrated_row = triggers(migrated)
+    assert (migrated_triggers, migrated_row) == triggers(created)
+    assert len([n for n in migrated_triggers if n.startswith("marks_setup_")]) == 44 and migrated_row == [(1, 0)]

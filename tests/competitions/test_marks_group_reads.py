@@ -12,9 +12,10 @@ import pytest
 
 from app.db import db
 from app.errors import DomainError, NotFound
-from competitions.models import DeclaredConflict
+from competitions.models import DeclaredConflict, ModuleCode
 from competitions.services import judging
 from competitions.services import marks as services
+from competitions.services.marks_setup import SetupCache
 from tests.competitions.marks_fixtures import item, key, mw  # noqa: F401
 from tests.conftest import statements_run
 
@@ -37,8 +38,9 @@ def _outcome(actor, competition_id, items, reads=None):
             plan.others, plan.nothing_to_write() if not plan.writes else None)
 
 
+@pytest.mark.parametrize("kept", [False, True], ids=["read", "kept from an earlier group"])
 @pytest.mark.parametrize("exact", [services._EXACT_TRIPLES, 0], ids=["exact marks", "a superset of marks"])
-def test_a_group_plans_every_batch_as_its_own_queries_do(mw, monkeypatch, exact):  # noqa: F811
+def test_a_group_plans_every_batch_as_its_own_queries_do(mw, monkeypatch, exact, kept):  # noqa: F811
     monkeypatch.setattr(services, "_EXACT_TRIPLES", exact)  # a group with many targets reads a superset
     u = mw.users
     cid = mw.competition.id
@@ -67,7 +69,13 @@ def test_a_group_plans_every_batch_as_its_own_queries_do(mw, monkeypatch, exact)
     }
     actor = {name: u[name.split()[0]] for name in batches}
     judge = {name: services.GroupBatch(actor[name].id, cid, items) for name, items in batches.items()}
-    reads = services.GroupReads([*judge.values(), services.GroupBatch(u["j2"].id, cid + 999, batches["j2"])])
+    group = [*judge.values(), services.GroupBatch(u["j2"].id, cid + 999, batches["j2"])]
+    setup = None
+    if kept:  # what the lane keeps between groups (SQLite: while the setup version stands; else nothing is kept)
+        setup = SetupCache()
+        setup.begin()
+        services.GroupReads(group[:3], setup)  # an earlier, smaller group fills part of it
+    reads = services.GroupReads(group, setup)
     for name, items in batches.items():
         grouped = _outcome(actor[name], cid, items, reads)
         alone = _outcome(actor[name], cid, items)
@@ -80,16 +88,23 @@ def test_a_group_plans_every_batch_as_its_own_queries_do(mw, monkeypatch, exact)
     assert _outcome(u["j2"], cid + 999, batches["j2"], reads) == _outcome(u["j2"], cid + 999, batches["j2"])
 
 
-def test_a_group_reads_in_six_queries_whatever_its_size(mw):  # noqa: F811
+def test_a_group_reads_in_six_queries_whatever_its_size_and_two_once_kept(mw, app):  # noqa: F811
     cid = mw.competition.id
     db.session.connection()  # the transaction begun: only the reads are counted
     judges = {u.id: u for u in mw.users.values()}
+    setup = SetupCache()
+    setup.begin()  # SQLite: holds the setup version; PostgreSQL: nothing to hold, nothing kept
+    kept = db.engine.dialect.name == "sqlite"
     for size in (1, 4):
         batches = [services.GroupBatch(mw.users[j].id, cid, _inputs(item(code, mw.a1.id, "1"), item(code, mw.a2.id, "2")))
                    for j, code in (("j1", "K101"), ("j2", "K102"), ("j3", "K101"), ("j4", "K103"))[:size]]
         statements = statements_run(lambda batches=batches: services.GroupReads(batches))
         assert len(statements) == 6, statements
-        reads = services.GroupReads(batches)
+        statements_run(lambda batches=batches: services.GroupReads(batches, setup))  # fills what it keeps
+        # then only the marks and the judges counted on the group's entries × aspects
+        statements = statements_run(lambda batches=batches: services.GroupReads(batches, setup))
+        assert len(statements) == (2 if kept else 6), statements
+        reads = services.GroupReads(batches, setup)
         planned = statements_run(lambda batches=batches, reads=reads: [
             services.plan_marks(judges[b.judge_id], cid, b.items, reads=reads) for b in batches])
         assert planned == []  # every batch planned from the group's reads
@@ -111,6 +126,32 @@ def test_many_judges_ties_and_codes_answer_as_one_judge_does(mw):  # noqa: F811
             assert found.for_judge(part, judge) == judging.entries_for_codes(mw.competition, part, judge_id=judge)
     assert found.for_judge(pairs, u["j2"].id)[(mw.module1.id, "K102")].declared
     assert not found.covers(pairs, u["organizer"].id) and not found.covers({(mw.module1.id, "K9")}, judges[0])
+
+
+@pytest.mark.parametrize("module_codes", [False, True], ids=["entry codes", "module codes"])
+def test_a_whole_competition_s_codes_answer_as_each_code_s_query(mw, module_codes):  # noqa: F811
+    """``competition_coded_entries`` (what the lane keeps): every code and every judge, as the per-code query."""
+    u = mw.users
+    db.session.add(DeclaredConflict(competition_id=mw.competition.id, entry_id=mw.entries[1].id, judge_id=u["j2"].id))
+    db.session.add(DeclaredConflict(competition_id=mw.competition.id, entry_id=mw.entries[1].id, judge_id=u["j3"].id))
+    pairs = {(m.id, c) for m in (mw.module1, mw.module2) for c in ("K101", "K102", "K103", "NOPE", "")}
+    if module_codes:
+        mw.competition.uses_module_codes = True
+        for m, prefix in ((mw.module1, "A"), (mw.module2, "B")):
+            for n, e in enumerate(mw.entries[:2]):  # the third entry has no module codes
+                db.session.add(ModuleCode(entry_id=e.id, module_id=m.id, code=f"{prefix}{n}"))
+        pairs = {(m.id, c) for m in (mw.module1, mw.module2) for c in ("A0", "A1", "B0", "B1", "K101", "A9")}
+    if not module_codes:
+        mw.entries[2].status = "withdrawn"
+    db.session.commit()
+    whole = judging.competition_coded_entries(mw.competition)
+    for judge in [u[j].id for j in ("j1", "j2", "j3", "j4", "j5", "organizer")]:
+        for part in (pairs, {next(iter(sorted(pairs)))}, set()):
+            assert whole.covers(part, judge)
+            assert whole.for_judge(part, judge) == judging.entries_for_codes(mw.competition, part, judge_id=judge)
+    found = whole.for_judge(pairs, u["j2"].id)
+    assert len(found) == 4  # two entries per module (the third withdrawn, or without module codes)
+    assert sum(e.declared for e in found.values()) == 2  # the second entry, in either module
 
 
 def test_a_batch_after_a_written_one_sees_its_marks(mw, app):  # noqa: F811
