@@ -187,15 +187,19 @@ def _driver_statement(conn, sql: str) -> None:
     _cursor_execute(conn, sql, ()).close()
 
 
-def _cursor_execute(connection, sql: str, arguments):
-    """Execute on a new DB-API cursor of the connection, seen by cursor listeners (query counters, tracing) as any
-    statement is, a database error raised as SQLAlchemy's (IntegrityError…); returns the cursor."""
+def _cursor_execute(connection, sql: str, arguments, *, many: bool = False):
+    """Execute on a new DB-API cursor of the connection (``many``: ``executemany`` of a list of argument lists),
+    seen by cursor listeners (query counters, tracing) as any statement is, a database error raised as SQLAlchemy's
+    (IntegrityError…); returns the cursor."""
     cursor = connection.connection.driver_connection.cursor()
     dispatch = connection.dispatch
     if dispatch.before_cursor_execute:
-        dispatch.before_cursor_execute(connection, cursor, sql, arguments, None, False)
+        dispatch.before_cursor_execute(connection, cursor, sql, arguments, None, many)
     try:
-        cursor.execute(sql, arguments)
+        if many:
+            cursor.executemany(sql, arguments)
+        else:
+            cursor.execute(sql, arguments)
     except connection.dialect.loaded_dbapi.Error as exc:
         from sqlalchemy.exc import DBAPIError
 
@@ -203,7 +207,7 @@ def _cursor_execute(connection, sql: str, arguments):
         raise DBAPIError.instance(sql, arguments, exc, connection.dialect.loaded_dbapi.Error,
                                   dialect=connection.dialect) from exc
     if dispatch.after_cursor_execute:
-        dispatch.after_cursor_execute(connection, cursor, sql, arguments, None, False)
+        dispatch.after_cursor_execute(connection, cursor, sql, arguments, None, many)
     return cursor
 
 
@@ -293,6 +297,15 @@ def _run_prepared(stmt, params: dict[str, Any], *, select: bool):
     connection = current_connection(session)
     if connection.dialect.name != "sqlite":
         return None
+    prepared = _prepare(stmt, params, select=select, dialect=connection.dialect)
+    if prepared is None:
+        return None
+    return prepared, _cursor_execute(connection, prepared.sql, prepared.arguments(params))
+
+
+def _prepare(stmt, params: dict[str, Any], *, select: bool, dialect) -> _Prepared | None:
+    """``stmt`` compiled once for these parameters (the lengths of their IN lists; an INSERT's or UPDATE's
+    columns); None when SQLAlchemy must run it."""
     # IN lists compile to the next power of two (padded with their last value): a group's lists of 1…64 values
     # share 7 compiled forms per list instead of 64
     lengths: tuple = ()
@@ -304,16 +317,13 @@ def _run_prepared(stmt, params: dict[str, Any], *, select: bool):
     key = (id(stmt), lengths, None if select else tuple(params))
     prepared = _prepared.get(key, _UNPREPARED)
     if prepared is _UNPREPARED:
-        prepared = _Prepared(stmt, dialect=connection.dialect, lengths=dict(lengths),
-                             column_keys=None if select else sorted(params))
+        prepared = _Prepared(stmt, dialect=dialect, lengths=dict(lengths), column_keys=None if select else sorted(params))
         if not select and any(name not in params for name, *_rest in prepared.order):
             prepared = None  # e.g. a default to compute: SQLAlchemy's job
         if len(_prepared) < 512:  # hot statements only
             _prepared[key] = prepared
             _prepared_statements.append(stmt)
-    if prepared is None:
-        return None
-    return prepared, _cursor_execute(connection, prepared.sql, prepared.arguments(params))
+    return prepared
 
 
 _UNPREPARED = object()
@@ -348,6 +358,100 @@ def fast_execute(stmt, params: dict[str, Any]) -> int | None:
         return cursor.lastrowid if getattr(stmt, "is_insert", False) else None
     finally:
         cursor.close()
+
+
+# --- inserts held back and sent together (a group of judges' marks in one SQLite write transaction) --------------
+
+_DEFERRED_KEY = "jiangxin_deferred_inserts"
+
+
+class _Deferred:
+    """The rows ``fast_insert`` held back on one connection (per statement and set of columns, in order of first
+    use), and the next id of each table that gives ids up front."""
+
+    __slots__ = ("rows", "next_ids", "sending")
+
+    def __init__(self, next_ids: dict[str, int]) -> None:
+        self.rows: dict[tuple, tuple[Any, list[dict[str, Any]]]] = {}
+        self.next_ids = next_ids
+        self.sending = False
+
+    def count(self) -> int:
+        return sum(len(rows) for _stmt, rows in self.rows.values())
+
+    def send(self, connection) -> None:
+        """Every row held back, one ``executemany`` per statement (one compiled statement stepped once a row: a
+        multi-row VALUES measured slower in SQLite than single inserts), seen by cursor listeners."""
+        self.sending = True
+        try:
+            while self.rows:
+                stmt, rows = self.rows.pop(next(iter(self.rows)))
+                prepared = _prepare(stmt, rows[0], select=False, dialect=connection.dialect)
+                arguments = [prepared.arguments(row) for row in rows]
+                _cursor_execute(connection, prepared.sql, arguments, many=True).close()
+        finally:
+            self.sending = False
+
+
+def defer_inserts(next_ids: dict[str, int]) -> None:
+    """From now on in this SQLite write transaction, ``fast_insert`` holds its rows back: they are sent, one
+    ``executemany`` per statement, just before the connection's next other statement or its commit, and dropped by
+    a rollback — a group's marks and audit entries in two statements instead of two a mark.
+
+    ``next_ids``: table name → the first id to give a row held back (read under the write lock: max(id) + 1, the id
+    SQLite itself would give), for callers that need the new row's id at once (``new_id=True``)."""
+    if not holds_write_lock():
+        raise RuntimeError("defer_inserts() needs a SQLite write transaction (BEGIN IMMEDIATE)")
+    current_connection().info[_DEFERRED_KEY] = _Deferred(dict(next_ids))
+
+
+def fast_insert(stmt, values: dict[str, Any], *, new_id: bool = False) -> int | None:
+    """``fast_execute`` of an INSERT: its new row's id. While ``defer_inserts`` is on, the row is held back instead
+    (with ``new_id`` it is given the next id of its table, which is returned; otherwise None is returned)."""
+    connection = current_connection()
+    deferred = connection.info.get(_DEFERRED_KEY)
+    table = stmt.table.name
+    if deferred is None or (new_id and table not in deferred.next_ids):
+        return fast_execute(stmt, values)
+    if new_id:
+        values = {**values, "id": deferred.next_ids[table]}
+        deferred.next_ids[table] += 1
+    if _prepare(stmt, values, select=False, dialect=connection.dialect) is None:
+        return fast_execute(stmt, values)  # SQLAlchemy's to run: at once, after the rows held back, with its id
+    deferred.rows.setdefault((id(stmt), tuple(values)), (stmt, []))[1].append(values)
+    return values.get("id")
+
+
+def writes_so_far() -> int:
+    """SQLite: rows this connection has written (``total_changes``) or holds back to write — a number that moves
+    whenever anything is written (to tell whether a refused step wrote anything)."""
+    connection = current_connection()
+    deferred = connection.info.get(_DEFERRED_KEY)
+    held = deferred.count() if deferred is not None else 0
+    return connection.connection.driver_connection.total_changes + held
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _send_deferred_first(conn, cursor, statement, parameters, context, executemany) -> None:
+    """Any other statement on a connection holding rows back (a read, an UPDATE, a savepoint's release or rollback)
+    runs after them, as it would have."""
+    deferred = conn.info.get(_DEFERRED_KEY)
+    if deferred is not None and deferred.rows and not deferred.sending:
+        deferred.send(conn)
+
+
+@event.listens_for(Engine, "release_savepoint")
+def _send_deferred_at_release(conn, name, context) -> None:
+    """A savepoint ends (the tests' transactions are savepoints of one connection): its rows are sent, and no later
+    insert is held back with ids given then."""
+    deferred = conn.info.pop(_DEFERRED_KEY, None)
+    if deferred is not None and deferred.rows:
+        deferred.send(conn)
+
+
+@event.listens_for(Engine, "rollback_savepoint")
+def _drop_deferred_at_rollback(conn, name, context) -> None:
+    conn.info.pop(_DEFERRED_KEY, None)  # (what it held back was inside the savepoint: undone with it)
 
 
 SQLITE_PRAGMAS = (
@@ -506,6 +610,9 @@ def _end_then_leave(conn, how: str) -> None:
     and only then is the turn handed on; SQLAlchemy's own commit or rollback that follows finds no transaction
     open and does nothing. If ending it here fails, SQLAlchemy's own attempt raises the error its usual way, and
     the turn is left when the transaction is rolled back or its connection returned to the pool."""
+    deferred = conn.info.pop(_DEFERRED_KEY, None)
+    if deferred is not None and deferred.rows and how == "commit":
+        deferred.send(conn)  # the rows held back are part of what commits (an error here fails the commit)
     if conn.info.get(_QUEUE_KEY) is not None:
         try:
             getattr(conn.connection.driver_connection, how)()
@@ -533,4 +640,5 @@ def holds_write_lock() -> bool:
 def _sqlite_on_checkin(dbapi_connection, connection_record):
     # A connection returned (or invalidated) without commit/rollback must not keep the turn.
     if connection_record is not None:
+        connection_record.info.pop(_DEFERRED_KEY, None)
         _leave_queue(connection_record.info)

@@ -21,7 +21,7 @@ from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry
-from app.db import db, fast_execute, fast_rows, utcnow
+from app.db import db, fast_insert, fast_rows, utcnow
 
 GENESIS = "0" * 64
 # The client address ``record`` notes, where the request being recorded is not the thread's own (a group of
@@ -95,7 +95,8 @@ def record(action: str, target: Any = None, details: dict[str, Any] | None = Non
     }
     values["hash"] = entry_digest(seq, _iso(values["at"]), values["actor_id"], values["actor_name"], action,
                                   values["target_type"], values["target_id"], values["details"], prev)
-    entry = Recorded(id=fast_execute(_INSERT, values), **values)  # whatever the caller changed is flushed first
+    # (held back with the next id while the transaction holds its inserts back: app.db.defer_inserts)
+    entry = Recorded(id=fast_insert(_INSERT, values, new_id=True), **values)  # the caller's changes are flushed first
     # The transaction holds the append lock until it ends, so its next append chains onto this one without
     # reading the head again (a batch of 25 marks: one head query, not 25).
     session.info[_HEAD] = (seq, entry.hash)

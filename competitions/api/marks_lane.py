@@ -41,7 +41,7 @@ from app.accounts.services import note_token_use, token_use_is_stale
 from app.api import parse_json_exact
 from app.audit.services import audit_ip
 from app.crypto import token_digest
-from app.db import current_connection, db, fast_rows, utcnow
+from app.db import db, fast_rows, utcnow, writes_so_far
 from app.errors import DomainError
 from app.grouped_writes import NOT_DONE, GroupCommit, Job
 from app.security import SECURITY_HEADERS
@@ -187,7 +187,9 @@ class TokenMarksLane:
         join it. First the setup version (``SetupCache.begin``: what the lane keeps between groups stays, or is
         forgotten), then the tokens' judges, everything the batches are checked against (``GroupReads``: six queries
         for the whole group instead of four or five per batch; two when the tokens, schemes, panels, coded entries
-        and ties are kept from an earlier group), then each batch checked
+        and ties are kept from an earlier group), then — its inserts held back (``defer_group_writes``: the group's
+        marks and audit entries go in one statement each, before its next other statement or its commit) — each
+        batch checked
         and written in turn exactly as the view does under the lock (``plan_marks``, ``store_planned``), with its own
         client address in the audit log — a batch whose marks an earlier batch of the group touched is read again.
         A refused batch wrote nothing (everything is checked before its first write) and is left to the app. Anything
@@ -207,6 +209,8 @@ class TokenMarksLane:
                 batches = [services.GroupBatch(judge.id, job.payload.competition_id, job.payload.inputs)
                            for job, judge in mine if judge is not None]
                 reads = services.GroupReads(batches, self.setup) if batches else None
+                if batches:
+                    services.defer_group_writes()  # the group's marks and audit entries: two statements at the end
                 for job, judge in mine:
                     job.result = NOT_DONE if judge is None else self._store(job.payload, judge, reads)
                 _note_uses([judge for job, judge in mine if judge is not None and job.result is not NOT_DONE])
@@ -227,13 +231,13 @@ class TokenMarksLane:
             return NOT_DONE
         if not plan.writes:
             return plan.nothing_to_write()
-        changes = current_connection().connection.driver_connection.total_changes
+        written = writes_so_far()
         ip = audit_ip.set(batch.ip)
         try:
             return services.store_planned(plan, reads)
         except (HTTPException, DomainError):  # not expected (checked under the lock), but refused after all
-            if current_connection().connection.driver_connection.total_changes != changes:
-                raise _UndoGroup() from None  # it may have written something: undo the whole group
+            if writes_so_far() != written:
+                raise _UndoGroup() from None  # it may have written (or held back) something: undo the whole group
             return NOT_DONE
         finally:
             audit_ip.reset(ip)

@@ -42,8 +42,19 @@ from sqlalchemy import and_, bindparam, case, exists, func, literal_column, or_,
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
+from app.audit.models import AuditEntry
 from app.audit.services import chain_onto, head_columns, record
-from app.db import begin_writes, db, fast_execute, fast_rows, holds_write_lock, reading_first, utcnow
+from app.db import (
+    begin_writes,
+    db,
+    defer_inserts,
+    fast_execute,
+    fast_insert,
+    fast_rows,
+    holds_write_lock,
+    reading_first,
+    utcnow,
+)
 from app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from competitions.domain import (
     DEFAULT_DIVERGENCE_THRESHOLD,
@@ -958,6 +969,23 @@ def _panels_statement():
     )
 
 
+def defer_group_writes() -> None:
+    """In the token lane's group (SQLite, under the write lock, before its first write): the group's marks and their
+    audit entries are held back and sent as one ``executemany`` each before the group's next other statement or its
+    commit (``app.db.defer_inserts``), instead of two statements a mark. One query: the next ids of both tables and
+    the audit chain's head (``chain_onto``)."""
+    (mark_max, audit_max, seq, digest), = fast_rows(_write_start_statement(), {})
+    chain_onto(seq, digest)
+    defer_inserts({Mark.__tablename__: (mark_max or 0) + 1, AuditEntry.__tablename__: (audit_max or 0) + 1})
+
+
+@functools.cache
+def _write_start_statement():
+    m, a = Mark.__table__, AuditEntry.__table__
+    return select(select(func.max(m.c.id)).scalar_subquery(), select(func.max(a.c.id)).scalar_subquery(),
+                  *head_columns())
+
+
 def store_planned(plan: _Plan, reads: GroupReads | None = None) -> list[MarkResult]:
     """Write a plan made in this SQLite write transaction (it held the write lock before its first read, so nothing
     can have changed since): what ``submit_marks`` does after planning under the lock. ``reads``: the group's reads,
@@ -1083,7 +1111,7 @@ class StoredMark:
 
 
 def _insert(competition_id: int, values: dict[str, Any]) -> StoredMark:
-    mark_id = fast_execute(_INSERT, values)
+    mark_id = fast_insert(_INSERT, values, new_id=True)  # (held back in a lane group: ``defer_group_writes``)
     # The board's flush hook sees ORM objects only: note the change for its commit hook as that hook would
     # (``competitions.services.board``: the competition's board gets a new version once this commits).
     db.session.info.setdefault("board_changed", set()).add(competition_id)

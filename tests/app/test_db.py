@@ -415,3 +415,79 @@ def test_begin_writes_turns_the_read_transaction_into_a_write_transaction_in_pla
             sqlite_reads_first.reset(first)
             sqlite_begin_mode.reset(mode)
             db.session.remove()
+
+
+@pytest.mark.no_transaction
+def test_held_back_inserts_are_sent_together_before_anything_else_and_dropped_by_a_rollback(make_app, sqlite_url):
+    """``defer_inserts`` (a group of judges' marks): rows of ``fast_insert`` are held back and sent as one
+    ``executemany`` per statement — before the transaction's next other statement (which sees them), at commit,
+    at a savepoint's release — with the ids given up front; a rollback drops them, and the next transaction on the
+    connection holds nothing back."""
+    from sqlalchemy import event
+
+    from app.audit.models import AuditEntry
+    from app.audit.services import record, verify_chain
+    from app.db import defer_inserts, fast_rows, writes_so_far
+
+    extra = make_app(sqlite_url)
+    with extra.app_context():
+        db.create_all()
+        record("before")  # audit id 1
+        db.session.commit()
+        statements: list[tuple[str, bool]] = []
+        event.listen(db.engine, "before_cursor_execute",
+                     lambda conn, cursor, sql, params, ctx, many: statements.append((sql.split(" (")[0], many)))
+        held = record("first")  # not deferred yet: written at once
+        assert held.id == 2
+        defer_inserts({"audit_entry": 3})
+        before, sent = writes_so_far(), len(statements)
+        ids = [record(f"held {n}").id for n in range(3)]
+        assert ids == [3, 4, 5] and writes_so_far() == before + 3
+        assert len(statements) == sent  # nothing sent yet
+        seen = fast_rows(db.select(AuditEntry.id, AuditEntry.action).order_by(AuditEntry.id), {})
+        assert [tuple(r) for r in seen][-3:] == [(3, "held 0"), (4, "held 1"), (5, "held 2")]  # sent first
+        assert ("INSERT INTO audit_entry", True) in statements  # as one executemany
+        assert sum(sql.startswith("INSERT INTO audit_entry") for sql, _many in statements) == 2  # "first", the three
+        record("held 3")
+        db.session.commit()  # held back, then committed
+        assert verify_chain() == (6, [])
+
+        record("next transaction")  # not held back: the commit ended it
+        assert db.session.scalar(db.select(db.func.count()).select_from(AuditEntry)) == 7
+        db.session.commit()
+
+        db.session.connection()  # a write transaction begun
+        defer_inserts({"audit_entry": 8})
+        record("rolled back")
+        db.session.rollback()
+        record("after the rollback")  # written at once, with the id SQLite gives
+        db.session.commit()
+        rows = db.session.execute(db.select(AuditEntry.id, AuditEntry.action).order_by(AuditEntry.id)).all()
+        assert [tuple(r) for r in rows][-2:] == [(7, "next transaction"), (8, "after the rollback")]
+        assert verify_chain() == (8, [])
+        db.session.remove()
+
+
+def test_held_back_rows_of_a_savepoint_go_with_it(app_ctx, app):
+    """The tests' transactions are savepoints: a release sends what was held back, a rollback to it drops it."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("held-back inserts are for SQLite write transactions")
+    from app.audit.models import AuditEntry
+    from app.audit.services import record
+    from app.db import defer_inserts
+
+    count = lambda: db.session.scalar(db.select(db.func.count()).select_from(AuditEntry))  # noqa: E731
+    start = count()
+    last = db.session.scalar(db.select(db.func.max(AuditEntry.id))) or 0
+    db.session.connection()
+    with db.session.begin_nested():
+        defer_inserts({"audit_entry": last + 1})
+        record("kept")
+    assert count() == start + 1
+    nested = db.session.begin_nested()
+    defer_inserts({"audit_entry": last + 2})
+    record("dropped")
+    nested.rollback()
+    assert count() == start + 1
+    record("at once")  # nothing held back any more
+    assert count() == start + 2

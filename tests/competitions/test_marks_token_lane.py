@@ -230,6 +230,42 @@ def test_batches_of_one_group_on_the_same_mark_are_written_in_order(mw, sqlite_l
     assert [(m.revision, m.value, m.is_current) for m in marks] == [(1, Decimal(1), False), (2, Decimal(2), True)]
 
 
+def test_a_group_s_marks_and_audit_entries_go_in_one_statement_each(mw, sqlite_lane):  # noqa: F811
+    """The group holds its inserts back (``defer_group_writes``): one ``executemany`` for its marks and one for their
+    audit entries, with the ids the answers give; a batch changing its own new mark retires it in order."""
+    from sqlalchemy import event
+
+    db.session.commit()
+    jobs = [_job(mw, "j2", item("K101", mw.a1.id, "1"), item("K102", mw.a1.id, "2")),
+            _job(mw, "j3", item("K101", mw.a2.id, "4.5")),
+            _job(mw, "j1", item("K103", mw.a2.id, "3"), item("K103", mw.a2.id, "3.5"))]  # the second wins
+    statements: list[tuple[str, bool]] = []
+
+    def seen(conn, cursor, sql, params, context, many):
+        statements.append((sql.split(" (")[0].split("\n")[0], many))
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        sqlite_lane._run_group(lambda: jobs)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert all(j.result is not NOT_DONE for j in jobs)
+    inserts = [s for s in statements if s[0].startswith("INSERT")]
+    # j1's first mark of K103 is retired before its second is written: the UPDATE sends what was held back first
+    assert inserts == [("INSERT INTO mark", True), ("INSERT INTO audit_entry", True),
+                       ("INSERT INTO mark", True), ("INSERT INTO audit_entry", True)], statements
+    db.session.expire_all()
+    stored = {m.id: (m.judge_id, m.revision, m.value, m.is_current) for m in mw.marks()}
+    answered = [(r.mark_id, r.status, r.revision) for j in jobs for r in j.result]
+    assert [(mark_id, stored[mark_id][1]) for mark_id, _s, _r in answered] == [(i, r) for i, _s, r in answered]
+    assert sorted(stored.values()) == sorted([
+        (mw.users["j2"].id, 1, Decimal(1), True), (mw.users["j2"].id, 1, Decimal(2), True),
+        (mw.users["j3"].id, 1, Decimal("4.5"), True),
+        (mw.users["j1"].id, 1, Decimal(3), False), (mw.users["j1"].id, 2, Decimal("3.5"), True)])
+    assert {int(e.target_id) for e in mw.audit("mark_submitted")} == set(stored)
+    assert verify_chain()[1] == []
+
+
 def test_the_places_of_an_aspect_are_counted_across_the_group(mw, sqlite_lane):  # noqa: F811
     """Module 1 takes three judges' marks per entrant: j1, j2, j3 fill the places in one group; j4 (conflicted for
     K101, so on K102) would be a fourth — refused under the lock, after the others were written."""
