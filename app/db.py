@@ -413,6 +413,7 @@ def fast_insert(stmt, values: dict[str, Any], *, new_id: bool = False) -> int | 
     table = stmt.table.name
     if deferred is None or (new_id and table not in deferred.next_ids):
         return fast_execute(stmt, values)
+    db.session().flush()  # the caller's ORM changes go first, as with ``fast_execute`` (free when clean)
     if new_id:
         values = {**values, "id": deferred.next_ids[table]}
         deferred.next_ids[table] += 1
