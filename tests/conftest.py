@@ -107,12 +107,11 @@ def _forget_kept_setup(app) -> None:
     """The marks token lane keeps what marks are checked against while the database's setup version stands
     (competitions.services.marks_setup). A test's rollback takes the counter back with the rows, behind the lane's
     back, so the next test could reach the same count with other rows: each test starts with nothing kept."""
-    layer = app.wsgi_app
-    while layer is not None:
-        setup = getattr(layer, "setup", None)
-        if setup is not None:
-            setup.discard()
-        layer = getattr(layer, "wsgi_app", None)
+    from competitions.api.marks_lane import token_lane
+
+    lane = token_lane(app)
+    if lane is not None:
+        lane.setup.discard()
 
 
 @pytest.fixture

@@ -272,11 +272,17 @@ class _LaneBatch:
     ip: str
 
 
-def install_token_lane(app) -> None:
-    """Put ``TokenMarksLane`` in front of the app (once)."""
+def token_lane(app) -> TokenMarksLane | None:
+    """The app's ``TokenMarksLane`` among its WSGI middleware, if installed."""
     layer = app.wsgi_app
     while layer is not None:
         if isinstance(layer, TokenMarksLane):
-            return
+            return layer
         layer = getattr(layer, "wsgi_app", None)
-    app.wsgi_app = TokenMarksLane(app, app.wsgi_app)
+    return None
+
+
+def install_token_lane(app) -> None:
+    """Put ``TokenMarksLane`` in front of the app (once)."""
+    if token_lane(app) is None:
+        app.wsgi_app = TokenMarksLane(app, app.wsgi_app)

@@ -276,9 +276,7 @@ def judged(make_app, sqlite_url):
     app = make_app(sqlite_url)
     w = _world(app)
     client = app.test_client()
-    lane = app.wsgi_app
-    while not isinstance(lane, marks_lane.TokenMarksLane):
-        lane = lane.wsgi_app
+    lane = marks_lane.token_lane(app)
 
     def mark(value: str):
         return client.post(f"/api/v1/competitions/{w['cid']}/marks", json=[item("E2", w["aspect"], value)],

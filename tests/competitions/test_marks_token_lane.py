@@ -23,10 +23,7 @@ from tests.conftest import csrf_token, login_as
 
 @pytest.fixture
 def lane(app):
-    layer = app.wsgi_app
-    while not isinstance(layer, marks_api.TokenMarksLane):
-        layer = layer.wsgi_app
-    return layer
+    return marks_api.token_lane(app)
 
 
 def _through_app(app, monkeypatch):
