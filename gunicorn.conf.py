@@ -16,10 +16,26 @@ alternating pinned and unpinned servers, medians: judges' marks 879 → 1,133 re
 ``JIANGXIN_PIN_WORKERS=0`` leaves the workers to the scheduler. Do that when the server's CPUs are shared with
 something else that is busy, such as the database server on the same machine. Nothing is pinned with one worker,
 or with one CPU.
+
+Once a worker has loaded the app, Python's garbage collector is told two things (``tune_gc``):
+
+- everything loaded so far (modules, the app, SQLAlchemy's and marshmallow's compiled machinery: about 180,000
+  objects that live as long as the process) is frozen (``gc.freeze``), so that the collector's full collections no
+  longer walk it. A full collection of a loaded worker took about 100 ms here, with the GIL held and, as often as
+  not, the database's write lock too: every other writer of the file waited.
+- the youngest generation is collected every ``GC_YOUNG_THRESHOLD`` container allocations instead of Python's 700.
+  A request allocates a few hundred of them and frees nearly all at its end; collecting ten times less often
+  scans about as many objects in all, but pays the collection's fixed cost ten times less.
+
+Measured with the same load, 16 alternating rounds: CPU per mark request 1,084 → 1,034 µs, and 9 % more marks a
+second (the median of the paired rounds' ratios; the machine's speed drifted during the run). The threshold alone
+changed nothing; freezing alone saved 4 % CPU but no throughput that showed. ``gc.freeze``
+keeps the frozen objects for the worker's life: only what was loaded at start, never a request's garbage.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 from collections import Counter
 from collections.abc import Iterable
@@ -58,3 +74,19 @@ def post_fork(server, worker) -> None:
         os.sched_setaffinity(0, {cpu})
     except OSError as exc:  # e.g. a sandbox that forbids it: the worker runs unpinned
         server.log.warning("could not pin worker %s to CPU %s: %s", worker.pid, cpu, exc)
+
+
+GC_YOUNG_THRESHOLD = 7000  # container allocations between collections of the youngest generation (Python: 700)
+
+
+def tune_gc() -> None:
+    """See the module's docstring: freeze what is loaded, collect the youngest generation less often."""
+    gc.collect()  # what start-up left as garbage goes now, not frozen with the rest
+    gc.freeze()
+    _young, *older = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *older)
+
+
+def post_worker_init(worker) -> None:
+    """In the worker, once it has loaded the app (before it serves its first request)."""
+    tune_gc()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import os
 import signal
@@ -140,3 +141,21 @@ def test_gunicorn_started_here_pins_its_workers_to_different_cpus(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
+
+
+def test_a_worker_that_loaded_the_app_freezes_it_and_collects_young_objects_less_often():
+    before, frozen = gc.get_threshold(), gc.get_freeze_count()
+    try:
+        gc.unfreeze()
+        conf.post_worker_init(SimpleNamespace(pid=41))
+        assert gc.get_freeze_count() > 1000  # this test process's modules, as a worker's app would be
+        assert gc.get_threshold() == (conf.GC_YOUNG_THRESHOLD, *before[1:])
+        garbage = [[]]
+        garbage[0].append(garbage)  # a new cycle is not frozen: it is still collected
+        del garbage
+        assert gc.collect() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
+        if frozen:
+            gc.freeze()
