@@ -184,14 +184,14 @@ class TokenMarksLane:
         """SQLite: a group of batches (see ``app.grouped_writes``) in one write transaction, which holds the write
         lock from its start (``BEGIN IMMEDIATE``, after its turn in the write queue), so that what it reads stays true
         until it commits. Its batches are taken once the lock is held: those that arrived while it waited for its turn
-        join it. First the setup version (``SetupCache.begin``: what the lane keeps between groups stays, or is
-        forgotten), then the tokens' judges, everything the batches are checked against (``GroupReads``: six queries
-        for the whole group instead of four or five per batch; two when the tokens, schemes, panels, coded entries
-        and ties are kept from an earlier group), then — its inserts held back (``defer_group_writes``: the group's
-        marks and audit entries go in one statement each, before its next other statement or its commit) — each
-        batch checked
-        and written in turn exactly as the view does under the lock (``plan_marks``, ``store_planned``), with its own
-        client address in the audit log — a batch whose marks an earlier batch of the group touched is read again.
+        join it. First, in one query (``start_group``), the setup version (``SetupCache.begin``: what the lane keeps
+        between groups stays, or is forgotten) and what holds the group's inserts back (the group's marks and audit
+        entries go in one statement each, before its next other statement or its commit). Then the tokens' judges,
+        everything the batches are checked against (``GroupReads``: six queries for the whole group instead of four
+        or five per batch; two when the tokens, schemes, panels, coded entries and ties are kept from an earlier
+        group), then each batch checked and written in turn exactly as the view does under the lock (``plan_marks``,
+        ``store_planned``), with its own client address in the audit log — a batch whose marks an earlier batch of
+        the group touched is read again.
         A refused batch wrote nothing (everything is checked before its first write) and is left to the app. Anything
         unexpected, or a refusal after a write: the whole group is rolled back and every batch is left to the app.
 
@@ -202,15 +202,14 @@ class TokenMarksLane:
             jobs: list[Job] = []
             try:
                 db.session.connection()  # begins the write transaction: its turn in the write queue, BEGIN IMMEDIATE
-                self.setup.begin()  # first, under the lock: what it keeps is still true, or it is forgotten
+                # first, under the lock: what it keeps is still true, or it is forgotten; its inserts held back
+                services.start_group(self.setup)
                 jobs = take()
                 judges = self.setup.many("judge", sorted({job.payload.digest for job in jobs}), _judges)
                 mine = [(job, judges.get(job.payload.digest)) for job in jobs]
                 batches = [services.GroupBatch(judge.id, job.payload.competition_id, job.payload.inputs)
                            for job, judge in mine if judge is not None]
                 reads = services.GroupReads(batches, self.setup) if batches else None
-                if batches:
-                    services.defer_group_writes()  # the group's marks and audit entries: two statements at the end
                 for job, judge in mine:
                     job.result = NOT_DONE if judge is None else self._store(job.payload, judge, reads)
                 _note_uses([judge for job, judge in mine if judge is not None and job.result is not NOT_DONE])

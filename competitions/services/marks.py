@@ -83,7 +83,7 @@ from competitions.models import (
 )
 from competitions.services import judging
 from competitions.services.common import get_competition, is_organizer
-from competitions.services.marks_setup import SetupCache
+from competitions.services.marks_setup import SetupCache, setup_version_column
 
 RUNNING = CompetitionState.RUNNING.value
 # After the lock the chief judge may still correct a mark (an appeal, a correction that is then published).
@@ -969,21 +969,23 @@ def _panels_statement():
     )
 
 
-def defer_group_writes() -> None:
-    """In the token lane's group (SQLite, under the write lock, before its first write): the group's marks and their
-    audit entries are held back and sent as one ``executemany`` each before the group's next other statement or its
-    commit (``app.db.defer_inserts``), instead of two statements a mark. One query: the next ids of both tables and
-    the audit chain's head (``chain_onto``)."""
-    (mark_max, audit_max, seq, digest), = fast_rows(_write_start_statement(), {})
+def start_group(setup: SetupCache) -> None:
+    """First in the token lane's group (SQLite, in its write transaction, which holds the write lock), one query
+    for two things. The setup version: what ``setup`` keeps from earlier groups stays, or is forgotten
+    (``SetupCache.begin``). And the group's inserts held back: its marks and their audit entries are sent as one
+    ``executemany`` each before the group's next other statement or its commit (``app.db.defer_inserts``), instead
+    of two statements a mark — from the next ids of both tables and the audit chain's head (``chain_onto``)."""
+    (version, mark_max, audit_max, seq, digest), = fast_rows(_group_start_statement(), {})
+    setup.begin(version)
     chain_onto(seq, digest)
     defer_inserts({Mark.__tablename__: (mark_max or 0) + 1, AuditEntry.__tablename__: (audit_max or 0) + 1})
 
 
 @functools.cache
-def _write_start_statement():
+def _group_start_statement():
     m, a = Mark.__table__, AuditEntry.__table__
-    return select(select(func.max(m.c.id)).scalar_subquery(), select(func.max(a.c.id)).scalar_subquery(),
-                  *head_columns())
+    return select(setup_version_column(), select(func.max(m.c.id)).scalar_subquery(),
+                  select(func.max(a.c.id)).scalar_subquery(), *head_columns())
 
 
 def store_planned(plan: _Plan, reads: GroupReads | None = None) -> list[MarkResult]:
@@ -1111,7 +1113,7 @@ class StoredMark:
 
 
 def _insert(competition_id: int, values: dict[str, Any]) -> StoredMark:
-    mark_id = fast_insert(_INSERT, values, new_id=True)  # (held back in a lane group: ``defer_group_writes``)
+    mark_id = fast_insert(_INSERT, values, new_id=True)  # (held back in a lane group: ``start_group``)
     # The board's flush hook sees ORM objects only: note the change for its commit hook as that hook would
     # (``competitions.services.board``: the competition's board gets a new version once this commits).
     db.session.info.setdefault("board_changed", set()).add(competition_id)

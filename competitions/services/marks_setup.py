@@ -34,10 +34,18 @@ V = TypeVar("V")
 MAX_ITEMS = 50_000  # more than this many kept answers (of any kind): start again (a bound, not a tuning)
 
 
+def setup_version_column():
+    """The counter as a scalar subquery (NULL without its row), for a query that a group runs first anyway."""
+    t = MarksSetupVersion.__table__
+    return select(t.c.n).where(t.c.id == 1).scalar_subquery()
+
+
 @functools.cache
 def _version_statement():
-    t = MarksSetupVersion.__table__
-    return select(t.c.n).where(t.c.id == 1)
+    return select(setup_version_column())
+
+
+_UNREAD = object()
 
 
 class SetupCache:
@@ -49,12 +57,13 @@ class SetupCache:
         self._size = 0
         self.fills = 0  # answers read from the database and kept (tests)
 
-    def begin(self) -> None:
+    def begin(self, version: int | None | object = _UNREAD) -> None:
         """Call first in a group's write transaction (it holds the write lock): keep the answers if the counter
         has not moved since they were read, else forget them. A database without the counter's row (made
-        before it existed, or not by this app) keeps nothing."""
-        rows = fast_rows(_version_statement(), {})
-        version = rows[0][0] if rows else None
+        before it existed, or not by this app) keeps nothing. ``version``: the counter as the caller read it
+        in this transaction (``setup_version_column``); by default it is read here."""
+        if version is _UNREAD:
+            version = fast_rows(_version_statement(), {})[0][0]
         if version is None or version != self.version:
             self.discard()
         self.version = version

@@ -228,7 +228,7 @@ def test_batches_of_one_group_on_the_same_mark_are_written_in_order(mw, sqlite_l
 
 
 def test_a_group_s_marks_and_audit_entries_go_in_one_statement_each(mw, sqlite_lane):  # noqa: F811
-    """The group holds its inserts back (``defer_group_writes``): one ``executemany`` for its marks and one for their
+    """The group holds its inserts back (``start_group``): one ``executemany`` for its marks and one for their
     audit entries, with the ids the answers give; a batch changing its own new mark retires it in order."""
     from sqlalchemy import event
 
