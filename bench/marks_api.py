@@ -5,8 +5,13 @@ point at a temp directory and a SQLite file made with ``create_all``) serving a 
 of 4 aspects, 16 judges on its panel (one API token each), 78 coded entries (26 per round). 16 client threads, one keep-alive
 ``http.client`` connection and one judge each, send ``POST /api/v1/competitions/<id>/marks`` with one new mark
 per request (a distinct (entry, aspect) per request, a fresh idempotency key): 4 warm-up requests each, then
-100 timed ones each (1,600 in all), in each of 3 rounds that alternate baseline and ours (the lines
-give the medians of the rounds). Every answer must be 200 with ``stored``.
+100 timed ones each (1,600 in all), in each of 5 rounds that alternate baseline and ours (the lines give the
+medians of the rounds). Before the rounds, each server gets one untimed round of the same load: the first round
+on a fresh server and database file read lower on both sides, and by different amounts from run to run. Every
+answer must be 200 with ``stored``.
+
+(Until 2026-12-04: 3 rounds and no untimed round. Single runs of the same code then read ratios from 0.46 to 0.57:
+the spread of the measurement was wider than the differences it had to tell apart.)
 
 Baseline B1 (``bench/_b1_app.py``): a bare Flask app whose one endpoint does one raw INSERT into a SQLite file
 with the same pragmas, served by the same gunicorn command, driven by the same clients with the same bodies.
@@ -47,12 +52,13 @@ CLIENTS = 16
 PER_CLIENT = 100
 WARMUP = 4
 ASPECTS = 4
-ROUNDS = 3  # alternating baseline / ours; medians of the rounds
+ROUNDS = 5  # alternating baseline / ours; medians of the rounds
+UNTIMED = 1  # rounds each server runs first, not counted
 PER_ROUND = (PER_CLIENT + WARMUP + ASPECTS - 1) // ASPECTS  # entries each round marks
 BATCH = 25  # marks per request in the extra batch line
 BATCH_REQUESTS = 8  # per client
 BATCH_ENTRIES = (WARMUP + BATCH * BATCH_REQUESTS + ASPECTS - 1) // ASPECTS
-ENTRIES = ROUNDS * PER_ROUND + BATCH_ENTRIES
+ENTRIES = (UNTIMED + ROUNDS) * PER_ROUND + BATCH_ENTRIES
 THROUGHPUT_TARGET = 0.5
 P95_TARGET = 0.2
 RUN_LIMIT = 120.0  # seconds for one run of 1,600 requests
@@ -150,7 +156,7 @@ def plans(world, round_: int) -> list[list[bytes]]:
 def batch_plans(world) -> list[list[bytes]]:
     """Per client (judge): ``BATCH_REQUESTS`` bodies of ``BATCH`` new marks each, on entries no round used (the
     first ``WARMUP`` bodies are the warm-up: one mark each)."""
-    codes = world.codes[ROUNDS * PER_ROUND:]
+    codes = world.codes[(UNTIMED + ROUNDS) * PER_ROUND:]
     cells = [(code, aspect_id) for code in codes for aspect_id in world.aspect_ids]
     out = []
     for judge in range(CLIENTS):
@@ -245,11 +251,13 @@ def run() -> list[Line]:
         ours.wait_ready("/api/v1/openapi.json")
         base.wait_ready("/")
 
+        base_tokens = [f"b1-judge{i:02d}" for i in range(CLIENTS)]
         rounds = []
-        for round_ in range(ROUNDS):
-            base_run = drive(base.port, path, [f"b1-judge{i:02d}" for i in range(CLIENTS)], plans(world, round_))
+        for round_ in range(UNTIMED + ROUNDS):
+            base_run = drive(base.port, path, base_tokens, plans(world, round_))
             our_run = drive(ours.port, path, world.tokens, plans(world, round_))  # fresh idempotency keys
             rounds.append((our_run, base_run))
+        untimed, rounds = rounds[:UNTIMED], rounds[UNTIMED:]
         batch_run = drive(ours.port, path, world.tokens, batch_plans(world))
     finally:
         for server in servers:
@@ -258,8 +266,8 @@ def run() -> list[Line]:
                 print(f"{server.log}:\n{server.log.read_text(errors='replace')[-3000:]}", file=sys.stderr)
 
     total = CLIENTS * PER_CLIENT
-    our_fail = [f for (_w, _l, fails), _b in rounds for f in fails]
-    base_fail = [f for _o, (_w, _l, fails) in rounds for f in fails]
+    our_fail = [f for (_w, _l, fails), _b in untimed + rounds for f in fails]
+    base_fail = [f for _o, (_w, _l, fails) in untimed + rounds for f in fails]
     note = ""
     if our_fail or base_fail:
         note = f"{len(our_fail)} failed, e.g. {our_fail[:1]}; baseline {len(base_fail)} failed {base_fail[:1]}"
