@@ -417,9 +417,13 @@ def fast_insert(stmt, values: dict[str, Any], *, new_id: bool = False) -> int | 
     if new_id:
         values = {**values, "id": deferred.next_ids[table]}
         deferred.next_ids[table] += 1
-    if _prepare(stmt, values, select=False, dialect=connection.dialect) is None:
-        return fast_execute(stmt, values)  # SQLAlchemy's to run: at once, after the rows held back, with its id
-    deferred.rows.setdefault((id(stmt), tuple(values)), (stmt, []))[1].append(values)
+    key = (id(stmt), tuple(values))
+    held = deferred.rows.get(key)
+    if held is None:  # the first such row: can it be held back at all?
+        if _prepare(stmt, values, select=False, dialect=connection.dialect) is None:
+            return fast_execute(stmt, values)  # SQLAlchemy's to run: at once, after the rows held back, with its id
+        held = deferred.rows[key] = (stmt, [])
+    held[1].append(values)
     return values.get("id")
 
 

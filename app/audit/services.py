@@ -90,7 +90,7 @@ def record(action: str, target: Any = None, details: dict[str, Any] | None = Non
         "target_type": target_type or "",
         "target_id": str(target_id if target_id is not None else ""),
         "ip": _client_ip(),
-        "details": json.loads(json.dumps(details or {}, ensure_ascii=False, default=str)),
+        "details": _json_plain(details),
         "prev_hash": prev,
     }
     values["hash"] = entry_digest(seq, _iso(values["at"]), values["actor_id"], values["actor_name"], action,
@@ -101,6 +101,20 @@ def record(action: str, target: Any = None, details: dict[str, Any] | None = Non
     # reading the head again (a batch of 25 marks: one head query, not 25).
     session.info[_HEAD] = (seq, entry.hash)
     return entry
+
+
+_SCALARS = (str, int, bool, type(None))
+
+
+def _json_plain(details: dict[str, Any] | None) -> dict[str, Any]:
+    """``details`` as JSON gives it back (what is stored, and what the digest is over): a copy of a flat dict of
+    strings, whole numbers, booleans and nulls as it is (the marks API's entries, one a mark), anything else
+    through JSON (``default=str``)."""
+    if not details:
+        return {}
+    if all(type(k) is str and type(v) in _SCALARS for k, v in details.items()):
+        return dict(details)
+    return json.loads(json.dumps(details, ensure_ascii=False, default=str))
 
 
 def _client_ip() -> str:

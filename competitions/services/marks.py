@@ -189,6 +189,8 @@ def canonical(value: Decimal) -> Decimal:
         return Decimal(0)
     sign, digits, exponent = value.as_tuple()
     assert isinstance(exponent, int)
+    if digits[-1] and exponent <= 0:  # no trailing zero, no exponent to write out: already canonical (most marks)
+        return value
     text = "".join(map(str, digits))
     stripped = text.rstrip("0")
     exponent += len(text) - len(stripped)

@@ -85,6 +85,21 @@ def test_canonical_keeps_the_value_and_has_no_exponent(value):
     assert "E" not in text_of(value).upper()
 
 
+@given(st.decimals(allow_nan=False, allow_infinity=False))
+def test_canonical_is_the_one_form_of_its_value(value):
+    """Whatever form a value arrives in (2.5, 2.50, 25E-1), its canonical form is the same: no trailing zero after
+    the point, no positive exponent up to 1E+20, no negative zero."""
+    form = canonical(value).as_tuple()
+    for other in (value.quantize(Decimal(1)) if value == value.to_integral_value() and abs(value) < 10**20 else value,
+                  Decimal((value.as_tuple().sign, (*value.as_tuple().digits, 0), value.as_tuple().exponent - 1))):
+        assert canonical(other).as_tuple() == form
+    if value:
+        assert form.digits[-1] != 0 or form.exponent == 0
+        assert form.exponent <= 0 or form.exponent > 20
+    else:
+        assert form == Decimal(0).as_tuple()
+
+
 # --- what results read ---------------------------------------------------------------------------------------
 
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from datetime import date
+from decimal import Decimal
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
 from app.accounts import services as accounts
 from app.audit.models import AuditEntry
-from app.audit.services import GENESIS, record, verify_chain
+from app.audit.services import GENESIS, _json_plain, record, verify_chain
 from app.db import db
 
 
@@ -158,3 +164,22 @@ def test_login_and_failed_login_are_audited(client, create_user):
     actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)).all()
     assert actions == ["login_failed", "login"]
     assert verify_chain()[1] == []
+
+
+_SCALAR = st.one_of(st.text(), st.integers(), st.booleans(), st.none(), st.floats(allow_nan=False),
+                    st.decimals(allow_nan=False), st.dates())
+
+
+@given(st.dictionaries(st.text(), st.one_of(_SCALAR, st.lists(_SCALAR), st.dictionaries(st.text(), _SCALAR))))
+def test_details_are_stored_as_json_gives_them_back(details):
+    """A flat dict of plain values is copied as it is (the marks API's fast way), anything else goes through JSON:
+    either way what is stored and hashed is what JSON gives back."""
+    plain = _json_plain(details)
+    assert plain == json.loads(json.dumps(details, ensure_ascii=False, default=str))
+    assert plain is not details
+
+
+def test_details_that_json_would_change_go_through_json():
+    assert _json_plain({"at": date(2026, 12, 4), "n": Decimal("2.50"), 1: "x"}) == {"at": "2026-12-04", "n": "2.50",
+                                                                                     "1": "x"}
+    assert _json_plain(None) == {} and _json_plain({}) == {}
