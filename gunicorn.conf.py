@@ -28,8 +28,9 @@ Once a worker has loaded the app, Python's garbage collector is told two things 
   scans about as many objects in all, but pays the collection's fixed cost ten times less.
 
 Measured with the same load, 16 alternating rounds: CPU per mark request 1,084 → 1,034 µs, and 9 % more marks a
-second (the median of the paired rounds' ratios; the machine's speed drifted during the run). The threshold alone
-changed nothing; freezing alone saved 4 % CPU but no throughput that showed. ``gc.freeze``
+second (the median of the paired rounds' ratios). The threshold alone changed nothing; freezing alone saved 4 % CPU
+but no throughput that showed. This machine's speed drifts by ±15 % between rounds, so a gain of this size is near
+what such a run can tell; the reason to keep it is the 100 ms pause it removes. ``gc.freeze``
 keeps the frozen objects for the worker's life: only what was loaded at start, never a request's garbage.
 """
 

@@ -217,8 +217,8 @@ class Mark(db.Model):
 
     # The unique (entry, aspect, judge, revision) is also the index every mark lookup seeks: by entry × aspect (the
     # judges there), by entry × aspect × judge (a judge's current mark). A second index on (entry, aspect, judge,
-    # is_current) was dropped: it served the same seeks, and every judge's mark paid for writing it (under SQLite's
-    # one write lock; measured 6 % CPU and 8 % throughput on the marks benchmark).
+    # is_current) was dropped: it served the same seeks, and every judge's mark paid for writing it, under SQLite's one
+    # write lock.
     __table_args__ = (UniqueConstraint("entry_id", "aspect_id", "judge_id", "revision"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
