@@ -19,13 +19,11 @@ the write lock, bumped by the database itself — is ours, and the cache itself 
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any, TypeVar
 
 from sqlalchemy import select
 
-from app.db import fast_rows
 from competitions.models import MarksSetupVersion
 
 K = TypeVar("K", bound=Hashable)
@@ -40,14 +38,6 @@ def setup_version_column():
     return select(t.c.n).where(t.c.id == 1).scalar_subquery()
 
 
-@functools.cache
-def _version_statement():
-    return select(setup_version_column())
-
-
-_UNREAD = object()
-
-
 class SetupCache:
     """One per token lane (process and database); used by one group at a time (``app.grouped_writes``)."""
 
@@ -57,13 +47,11 @@ class SetupCache:
         self._size = 0
         self.fills = 0  # answers read from the database and kept (tests)
 
-    def begin(self, version: int | None | object = _UNREAD) -> None:
-        """Call first in a group's write transaction (it holds the write lock): keep the answers if the counter
-        has not moved since they were read, else forget them. A database without the counter's row (made
-        before it existed, or not by this app) keeps nothing. ``version``: the counter as the caller read it
-        in this transaction (``setup_version_column``); by default it is read here."""
-        if version is _UNREAD:
-            version = fast_rows(_version_statement(), {})[0][0]
+    def begin(self, version: int | None) -> None:
+        """Call first in a group's write transaction (it holds the write lock), with the counter read in it
+        (``setup_version_column``, in the query the group runs first: ``marks.start_group``): keep the answers if
+        the counter has not moved since they were read, else forget them. A database without the counter's row
+        (made before it existed, or not by this app: ``version`` None) keeps nothing."""
         if version is None or version != self.version:
             self.discard()
         self.version = version

@@ -9,13 +9,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
 from app.db import db
 from app.errors import DomainError, NotFound
 from competitions.models import DeclaredConflict, ModuleCode
 from competitions.services import judging
 from competitions.services import marks as services
-from competitions.services.marks_setup import SetupCache
+from competitions.services.marks_setup import SetupCache, setup_version_column
 from tests.competitions.marks_fixtures import item, key, mw  # noqa: F401
 from tests.conftest import statements_run
 
@@ -73,7 +74,7 @@ def test_a_group_plans_every_batch_as_its_own_queries_do(mw, monkeypatch, exact,
     setup = None
     if kept:  # what the lane keeps between groups (SQLite: while the setup version stands; else nothing is kept)
         setup = SetupCache()
-        setup.begin()
+        setup.begin(_version())
         services.GroupReads(group[:3], setup)  # an earlier, smaller group fills part of it
     reads = services.GroupReads(group, setup)
     for name, items in batches.items():
@@ -93,7 +94,7 @@ def test_a_group_reads_in_six_queries_whatever_its_size_and_two_once_kept(mw, ap
     db.session.connection()  # the transaction begun: only the reads are counted
     judges = {u.id: u for u in mw.users.values()}
     setup = SetupCache()
-    setup.begin()  # SQLite: holds the setup version; PostgreSQL: nothing to hold, nothing kept
+    setup.begin(_version())  # SQLite: holds the setup version; PostgreSQL: nothing to hold, nothing kept
     kept = db.engine.dialect.name == "sqlite"
     for size in (1, 4):
         batches = [services.GroupBatch(mw.users[j].id, cid, _inputs(item(code, mw.a1.id, "1"), item(code, mw.a2.id, "2")))
@@ -178,3 +179,8 @@ def test_a_batch_after_a_written_one_sees_its_marks(mw, app):  # noqa: F811
             services.store_planned(services.plan_marks(u[judge], cid, items, reads=reads), reads)
     assert _outcome(u["j4"], cid, later["j4"], reads)[1:3] == ("aspect_full", 409)
     assert _outcome(u["j2"], cid, later["j2"], reads)[-1][0].status == "duplicate"
+
+
+def _version():
+    """The setup version as the lane's first query reads it (None without its row)."""
+    return db.session.scalar(select(setup_version_column()))

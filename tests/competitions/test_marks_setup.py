@@ -31,7 +31,7 @@ from competitions.models import (
     PanelJudge,
 )
 from competitions.services import marks_setup
-from competitions.services.marks_setup import SetupCache
+from competitions.services.marks_setup import SetupCache, setup_version_column
 from tests.competitions.marks_fixtures import item, mw  # noqa: F401
 
 STAMP = "2026-01-01 08:00:00.000000"
@@ -155,21 +155,21 @@ def test_the_cache_keeps_answers_while_the_counter_stands(mw, sqlite_only, monke
     cache = SetupCache()
     assert cache.many("x", [1, 2], load) == {1: 10, 2: 20}  # no version held: nothing kept
     assert cache.many("x", [1], load) == {1: 10} and loads == [[1, 2], [1]]
-    cache.begin()
+    cache.begin(_version())
     assert cache.version == _counter()
     assert cache.many("x", [1, 2, 3], load) == {1: 10, 2: 20}
     assert cache.many("x", [2, 1, 3, 3], load) == {2: 20, 1: 10}
     assert cache.many("y", [1], load) == {1: 10}  # another kind: its own answers
     assert loads[2:] == [[1, 2, 3], [3], [1]]
-    cache.begin()  # the counter stands: kept
+    cache.begin(_version())  # the counter stands: kept
     assert cache.many("x", [1, 2], load) == {1: 10, 2: 20} and len(loads) == 5
     mw.competition.name = "改名"
     db.session.flush()
-    cache.begin()  # it moved: forgotten
+    cache.begin(_version())  # it moved: forgotten
     assert cache.many("x", [1], load) == {1: 10} and loads[-1] == [1]
     cache.discard()
     assert cache.version is None and cache.many("x", [1], load) == {1: 10} and loads[-1] == [1]
-    cache.begin()
+    cache.begin(_version())
     monkeypatch.setattr(marks_setup, "MAX_ITEMS", 3)
     cache.many("x", [1, 2], load)
     cache.many("y", [4, 5], load)  # beyond the bound: everything else forgotten first
@@ -179,7 +179,7 @@ def test_the_cache_keeps_answers_while_the_counter_stands(mw, sqlite_only, monke
 def test_a_database_without_the_counter_keeps_nothing(mw, sqlite_only):  # noqa: F811
     db.session.execute(text("DELETE FROM marks_setup_version"))
     cache = SetupCache()
-    cache.begin()
+    cache.begin(_version())
     assert cache.version is None
     calls = []
     cache.many("x", [1], lambda keys: calls.append(keys) or {1: 1})
@@ -314,3 +314,8 @@ def test_a_change_elsewhere_is_read_again_and_marks_go_on(judged, sqlite_url):
     _another_process(sqlite_url.removeprefix("sqlite:///"), ("UPDATE competition SET venue = '新场馆'", ()))
     assert mark("6").status_code == 200 and marks_lane.TokenMarksLane.hits == hits + 3
     assert lane.setup.fills > fills  # read again
+
+
+def _version():
+    """The setup version as the lane's first query reads it (None without its row)."""
+    return db.session.scalar(select(setup_version_column()))
