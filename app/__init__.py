@@ -246,10 +246,12 @@ def _init_request_hooks(app: Flask) -> None:
             session.commit()
         return resp
 
+    from app.navigation import areas_for
+
     @app.context_processor
     def _globals():
         return {"current_locale": current_language(), "now_year": datetime.now(UTC).year,
-                "url_for_optional": url_for_optional}
+                "url_for_optional": url_for_optional, "nav_areas": areas_for}
 
 
 def _register_blueprints(app: Flask) -> None:
