@@ -113,6 +113,17 @@ def aspect_controls(aspect) -> dict[str, Any]:
 # --- the judge's modules ------------------------------------------------------------------------------------------
 
 
+def _filled(a) -> int:
+    """How many of the judge's places in the module other judges' marks already fill (the scoring page shows them
+    without controls, and the score sheet does not need them): not counted among the marks the judge owes."""
+    if not a.codes:
+        return 0
+    codes = judging_services.codes_for_module(a.module.id)
+    mine = set(a.codes)
+    return sum(1 for entry_id, _aspect in marks_services.filled_by_others(current_user.id, a.module.id)
+               if codes.get(entry_id) in mine)
+
+
 @bp.route("/judging")
 @roles_required(*JUDGES)
 def index():
@@ -127,8 +138,9 @@ def index():
         if not groups or groups[-1]["competition"].id != a.competition.id:
             groups.append({"competition": a.competition, "modules": []})
         aspects = sum(len(c.aspects) for c in a.module.criteria)
+        owed = aspects * len(a.codes) - _filled(a)
         groups[-1]["modules"].append({
-            "assignment": a, "aspects": aspects, "expected": aspects * len(a.codes), "marked": marked[a.module.id],
+            "assignment": a, "aspects": aspects, "expected": owed, "marked": marked[a.module.id],
             "sheets": len(sheets[a.module.id]), "codes": len(a.codes),
         })
     # Open appeals a chief judge has to decide, per module they lead (as blind as the chief page's list).

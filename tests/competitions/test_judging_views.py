@@ -123,6 +123,20 @@ def test_judging_index_lists_the_judges_modules(mw, login, en):
     assert mw.module2.name in text and mw.module1.name not in text
 
 
+def test_judging_index_does_not_count_marks_other_judges_already_gave_as_owed(mw, login, en):
+    """Places that other judges' marks already fill are shown on the scoring page without controls and are not
+    needed on the score sheet: the index's count of the judge's marks leaves them out too."""
+    _as(mw, login, "j4")
+    before = re.search(r"Your marks: (\d+) of (\d+)", mw.client.get("/judging").get_data(as_text=True)).groups()
+    assert before[0] == "0" and int(before[1]) > 0
+    mw.fill(judges=("j1", "j2", "j3"))  # every aspect of module 1 needs three judges: j4's places are all filled
+    _as(mw, login, "j4")
+    assert "Your marks: 0 of 0" in mw.client.get("/judging").get_data(as_text=True)
+    _as(mw, login, "j1")
+    done = re.search(r"Your marks: (\d+) of (\d+)", mw.client.get("/judging").get_data(as_text=True)).groups()
+    assert done[0] == done[1] != "0"
+
+
 @pytest.mark.parametrize(("role", "status"), [("organizer", 403), ("admin", 403), ("hr", 403), ("worker", 403),
                                               ("anonymous", 302)])
 def test_judging_index_is_for_judges(mw, login, role, status):
