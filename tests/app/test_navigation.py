@@ -63,3 +63,10 @@ def test_no_areas_for_a_visitor(app):
     with app.test_request_context("/"):
         assert areas_for(AnonymousUserMixin()) == []
         assert areas_for(None) == []
+
+
+def test_a_visitor_on_a_public_page_finds_the_way_to_log_in(client):
+    header = _NAV.search(client.get("/boards").get_data(as_text=True)).group(1)
+    assert _HREF.findall(header)[:2] == ["/login", "/boards"]
+    login_header = _NAV.search(client.get("/login").get_data(as_text=True)).group(1)
+    assert "/login" not in _HREF.findall(login_header)  # not on the login page itself
