@@ -74,7 +74,7 @@ def _js_labels() -> dict:
         "waiting": _("waiting"), "empty": _("No entries yet."),
         "phases": {code: str(label) for code, label in PHASE_LABELS.items()},
         "notes": {code: phase_note({"phase": code}, time="{time}", version="{version}") for code in NOTES},
-        "transport": {"sse": _("Live"), "poll": _("Live (polling)"), "offline": _("Connection lost — retrying…"),
+        "transport": {"sse": _("Updating automatically"), "poll": _("Updating automatically (polling)"), "offline": _("Connection lost — retrying…"),
                       "connecting": _("Connecting…")},
         "updated": _("Updated %(time)s", time="{time}"),
         "awards_by_code": {code: str(label) for code, label in AWARD_LABELS.items()},

@@ -82,6 +82,9 @@ def test_board_page_is_live_through_the_stream_with_polling_fallback_and_no_inli
     api = rw.get("anonymous", "/board")
     assert cfg["etag"] == api.headers["ETag"], "the page starts from the same board version as the API"
     assert cfg["labels"]["phases"]["frozen"] == "Frozen" and cfg["labels"]["transport"]["poll"]
+    # the connection's state does not repeat the phase's word ("Live" twice read as one state shown twice)
+    for labels in (cfg["labels"], config(page(rw, "anonymous", board_url(rw), lang="zh_CN"))["labels"]):
+        assert not set(labels["transport"].values()) & set(labels["phases"].values()), labels
     scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S)
     assert any('src="/static/js/board.js"' in attrs for attrs, _ in scripts)
     for attrs, _body in scripts:  # strict CSP: only external scripts
