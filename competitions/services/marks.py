@@ -1262,6 +1262,12 @@ def filled_by_others(judge_id: int, module_id: int) -> set[tuple[int, int]]:
     return {(e, a) for e, a in db.session.execute(others).all()}
 
 
+def filled_places(judge_id: int, module_id: int, codes: dict[int, str]) -> set[tuple[str, int]]:
+    """``filled_by_others`` as the judge's pages show it: (entry code, aspect id), never an entry id. ``codes``:
+    the module's entry id → code (``judging.codes_for_module``, which the caller has read already)."""
+    return {(codes[e], a) for e, a in filled_by_others(judge_id, module_id) if e in codes}
+
+
 # --- score sheets --------------------------------------------------------------------------------------------
 
 

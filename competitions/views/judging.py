@@ -120,8 +120,7 @@ def _filled(a) -> int:
         return 0
     codes = judging_services.codes_for_module(a.module.id)
     mine = set(a.codes)
-    return sum(1 for entry_id, _aspect in marks_services.filled_by_others(current_user.id, a.module.id)
-               if codes.get(entry_id) in mine)
+    return sum(1 for code, _aspect in marks_services.filled_places(current_user.id, a.module.id, codes) if code in mine)
 
 
 @bp.route("/judging")
@@ -179,7 +178,7 @@ def score(competition_id: int, module_id: int):
     codes = judging_services.codes_for_module(module.id)
     submitted = sorted(codes[e] for e in _sheets(current_user.id, [module.id])[module.id] if e in codes)
     # Aspects other judges have already fully marked for an entrant: shown, but not the judge's to mark.
-    filled = {f"{codes[e]}|{a}" for e, a in marks_services.filled_by_others(current_user.id, module.id) if e in codes}
+    filled = {f"{code}|{aspect}" for code, aspect in marks_services.filled_places(current_user.id, module.id, codes)}
     criteria = [{"name": c.name, "aspects": [aspect_controls(s) for s in c.aspects]} for c in module.criteria]
     aspect_ids = [s["id"] for c in criteria for s in c["aspects"]]
     running = competition.status == RUNNING
