@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import AnonymousUserMixin
 
 from app.config import Config, config_from_env
-from app.db import is_reads_first, sqlite_begin_mode, sqlite_reads_first, utcnow
+from app.db import sqlite_begin_mode, utcnow
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 __version__ = "0.1.0"
@@ -197,21 +197,14 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 def _init_request_hooks(app: Flask) -> None:
     @app.before_request
     def _begin_mode():
-        # Reads never take SQLite's write lock; writes take it up front (see app.db), except ``reads_first``
-        # views, which read first and take it only for their write phase (``app.db.begin_writes``).
-        first = request.method not in SAFE_METHODS and is_reads_first(app.view_functions.get(request.endpoint or ""),
-                                                                       request.method)
-        g._begin_token = sqlite_begin_mode.set("DEFERRED" if first or request.method in SAFE_METHODS else "IMMEDIATE")
-        g._reads_first_token = sqlite_reads_first.set(first)
+        # Reads never take SQLite's write lock; writes take it up front (see app.db).
+        g._begin_token = sqlite_begin_mode.set("DEFERRED" if request.method in SAFE_METHODS else "IMMEDIATE")
 
     @app.teardown_request
     def _reset_begin_mode(exc):
         token = g.pop("_begin_token", None)
         if token is not None:
             sqlite_begin_mode.reset(token)
-        token = g.pop("_reads_first_token", None)
-        if token is not None:
-            sqlite_reads_first.reset(token)
 
     @app.after_request
     def _note_token_use(resp):

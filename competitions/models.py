@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, event
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
@@ -309,46 +309,3 @@ class PromotionDecision(db.Model):
     note: Mapped[str] = mapped_column(Text, default="")  # required when declined
     decided_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     decided_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class MarksSetupVersion(db.Model):
-    """One row: a counter that SQLite triggers add one to whenever a row of a table in ``SETUP_TABLES`` is inserted,
-    changed or deleted — by this app or by anything else writing the file. The token lane keeps what a judge's mark
-    is checked against from one group of marks to the next while it stands (``competitions.services.marks_setup``).
-    (No triggers on PostgreSQL, where nothing reads it.)"""
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    n: Mapped[int] = mapped_column(default=0)
-
-
-# Table → the trigger events that change what the marks lane keeps (``competitions.services.marks_setup``): the
-# judges behind API tokens (api_token, user, user_role), the marking schemes with their modules' locks (competition,
-# module, criterion, aspect), the panels (panel, panel_judge), the coded entries with declared conflicts (entry,
-# module_code, declared_conflict) and the judges' enterprises and chains (user, worker, judge_profile, user_role,
-# chain_member). ``worker``: only a changed enterprise or a removed row — a new worker is nobody's judge yet (a
-# user linked to it is a change of ``user``), and HR imports insert thousands of workers at once.
-SETUP_TABLES: dict[str, tuple[str, ...]] = {
-    **dict.fromkeys(("api_token", "user", "user_role", "competition", "module", "criterion", "aspect", "panel",
-                     "panel_judge", "entry", "module_code", "declared_conflict", "judge_profile", "chain_member"),
-                    ("INSERT", "UPDATE", "DELETE")),
-    "worker": ("UPDATE OF enterprise_id", "DELETE"),
-}
-
-
-def setup_version_ddl() -> list[str]:
-    """The SQLite statements that make ``marks_setup_version`` follow ``SETUP_TABLES`` (its row, the triggers)."""
-    out = ["INSERT INTO marks_setup_version (id, n) VALUES (1, 0)"]
-    for table, events in SETUP_TABLES.items():
-        for what in events:
-            name = f"marks_setup_{table}_{what.split()[0].lower()}"
-            out.append(f'CREATE TRIGGER {name} AFTER {what} ON "{table}" '
-                       "BEGIN UPDATE marks_setup_version SET n = n + 1 WHERE id = 1; END")
-    return out
-
-
-@event.listens_for(db.metadata, "after_create")
-def _setup_version_triggers(target, connection, **kw) -> None:
-    """``create_all`` on SQLite: the row and the triggers, as the migration makes them (created after every table)."""
-    if connection.dialect.name == "sqlite" and "marks_setup_version" in {t.name for t in kw.get("tables", ())}:
-        for statement in setup_version_ddl():
-            connection.exec_driver_sql(statement)

@@ -80,7 +80,6 @@ def app(database_url, tmp_path_factory):
 @pytest.fixture(autouse=True)
 def _transaction(request, app):
     """Every test runs in a transaction that is rolled back; requests commit to savepoints."""
-    _forget_kept_setup(app)
     if "no_transaction" in request.keywords:
         yield
         return
@@ -101,17 +100,6 @@ def _transaction(request, app):
     from app.extensions import limiter
 
     limiter.reset()
-
-
-def _forget_kept_setup(app) -> None:
-    """The marks token lane keeps what marks are checked against while the database's setup version stands
-    (competitions.services.marks_setup). A test's rollback takes the counter back with the rows, behind the lane's
-    back, so the next test could reach the same count with other rows: each test starts with nothing kept."""
-    from competitions.api.marks_lane import token_lane
-
-    lane = token_lane(app)
-    if lane is not None:
-        lane.setup.discard()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ advisory lock) so two requests never chain onto the same predecessor.
 
 from __future__ import annotations
 
-import contextvars
 import hashlib
 import json
 from dataclasses import dataclass
@@ -21,12 +20,9 @@ from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry
-from app.db import db, fast_insert, fast_rows, utcnow
+from app.db import db, utcnow
 
 GENESIS = "0" * 64
-# The client address ``record`` notes, where the request being recorded is not the thread's own (a group of
-# writes run by one thread for many requests: ``app.grouped_writes``); None: the current request's.
-audit_ip: contextvars.ContextVar[str | None] = contextvars.ContextVar("audit_ip", default=None)
 _ADVISORY_LOCK_KEY = 0x4A58_4155  # "JXAU"
 
 
@@ -74,7 +70,7 @@ def record(action: str, target: Any = None, details: dict[str, Any] | None = Non
     if last is None:  # the first append of this transaction: take the append lock, read the head
         if session.get_bind().dialect.name == "postgresql":
             session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK_KEY})
-        last = next(iter(fast_rows(_HEAD_STATEMENT, {})), None)
+        last = session.execute(_HEAD_STATEMENT).first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     if actor is None and has_request_context() and current_user and current_user.is_authenticated:
         actor = current_user
@@ -95,8 +91,8 @@ def record(action: str, target: Any = None, details: dict[str, Any] | None = Non
     }
     values["hash"] = entry_digest(seq, _iso(values["at"]), values["actor_id"], values["actor_name"], action,
                                   values["target_type"], values["target_id"], values["details"], prev)
-    # (held back with the next id while the transaction holds its inserts back: app.db.defer_inserts)
-    entry = Recorded(id=fast_insert(_INSERT, values, new_id=True), **values)  # the caller's changes are flushed first
+    session.flush()  # the caller's changes first, so the entry follows what it records
+    entry = Recorded(id=session.execute(_INSERT, values).inserted_primary_key[0], **values)
     # The transaction holds the append lock until it ends, so its next append chains onto this one without
     # reading the head again (a batch of 25 marks: one head query, not 25).
     session.info[_HEAD] = (seq, entry.hash)
@@ -118,32 +114,12 @@ def _json_plain(details: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _client_ip() -> str:
-    ip = audit_ip.get()
-    if ip is None:
-        ip = (request.remote_addr or "") if has_request_context() else ""
-    return ip
+    return (request.remote_addr or "") if has_request_context() else ""
 
 
 _HEAD = "jiangxin_audit_head"
 _HEAD_STATEMENT = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
 _INSERT = AuditEntry.__table__.insert()
-
-
-def head_columns() -> tuple:
-    """The chain's head (seq, hash) as two scalar subqueries, for a caller that reads it within a query it runs
-    anyway under the append lock, then hands it to ``chain_onto``."""
-    last = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-    return (last.with_only_columns(AuditEntry.seq).scalar_subquery(),
-            last.with_only_columns(AuditEntry.hash).scalar_subquery())
-
-
-def chain_onto(seq: int | None, digest: str | None) -> None:
-    """The head read by ``head_columns`` in this transaction's SQLite write transaction (which is the append
-    lock): the next ``record`` chains onto it without reading it again. Ignored on PostgreSQL, where ``record``
-    takes the advisory lock first."""
-    session = db.session()
-    if session.get_bind().dialect.name == "sqlite":
-        session.info[_HEAD] = (0, GENESIS) if seq is None else (seq, digest)
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -12,14 +12,12 @@ entrant code only; no response has a name, an enterprise, a worker id or an entr
 
 from __future__ import annotations
 
-from flask import Response, jsonify
 from flask.views import MethodView
 from flask_login import current_user
 
 from app.accounts.models import Role
 from app.api import Blueprint, ExactJsonParser
 from app.auth import roles_required
-from app.db import reads_first
 from competitions.schemas.marks import (
     MarksBatchResultSchema,
     MarksChiefChangeSchema,
@@ -71,13 +69,6 @@ def _batch(results) -> dict:
     return {"results": out, **counts}
 
 
-def _batch_response(results) -> Response:
-    """``_batch`` as the JSON response ``MarksBatchResultSchema`` documents, without running the schema's dump: the
-    body already has exactly its fields and types (ints, strings or null, booleans), and the request still holds
-    the SQLite write lock until it commits after the view."""
-    return jsonify(_batch(results))
-
-
 @blp.route("/competitions/<int:competition_id>/marks")
 class Marks(MethodView):
     @roles_required(*JUDGES)
@@ -90,7 +81,6 @@ class Marks(MethodView):
                            "revision": m.revision, "value": text_of(m.value), "confirmed": m.confirmed,
                            "remark_requested": m.remark_requested} for m in marks]}
 
-    @reads_first
     @roles_required(*JUDGES)
     @blp.arguments(MarksItemSchema(many=True))
     @blp.response(200, MarksBatchResultSchema)
@@ -99,19 +89,18 @@ class Marks(MethodView):
 
         Per mark: ``stored`` (a new revision), ``duplicate`` (the key was stored before: nothing written) or
         ``unchanged`` (same value as the current mark: nothing written), with the current revision and value."""
-        return _batch_response(services.submit_marks(current_user, competition_id, _inputs(items)))
+        return _batch(services.submit_marks(current_user, competition_id, _inputs(items)))
 
 
 @blp.route("/competitions/<int:competition_id>/marks/paper")
 class PaperMarks(MethodView):
-    @reads_first
     @roles_required(*CLERKS)
     @blp.arguments(MarksPaperSchema)
     @blp.response(200, MarksBatchResultSchema)
     def post(self, data, competition_id: int):
         """Double entry: a clerk (organizer or the module's chief judge) types in a judge's paper score sheet.
         The marks count only after a different person confirms each (``…/marks/<id>/confirm``)."""
-        return _batch_response(services.submit_marks(current_user, competition_id, _inputs(data["marks"]),
+        return _batch(services.submit_marks(current_user, competition_id, _inputs(data["marks"]),
                                                      judge_id=data["judge_id"]))
 
 
@@ -164,11 +153,6 @@ def _cell(c) -> dict:
                 "reason": d.reason, "decided_by_id": d.decided_by_id, "decided_at": d.decided_at}}
 
 
-def _threshold(aspect):
-    return text_of(aspect.divergence_threshold if aspect.divergence_threshold is not None
-                   else services.DEFAULT_DIVERGENCE_THRESHOLD)
-
-
 @blp.route("/competitions/<int:competition_id>/modules/<int:module_id>/completeness")
 class Completeness(MethodView):
     @roles_required(*CLERKS)
@@ -184,7 +168,7 @@ class Completeness(MethodView):
             "judges": [{"id": u.id, "display_name": u.display_name} for u in state.judges],
             "aspects": [{"id": a.id, "name": a.name, "kind": a.kind, "judges_required": a.judges_required,
                          "scale_min": text_of(a.scale_min), "scale_max": text_of(a.scale_max),
-                         "scale_step": text_of(a.scale_step), "divergence_threshold": _threshold(a)}
+                         "scale_step": text_of(a.scale_step), "divergence_threshold": text_of(a.divergence_threshold)}
                         for a in state.aspects],
             "entries": [{"code": r.code, "cells": [_cell(c) for c in r.cells], "sheet_judge_ids": r.sheets}
                         for r in state.entries],
@@ -230,11 +214,3 @@ class Lock(MethodView):
         state = services.lock_module(current_user, competition_id, module_id)
         return {"module_id": state.module.id, "locked_at": state.module.locked_at, "locked_by_id": state.module.locked_by_id}
 
-
-def _install_lane(state) -> None:
-    from competitions.api.marks_lane import install_token_lane  # the lane uses this module's parser and bodies
-
-    install_token_lane(state.app)
-
-
-blp.record_once(_install_lane)

@@ -139,7 +139,8 @@ class MarksAspectRefSchema(ma.Schema):
     scale_min = ma.fields.String()
     scale_max = ma.fields.String()
     scale_step = ma.fields.String()
-    divergence_threshold = ma.fields.String()
+    divergence_threshold = ma.fields.String(allow_none=True, metadata={
+        "description": "A spread of the counted marks above this is flagged; null: never flagged."})
 
 
 class MarksCompletenessSchema(ma.Schema):

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from app.db import db, utcnow
@@ -196,6 +196,7 @@ _WATCHED = (Mark, Entry, Module, Competition, CompetitionTransition, ResultVersi
 @event.listens_for(Session, "after_flush")
 def _collect(session, _ctx) -> None:
     pending = session.info.setdefault("board_changed", set())
+    entry_ids: set[int] = set()
     for obj in (*session.new, *session.dirty, *session.deleted):
         if not isinstance(obj, _WATCHED):
             continue
@@ -203,13 +204,27 @@ def _collect(session, _ctx) -> None:
             pending.add(obj.id)
         elif isinstance(obj, Entry | Module | ResultVersion | CompetitionTransition):
             pending.add(obj.competition_id)
+        elif isinstance(obj, Mark):
+            entry_ids.add(obj.entry_id)
         else:
             pending.add(None)
+    if entry_ids:  # a mark names only its entry: its competition is looked up once, before the commit
+        session.info.setdefault("board_marked_entries", set()).update(entry_ids)
+
+
+@event.listens_for(Session, "before_commit")
+def _resolve_marked_entries(session) -> None:
+    entry_ids = session.info.pop("board_marked_entries", None)
+    if entry_ids:
+        session.info.setdefault("board_changed", set()).update(session.execute(
+            select(Entry.competition_id).where(Entry.id.in_(entry_ids)).distinct()).scalars())
 
 
 @event.listens_for(Session, "after_commit")
 def _bump(session) -> None:
     changed = session.info.pop("board_changed", None)
+    if session.info.pop("board_marked_entries", None):  # marks flushed by the commit itself: whose, unknown
+        changed = {*(changed or ()), None}
     if changed:
         for cid in changed:
             invalidate_board(cid)

@@ -31,7 +31,7 @@ from sqlalchemy.orm import selectinload
 
 from app.accounts.models import Role, User, UserRole
 from app.audit.services import record
-from app.db import db, fast_rows
+from app.db import db
 from app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from app.orgs.models import Enterprise, chain_member
 from app.people.models import Worker
@@ -110,44 +110,37 @@ class JudgeTies:
 def judge_ties(judge_id: int) -> JudgeTies:
     """The judge's own worker record, enterprises (profile, linked worker, HR roles) and their chains. One query
     (a mark arriving re-checks conflicts with it)."""
-    return judges_ties([judge_id])[judge_id]
-
-
-def judges_ties(judge_ids: Sequence[int]) -> dict[int, JudgeTies]:
-    """``judge_ties`` of many judges in one query (the token lane reads a group of judges' batches at once)."""
-    found: dict[int, tuple[list, set[int], set[int]]] = {j: ([None], set(), set()) for j in judge_ids}
-    if not found:
-        return {}
-    for judge, kind, value in fast_rows(_ties_statement(), {"judges": sorted(found)}):
-        worker, enterprises, chains = found[judge]
+    worker: int | None = None
+    enterprises: set[int] = set()
+    chains: set[int] = set()
+    for kind, value in db.session.execute(_ties_statement(), {"judge": judge_id}):
         if kind == "w":
-            worker[0] = value
+            worker = value
         elif value is None:
             continue
         elif kind == "e":
             enterprises.add(value)
         else:
             chains.add(value)
-    return {j: JudgeTies(w[0], frozenset(e), frozenset(c)) for j, (w, e, c) in found.items()}
+    return JudgeTies(worker, frozenset(enterprises), frozenset(chains))
 
 
 @functools.cache
 def _ties_statement():
-    """Rows (judge id, kind, id) for the judges ``judges``: ("w", the judge's worker id), ("e", an enterprise of the
-    judge), ("c", a chain of one)."""
-    judges = bindparam("judges", expanding=True)
+    """Rows (kind, id) for the judge ``judge``: ("w", the judge's worker id), ("e", an enterprise of the judge), ("c",
+    a chain of one)."""
+    judge = bindparam("judge")
     u, w, p, r, cm = User.__table__.c, Worker.__table__.c, JudgeProfile.__table__.c, UserRole.__table__.c, chain_member.c
-    linked = select(u.id.label("judge"), w.enterprise_id).select_from(
-        User.__table__.join(Worker.__table__, w.id == u.worker_id)).where(u.id.in_(judges))
-    profile = select(p.user_id.label("judge"), p.enterprise_id).where(p.user_id.in_(judges))
-    hr = select(r.user_id.label("judge"), r.enterprise_id).where(r.user_id.in_(judges), r.role == Role.HR,
-                                                                 r.enterprise_id.is_not(None))
+    linked = select(w.enterprise_id).select_from(
+        User.__table__.join(Worker.__table__, w.id == u.worker_id)).where(u.id == judge)
+    profile = select(p.enterprise_id).where(p.user_id == judge)
+    hr = select(r.enterprise_id).where(r.user_id == judge, r.role == Role.HR, r.enterprise_id.is_not(None))
     theirs = union_all(linked, profile, hr).subquery()
 
     return union_all(
-        select(u.id, literal_column("'w'").label("kind"), u.worker_id.label("value")).where(u.id.in_(judges)),
-        select(theirs.c.judge, literal_column("'e'").label("kind"), theirs.c.enterprise_id.label("value")),
-        select(theirs.c.judge, literal_column("'c'").label("kind"), cm.chain_id.label("value"))
+        select(literal_column("'w'").label("kind"), u.worker_id.label("value")).where(u.id == judge),
+        select(literal_column("'e'").label("kind"), theirs.c.enterprise_id.label("value")),
+        select(literal_column("'c'").label("kind"), cm.chain_id.label("value"))
         .join_from(theirs, chain_member, cm.enterprise_id == theirs.c.enterprise_id),
     )
 
@@ -285,101 +278,40 @@ class CodedEntry(NamedTuple):
 def entries_for_codes(competition, pairs: set[tuple[int, str]], *, judge_id: int | None = None
                       ) -> dict[tuple[int, str], CodedEntry]:
     """(module id, code) → the approved entry behind it (its module code with 二次加密, else its entry code), for
-    many codes in one query of plain rows (the marks area checks a whole batch with it). ``competition`` needs
-    ``id`` and ``uses_module_codes``; ``declared`` tells whether ``judge_id`` declared a conflict with the entry."""
-    return coded_entries(competition, pairs, [judge_id]).for_judge(pairs, judge_id)  # (None: declared by nobody)
-
-
-def coded_entries(competition, pairs: set[tuple[int, str]], judge_ids: Sequence[int | None]) -> CodedEntries:
-    """The entries behind ``pairs`` with the declared conflicts of the judges ``judge_ids``, in one query: what
-    ``entries_for_codes`` answers, for any of those judges and any part of the pairs (the token lane reads a group
-    of judges' batches at once)."""
-    pairs = _valid_pairs(pairs)
-    module_codes = bool(competition.uses_module_codes)
-    found = CodedEntries(module_codes, pairs, frozenset(judge_ids), {}, {})
+    many codes in one query (the marks area checks a whole batch with it). ``competition`` needs ``id`` and
+    ``uses_module_codes``; ``declared`` tells whether ``judge_id`` declared a conflict with the entry."""
+    pairs = {(m, c) for m, c in pairs if isinstance(c, str) and 0 < len(c) <= 16}
     if not pairs:
-        return found
-    params = {"cid": competition.id, "judges": list(dict.fromkeys(judge_ids)), "codes": sorted({c for _m, c in pairs}),
-              "mids": sorted({m for m, _c in pairs})}
-    for r in fast_rows(_entries_statement(module_codes), params):
-        found.rows[(r.module_id, r.code) if module_codes else r.code] = CodedEntry(r.id, r.worker_id,
-                                                                                    r.enterprise_id, False)
-        if r.declared_by is not None:
-            found.declared.setdefault(r.id, set()).add(r.declared_by)
-    return found
-
-
-def competition_coded_entries(competition) -> CodedEntries:
-    """``coded_entries`` for every code of the competition (``id``, ``uses_module_codes``) and every judge: all its
-    approved, coded entries with every declared conflict, in one query (the token lane keeps it while nothing it
-    depends on changes: ``competitions.services.marks_setup``)."""
+        return {}
     module_codes = bool(competition.uses_module_codes)
-    found = CodedEntries(module_codes, set(), frozenset(), {}, {}, complete=True)
-    for r in fast_rows(_competition_entries_statement(module_codes), {"cid": competition.id}):
-        found.rows[(r.module_id, r.code) if module_codes else r.code] = CodedEntry(r.id, r.worker_id,
-                                                                                    r.enterprise_id, False)
-        if r.declared_by is not None:
-            found.declared.setdefault(r.id, set()).add(r.declared_by)
-    return found
-
-
-def _valid_pairs(pairs: set[tuple[int, str]]) -> set[tuple[int, str]]:
-    return {(m, c) for m, c in pairs if isinstance(c, str) and 0 < len(c) <= 16}
-
-
-@dataclass
-class CodedEntries:
-    """What ``coded_entries`` read for ``pairs`` and ``judges``: entries by (module id, code) with module codes, else
-    by code; entry id → the judges (of ``judges``) who declared a conflict with it. ``complete``: every code of the
-    competition and every judge were read (``competition_coded_entries``)."""
-
-    module_codes: bool
-    pairs: set[tuple[int, str]]
-    judges: frozenset[int | None]
-    rows: dict[Any, CodedEntry]
-    declared: dict[int, set[int]]
-    complete: bool = False
-
-    def covers(self, pairs: set[tuple[int, str]], judge_id: int | None) -> bool:
-        """Whether ``for_judge(pairs, judge_id)`` can be answered from what was read."""
-        return self.complete or (judge_id in self.judges and _valid_pairs(pairs) <= self.pairs)
-
-    def for_judge(self, pairs: set[tuple[int, str]], judge_id: int | None) -> dict[tuple[int, str], CodedEntry]:
-        out = {}
-        for m, c in _valid_pairs(pairs):
-            entry = self.rows.get((m, c) if self.module_codes else c)
-            if entry is not None:
-                out[(m, c)] = entry._replace(declared=judge_id in self.declared.get(entry.id, ()))
-        return out
+    params = {"cid": competition.id, "judge": judge_id, "codes": sorted({c for _m, c in pairs}),
+              "mids": sorted({m for m, _c in pairs})}
+    found: dict[Any, CodedEntry] = {}
+    for r in db.session.execute(_entries_statement(module_codes), params):
+        found[(r.module_id, r.code) if module_codes else r.code] = CodedEntry(r.id, r.worker_id, r.enterprise_id,
+                                                                               r.declared)
+    out = {}
+    for m, c in pairs:
+        entry = found.get((m, c) if module_codes else c)
+        if entry is not None:
+            out[(m, c)] = entry
+    return out
 
 
 @functools.cache
 def _entries_statement(module_codes: bool):
-    """Approved entries by code, one row per entry and judge of ``judges`` who declared a conflict with it (one row
-    with ``declared_by`` NULL when none did)."""
+    """Approved entries of the competition ``cid`` by code, with whether the judge ``judge`` declared a conflict with
+    each."""
     e, mc, dc = Entry.__table__, ModuleCode.__table__, DeclaredConflict.__table__
     codes = bindparam("codes", expanding=True)
-    stmt = select(e.c.id, e.c.worker_id, e.c.enterprise_id, dc.c.judge_id.label("declared_by"))
+    declared = exists().where(dc.c.entry_id == e.c.id, dc.c.judge_id == bindparam("judge"))
+    stmt = select(e.c.id, e.c.worker_id, e.c.enterprise_id, declared.label("declared"))
     if module_codes:
         stmt = stmt.add_columns(mc.c.module_id, mc.c.code).select_from(e.join(mc, mc.c.entry_id == e.c.id)).where(
             mc.c.module_id.in_(bindparam("mids", expanding=True)), mc.c.code.in_(codes))
     else:
         stmt = stmt.add_columns(e.c.code).select_from(e).where(e.c.code.in_(codes))
-    return stmt.outerjoin(dc, and_(dc.c.entry_id == e.c.id, dc.c.judge_id.in_(bindparam("judges", expanding=True)))
-                          ).where(e.c.competition_id == bindparam("cid"), e.c.status == APPROVED)
-
-
-@functools.cache
-def _competition_entries_statement(module_codes: bool):
-    """``_entries_statement`` for every code of the competition ``cid`` and every judge's declared conflict."""
-    e, mc, dc = Entry.__table__, ModuleCode.__table__, DeclaredConflict.__table__
-    stmt = select(e.c.id, e.c.worker_id, e.c.enterprise_id, dc.c.judge_id.label("declared_by"))
-    if module_codes:
-        stmt = stmt.add_columns(mc.c.module_id, mc.c.code).select_from(e.join(mc, mc.c.entry_id == e.c.id))
-    else:
-        stmt = stmt.add_columns(e.c.code).select_from(e).where(e.c.code.is_not(None))
-    return stmt.outerjoin(dc, dc.c.entry_id == e.c.id).where(e.c.competition_id == bindparam("cid"),
-                                                             e.c.status == APPROVED)
+    return stmt.where(e.c.competition_id == bindparam("cid"), e.c.status == APPROVED)
 
 
 def assigned_entry(judge_id: int, module_id: int, code: str) -> Entry:

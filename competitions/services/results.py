@@ -107,7 +107,7 @@ class Loaded:
 
 
 def _load_scheme(competition_id: int) -> tuple[list[Module], Scheme]:
-    from competitions.services.setup import aspect_spec
+    from competitions.services.specs import aspect_spec
 
     modules = list(db.session.scalars(
         select(Module).where(Module.competition_id == competition_id).order_by(Module.position)))

@@ -2,8 +2,6 @@
 
 Other areas call:
     apply_transition(actor, competition, event, note)   every lifecycle step (results: "publish", "publish_correction")
-    scheme_specs(competition) -> domain.Scheme           the scheme as engine specs (ids are database ids)
-    aspect_spec(aspect) -> domain.AspectSpec             one aspect, e.g. for ``validate_mark``
     difficulty_factors(competition) -> {(entry_id, aspect_id): Decimal}
     rules_config(competition) -> RulesConfig             tie-break chain, award strategies, promotion bands
     visible_competition(actor, id)                       a competition the actor may see (404 otherwise)
@@ -37,7 +35,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import User
@@ -81,6 +78,7 @@ from competitions.models import (
 )
 from competitions.schemas.setup import SetupSchemeDocSchema, flatten_errors, format_decimal
 from competitions.services.common import is_organizer, require_organizer
+from competitions.services.specs import load_scheme
 
 S, E = CompetitionState, CompetitionEvent
 
@@ -538,13 +536,6 @@ def _row_of(path: str, rows: dict[str, int]) -> int | None:
 # --- marking scheme: reading --------------------------------------------------------------------------------
 
 
-def _load_scheme(competition: Competition) -> list[Module]:
-    return list(db.session.scalars(
-        select(Module).where(Module.competition_id == competition.id).order_by(Module.position)
-        .options(selectinload(Module.criteria).selectinload(Criterion.aspects))
-    ))
-
-
 def aspect_doc(a: Aspect) -> dict[str, Any]:
     return {
         "id": a.id, "name": a.name, "kind": a.kind, "max_mark": a.max_mark, "scale_min": a.scale_min,
@@ -557,7 +548,7 @@ def aspect_doc(a: Aspect) -> dict[str, Any]:
 def scheme_document(competition: Competition) -> dict[str, Any]:
     """The scheme as the import/export document (decimals as ``Decimal``; the API schema dumps them as strings)."""
     modules = []
-    for m in _load_scheme(competition):
+    for m in load_scheme(competition):
         criteria = [{"id": c.id, "name": c.name, "aspects": [aspect_doc(a) for a in c.aspects]} for c in m.criteria]
         total = sum((a.max_mark for c in m.criteria for a in c.aspects), Decimal(0))
         modules.append({"id": m.id, "name": m.name, "kind": m.kind, "weight": m.weight,
@@ -587,25 +578,6 @@ def check_scheme(actor, competition_id: int) -> dict[str, Any]:
     return {"valid": not problems, "problems": problems}
 
 
-def aspect_spec(aspect: Aspect, module_id: Any = None) -> AspectSpec:
-    """One stored aspect as the engine's ``AspectSpec`` (ids are database ids)."""
-    return AspectSpec(
-        id=aspect.id, module_id=module_id if module_id is not None else aspect.criterion.module_id, kind=aspect.kind,
-        max_mark=aspect.max_mark, scale_min=aspect.scale_min, scale_max=aspect.scale_max, scale_step=aspect.scale_step,
-        judges_required=aspect.judges_required, aggregation=aspect.aggregation, trim_k=aspect.trim_k,
-        normalize=aspect.normalize, uses_difficulty=aspect.uses_difficulty,
-        divergence_threshold=aspect.divergence_threshold,
-    )
-
-
-def scheme_specs(competition: Competition) -> Scheme:
-    """The stored scheme as the engine's ``Scheme``: ``ModuleSpec.id`` = Module.id, ``AspectSpec.id`` = Aspect.id.
-    Three queries whatever the size."""
-    modules, aspects = [], []
-    for m in _load_scheme(competition):
-        modules.append(ModuleSpec(id=m.id, kind=m.kind, weight=m.weight))
-        aspects.extend(aspect_spec(a, m.id) for c in m.criteria for a in c.aspects)
-    return Scheme(modules=tuple(modules), aspects=tuple(aspects))
 
 
 # --- module timing ------------------------------------------------------------------------------------------
@@ -663,7 +635,7 @@ def _fill_aspect(a: Aspect, d: dict[str, Any]) -> None:
 def _write_scheme(competition: Competition, doc: dict[str, Any]) -> None:
     """Write ``doc`` over the stored scheme, reusing rows by position (ids of what still exists are kept)."""
     db.session.expire(competition, ["modules"])
-    modules = _load_scheme(competition)
+    modules = load_scheme(competition)
     wanted = doc["modules"]
     for m in modules[len(wanted):]:
         db.session.delete(m)

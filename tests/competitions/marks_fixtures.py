@@ -171,7 +171,7 @@ def build_world(client, create_enterprise, create_worker, create_user) -> MarksW
         db.session.flush()
         return m, list(crit.aspects)
 
-    module1, (a1, a2) = module(1, [("3", "1", None), ("10", "0.5", "2")])
+    module1, (a1, a2) = module(1, [("3", "1", "1"), ("10", "0.5", "2")])
     module2, (b1,) = module(2, [("3", "1", "1")])
     for m, judges, chief in ((module1, ("j1", "j2", "j3", "j4"), "j1"), (module2, ("j5",), "j5")):
         panel = Panel(competition_id=competition.id, module_id=m.id, chief_judge_id=users[chief].id)

@@ -48,8 +48,9 @@ def test_board_cache_and_versions_live_in_redis(rw, redis_board):  # noqa: F811
     board._cache.clear()  # another worker: nothing in this process
     assert rw.get("anonymous", "/board").data == first.data
     rw.mark("A104", rw.p2, "j1", 20)
-    db.session.commit()  # the commit hook bumps the version in Redis
-    assert int(client.get(f"{prefix}v:0") or 0) >= 1
+    db.session.commit()  # the commit hook bumps the competition's version in Redis (a mark names its competition)
+    assert int(client.get(f"{prefix}v:{rw.competition.id}") or 0) >= 1
+    assert client.get(f"{prefix}v:0") is None  # not every board's
     data = rw.get("anonymous", "/board").get_json()
     assert {e["code"]: e["total"] for e in data["entries"]}["A104"] == "78.67"
     before = board.board_version(rw.competition.id)

@@ -41,7 +41,7 @@ def test_completeness_matrix_by_code(mw):
     assert _cell(body, "K102", mw.a1.id)["pending_judge_ids"] == sorted(mw.users[j].id for j in ("j1", "j2", "j3", "j4"))
     assert body["missing"] == 3 * 2 * 3 - 2
     assert body["can_lock"] is False
-    assert cell["divergence"] is None  # 2 and 3 differ by 1: not more than the default threshold 1
+    assert cell["divergence"] is None  # 2 and 3 differ by 1: not more than the aspect's threshold 1
     text = mw.get("j1", f"/modules/{mw.module1.id}/completeness").get_data(as_text=True)
     for secret in mw.secrets():
         assert secret not in text

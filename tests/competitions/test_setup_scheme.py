@@ -15,6 +15,7 @@ from app.db import db
 from competitions.domain import AspectSpec, Scheme, validate_scheme
 from competitions.models import Aspect, Criterion, DifficultyFactor, Module
 from competitions.services import setup as services
+from competitions.services.specs import scheme_specs
 from tests.competitions import setup_support
 from tests.competitions.setup_support import problem_paths, raw_json, sample_scheme, strip_ids
 
@@ -63,7 +64,7 @@ def test_json_import_export_round_trip(setup):
 
 def test_engine_specs_of_the_stored_scheme(setup):
     cid = setup.with_scheme()
-    scheme = services.scheme_specs(setup.competition(cid))
+    scheme = scheme_specs(setup.competition(cid))
     assert isinstance(scheme, Scheme) and validate_scheme(scheme) == []
     assert [m.weight for m in scheme.modules] == [Decimal(30), Decimal(70)]
     dive = next(a for a in scheme.aspects if a.uses_difficulty)

@@ -1,0 +1,337 @@
+"""Submitting marks: a judge's own batch (the judge page and the API), a clerk's paper score sheet (double entry),
+and the confirmation of a paper mark by a different person.
+
+Rules (docs/domain.md, "Marks"):
+
+* **Never overwritten.** A change is a new ``Mark`` row (revision n+1); the previous row only gets
+  ``is_current = False``. Every change is audited with the entry *code* (never a name), aspect, old → new.
+* **Idempotent.** Each submitted mark carries a client-made ``idempotency_key`` (UNIQUE in the table). A key
+  already stored returns the stored result and writes nothing; the same key for another target or value is a 409.
+  Races are settled by the database (``store_revision``).
+* **All or nothing.** A batch with any problem stores nothing and lists every problem by index.
+* **What counts.** A mark counts when it is current *and* confirmed: a judge's own mark is confirmed by the judge,
+  a mark a clerk typed in from a paper score sheet only after a *different* person confirms it.
+* **Blind.** Judges name entries by code; conflicts of interest are checked again when each mark arrives and look
+  exactly like an unknown code.
+
+The one path: the view (HTML or API) → ``submit_marks`` → the competition row locked (``FOR UPDATE`` on
+PostgreSQL; SQLite's write transactions are ``BEGIN IMMEDIATE``), so no mark slips in beside a module lock or a
+lifecycle step → every item checked (a fixed number of queries per batch) → ``store_revision`` per mark → the
+request's one commit.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, exists, or_, select
+
+from app.accounts.models import User
+from app.audit.services import record
+from app.db import db
+from app.errors import Conflict, DomainError, NotFound, PermissionDenied
+from competitions.domain import AspectSpec, MarkProblem
+from competitions.domain.marks import canonical, check_value, parse_value, text_of
+from competitions.models import Aspect, Competition, Criterion, Entry, Mark, Module, Panel, PanelJudge
+from competitions.services import judging
+from competitions.services.common import get_competition, is_organizer
+from competitions.services.marks.common import (
+    DUPLICATE,
+    ITEM_PROBLEMS,
+    MAX_BATCH,
+    MAX_KEY_LENGTH,
+    RUNNING,
+    UNCHANGED,
+    Target,
+    current_mark,
+    item_error,
+    module_entry_codes,
+    problem_message,
+    raise_item_errors,
+    same_mark,
+    store_revision,
+)
+from competitions.services.specs import aspect_spec
+
+
+@dataclass(frozen=True)
+class MarkInput:
+    code: str
+    aspect_id: int
+    value: Any  # str | Decimal | int as received; parsed by ``parse_value``
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class MarkResult:
+    """What happened to one submitted mark, and the target's current mark afterwards."""
+
+    index: int
+    code: str
+    aspect_id: int
+    judge_id: int
+    status: str  # stored | duplicate | unchanged
+    mark_id: int | None
+    revision: int | None
+    value: Decimal | None
+    confirmed: bool
+
+
+@dataclass(frozen=True)
+class _ModuleSeat:
+    """A module of the batch, with the judge's seat on its panel and whether the actor is its chief judge."""
+
+    id: int
+    locked_at: datetime | None
+    seated: bool
+    chief: bool
+
+
+@dataclass
+class _Item:
+    index: int
+    data: MarkInput
+    value: Decimal | None = None
+    spec: AspectSpec | None = None
+    module: _ModuleSeat | None = None
+    entry_id: int | None = None
+    duplicate_of: Mark | None = None
+    earlier: int | None = None  # index of an earlier item of the batch with the same key
+
+    def target(self, judge_id: int) -> Target:
+        assert self.entry_id is not None and self.spec is not None
+        return Target(self.index, self.data.code, self.entry_id, self.spec.id, judge_id)
+
+
+def submit_marks(actor: User, competition_id: int, items: Sequence[MarkInput], *, judge_id: int | None = None
+                 ) -> list[MarkResult]:
+    """Store a batch of marks, all or nothing.
+
+    Without ``judge_id`` the marks are the actor's own (the actor must be on each module's panel). With ``judge_id``
+    the actor is a clerk typing in that judge's paper score sheet (organizer or the module's chief judge): the marks
+    are stored unconfirmed until a different person confirms them. Any problem in any item → one DomainError listing
+    every problem by index (``details.items``), nothing stored."""
+    if not items:
+        raise DomainError(_l("Send at least one mark."), code="invalid_marks", status=422, details={"items": []})
+    if len(items) > MAX_BATCH:
+        raise DomainError(_l("Send at most %(n)d marks at once.", n=MAX_BATCH), code="invalid_marks", status=422,
+                          details={"items": []})
+    competition = get_competition(competition_id, for_update=True)
+    paper = judge_id is not None  # typed in by a clerk (who must be one), unconfirmed unless it is the clerk's own
+    judge = actor.id if judge_id is None else judge_id
+    work = [_Item(i, data) for i, data in enumerate(items)]
+    currents, others = _check(actor, competition, work, judge, paper)
+    confirmed_by = judge if judge == actor.id else None
+    statuses: dict[int, str] = {}
+    for w in work:
+        cell = (w.entry_id, w.spec.id)
+        if w.earlier is not None or w.duplicate_of is not None:
+            statuses[w.index] = DUPLICATE
+            continue
+        status, mark = store_revision(competition, w.target(judge), w.value, actor=actor, confirmed_by=confirmed_by,
+                                      key=w.data.idempotency_key, reason="", current=currents.get(cell))
+        statuses[w.index] = status
+        currents[cell] = mark if status != DUPLICATE else current_mark(w.entry_id, w.spec.id, judge)
+    return [_result(w, judge, statuses[w.index], currents.get((w.entry_id, w.spec.id))) for w in work]
+
+
+def _result(w: _Item, judge_id: int, status: str, current: Mark | None) -> MarkResult:
+    return MarkResult(index=w.index, code=w.data.code, aspect_id=w.spec.id, judge_id=judge_id, status=status,
+                      mark_id=current.id if current else None, revision=current.revision if current else None,
+                      value=canonical(current.value) if current else None,
+                      confirmed=bool(current and current.confirmed_by_id is not None))
+
+
+def _check(actor: User, competition: Competition, work: list[_Item], judge_id: int, paper: bool
+           ) -> tuple[dict[tuple[int, int], Mark], dict[tuple[int, int], int]]:
+    """Every problem of every item (raised together), or the judge's current marks of the batch's cells and how many
+    other judges have a current mark in each. Four to six queries whatever the size of the batch: the aspects with
+    their modules and the judge's seats, the entries behind the codes with declared conflicts, the stored keys and
+    current marks, the judge's ties (only when an item gets as far as the conflict check) and the entries' chains
+    (only when the same-chain rule needs them)."""
+    errors: list[dict[str, Any]] = []
+    aspects = _batch_aspects(competition.id, {w.data.aspect_id for w in work if isinstance(w.data.aspect_id, int)},
+                             judge_id, actor.id)
+    entries = judging.entries_for_codes(
+        competition, {(aspects[w.data.aspect_id][1].id, w.data.code) for w in work
+                      if w.data.aspect_id in aspects and isinstance(w.data.code, str)}, judge_id=judge_id)
+    keys = {w.data.idempotency_key for w in work if isinstance(w.data.idempotency_key, str)}
+    by_key, cells = _stored(keys, {e.id for e in entries.values()}, set(aspects))
+    conflicts: dict[int, str | None] | None = None
+    organizer: bool | None = None
+    seen_keys: dict[str, _Item] = {}
+
+    for w in work:
+        d = w.data
+        before = len(errors)
+        parsed = parse_value(d.value)
+        if isinstance(parsed, MarkProblem):
+            errors.append(item_error(w.index, parsed.value, field_name="value", message=problem_message(parsed, None)))
+        else:
+            w.value = parsed
+        if not isinstance(d.idempotency_key, str) or not 0 < len(d.idempotency_key) <= MAX_KEY_LENGTH:
+            errors.append(item_error(w.index, "invalid_key", field_name="idempotency_key"))
+        found = aspects.get(d.aspect_id)
+        if found is None:
+            errors.append(item_error(w.index, "unknown_aspect", field_name="aspect_id"))
+        if len(errors) > before:
+            continue
+        w.spec, w.module = found
+        entry = entries.get((w.module.id, d.code))
+        if entry is None:
+            errors.append(item_error(w.index, "not_assigned" if not paper else "unknown_code", field_name="code"))
+            continue
+        w.entry_id = entry.id
+
+        # Idempotency: a key stored before (or earlier in this batch) is answered, never stored again.
+        earlier = seen_keys.get(d.idempotency_key)
+        if earlier is not None:
+            if (earlier.entry_id, earlier.spec.id, earlier.value) != (w.entry_id, w.spec.id, w.value):
+                errors.append(item_error(w.index, "key_reused", field_name="idempotency_key"))
+            else:
+                w.earlier = earlier.index
+            continue
+        seen_keys[d.idempotency_key] = w
+        stored = by_key.get(d.idempotency_key)
+        if stored is not None:
+            if same_mark(stored, w.target(judge_id), w.value, actor.id):
+                w.duplicate_of = stored
+            else:
+                errors.append(item_error(w.index, "key_reused", field_name="idempotency_key"))
+            continue
+
+        if competition.status != RUNNING:
+            errors.append(item_error(w.index, "not_running"))
+            continue
+        if paper:
+            if not w.module.chief:
+                if organizer is None:
+                    organizer = is_organizer(actor)
+                if not organizer:
+                    errors.append(item_error(w.index, "not_clerk"))
+                    continue
+            if not w.module.seated:
+                errors.append(item_error(w.index, "judge_not_on_panel", field_name="judge_id"))
+                continue
+        elif not w.module.seated:
+            errors.append(item_error(w.index, "not_on_panel"))
+            continue
+        if conflicts is None:  # every entry of the batch at once, with the judge's ties read once
+            conflicts = judging.conflicts_of(judge_id, list(entries.values()),
+                                             same_chain_rule=competition.conflict_same_chain,
+                                             ties=judging.judge_ties(judge_id))
+        if conflicts[entry.id] is not None:
+            # To a judge a conflicted entry looks exactly like a code that is not theirs.
+            errors.append(item_error(w.index, "judge_conflicted" if paper else "not_assigned", field_name="code"))
+            continue
+        if w.module.locked_at is not None:
+            errors.append(item_error(w.index, "module_locked"))
+            continue
+        problem = check_value(w.spec, w.value)
+        if problem is not None:
+            errors.append(item_error(w.index, problem.value, field_name="value", message=problem_message(problem, w.spec)))
+        else:
+            w.value = canonical(w.value)
+    if errors:
+        raise_item_errors(errors)
+
+    currents: dict[tuple[int, int], Mark] = {}
+    others: dict[tuple[int, int], int] = {}
+    for cell, marks in cells.items():
+        mine = [m for m in marks if m.judge_id == judge_id]
+        if mine:
+            currents[cell] = max(mine, key=lambda m: m.revision)
+        others[cell] = len({m.judge_id for m in marks} - {judge_id})
+    # An aspect takes the marks of exactly ``judges_required`` judges per entrant (the engine refuses more): a judge
+    # without a mark there yet may not add one once other judges have filled every place.
+    for w in work:
+        cell = (w.entry_id, w.spec.id)
+        if (w.earlier is None and w.duplicate_of is None and cell not in currents
+                and others.get(cell, 0) >= w.spec.judges_required):
+            errors.append(item_error(w.index, "aspect_full", field_name="code"))
+    if errors:
+        raise_item_errors(errors)
+    return currents, others
+
+
+def _batch_aspects(competition_id: int, aspect_ids: set[int], judge_id: int, actor_id: int
+                   ) -> dict[int, tuple[AspectSpec, _ModuleSeat]]:
+    """Aspect id → (its spec, its module with the judge's seat and the actor's chief-judge role), for the batch's
+    aspects of this competition. One query."""
+    if not aspect_ids:
+        return {}
+    seated = exists().where(Panel.module_id == Module.id, PanelJudge.panel_id == Panel.id, PanelJudge.judge_id == judge_id)
+    chief = exists().where(Panel.module_id == Module.id, Panel.chief_judge_id == actor_id)
+    rows = db.session.execute(
+        select(Aspect, Module.id, Module.locked_at, seated.label("seated"), chief.label("chief"))
+        .join(Criterion, Criterion.id == Aspect.criterion_id).join(Module, Module.id == Criterion.module_id)
+        .where(Module.competition_id == competition_id, Aspect.id.in_(aspect_ids))).all()
+    modules: dict[int, _ModuleSeat] = {}
+    out = {}
+    for aspect, module_id, locked_at, is_seated, is_chief in rows:
+        module = modules.setdefault(module_id, _ModuleSeat(module_id, locked_at, bool(is_seated), bool(is_chief)))
+        out[aspect.id] = (aspect_spec(aspect, module_id), module)
+    return out
+
+
+def _stored(keys: set[str], entry_ids: set[int], aspect_ids: set[int]
+            ) -> tuple[dict[str, Mark], dict[tuple[int, int], list[Mark]]]:
+    """The stored marks with the batch's keys, and every judge's current marks on the batch's entries × aspects by
+    (entry id, aspect id). One query."""
+    wanted = []
+    if keys:
+        wanted.append(Mark.idempotency_key.in_(keys))
+    if entry_ids and aspect_ids:
+        wanted.append(and_(Mark.is_current.is_(True), Mark.entry_id.in_(entry_ids), Mark.aspect_id.in_(aspect_ids)))
+    if not wanted:
+        return {}, {}
+    by_key: dict[str, Mark] = {}
+    cells: dict[tuple[int, int], list[Mark]] = defaultdict(list)
+    for mark in db.session.scalars(select(Mark).where(or_(*wanted))):
+        if mark.idempotency_key in keys:
+            by_key[mark.idempotency_key] = mark
+        if mark.is_current and mark.entry_id in entry_ids and mark.aspect_id in aspect_ids:
+            cells[(mark.entry_id, mark.aspect_id)].append(mark)
+    return by_key, cells
+
+
+def confirm_mark(actor: User, competition_id: int, mark_id: int) -> Mark:
+    """Double entry: a different person (an organizer, the module's chief judge or the judge whose mark it is)
+    confirms a mark a clerk entered from a paper score sheet; only then it counts."""
+    competition = get_competition(competition_id, for_update=True)
+    row = db.session.execute(
+        select(Mark, Module).join(Entry, Entry.id == Mark.entry_id).join(Aspect, Aspect.id == Mark.aspect_id)
+        .join(Criterion, Criterion.id == Aspect.criterion_id).join(Module, Module.id == Criterion.module_id)
+        .where(Mark.id == mark_id, Entry.competition_id == competition.id)).first()
+    if row is None:
+        raise NotFound(_l("No such mark."))
+    mark, module = row
+    allowed = is_organizer(actor) or judging.is_chief_judge(actor.id, module.id) or actor.id == mark.judge_id
+    if not allowed:
+        raise PermissionDenied(_l("Only an organizer, the chief judge or the judge may confirm a paper mark."))
+    if mark.confirmed_by_id is not None:
+        raise Conflict(_l("This mark is already confirmed."), code="already_confirmed")
+    if not mark.is_current:
+        raise Conflict(_l("This mark has been replaced by a later revision."), code="superseded")
+    if mark.entered_by_id == actor.id:
+        raise Conflict(_l("A different person must confirm the marks you entered."), code="same_person")
+    if competition.status != RUNNING:
+        raise Conflict(ITEM_PROBLEMS["not_running"][1], code="not_running")
+    if module.locked_at is not None:
+        raise Conflict(ITEM_PROBLEMS["module_locked"][1], code="module_locked")
+    mark.confirmed_by_id = actor.id
+    db.session.flush()
+    codes = module_entry_codes(competition, module.id)
+    record("mark_confirmed", mark, {"competition_id": competition.id, "code": codes.get(mark.entry_id),
+                                    "aspect_id": mark.aspect_id, "judge_id": mark.judge_id, "revision": mark.revision,
+                                    "value": text_of(mark.value), "entered_by_id": mark.entered_by_id})
+    return mark
+
+
+__all__ = ["UNCHANGED", "MarkInput", "MarkResult", "confirm_mark", "submit_marks"]
