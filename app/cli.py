@@ -32,12 +32,12 @@ def register_cli(app: Flask) -> None:
 
     @audit.command("verify")
     def verify() -> None:
-        """Verify the audit log's hash chain; exit 1 if any entry was altered or removed."""
+        """Verify every stream's hash chain of the audit log; exit 1 if any entry was altered or removed."""
         from app.audit.services import verify_chain
 
         count, problems = verify_chain()
         for p in problems:
-            click.echo(f"entry {p.seq}: {p.reason} mismatch", err=True)
+            click.echo(f"stream {p.stream}, entry {p.seq}: {p.reason} mismatch", err=True)
         if problems:
             click.echo(f"audit chain BROKEN: {len(problems)} problem(s) in {count} entries", err=True)
             sys.exit(1)

@@ -5,15 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DDL, JSON, ForeignKey, String, event
+from sqlalchemy import DDL, JSON, ForeignKey, String, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import db, utcnow
 
 
 class AuditEntry(db.Model):
+    """One entry of one stream's hash chain (``app.audit.services``)."""
+
+    # The unique (stream, seq) is also the index that finds a stream's head and walks its chain.
+    __table_args__ = (UniqueConstraint("stream", "seq"),)
+
     id: Mapped[int] = mapped_column(primary_key=True)
-    seq: Mapped[int] = mapped_column(unique=True)  # 1, 2, 3 … without gaps
+    stream: Mapped[str] = mapped_column(String(48), default="main", server_default="main")
+    seq: Mapped[int]  # 1, 2, 3 … without gaps, in its stream
     at: Mapped[datetime] = mapped_column(default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     actor_name: Mapped[str] = mapped_column(String(64), default="")

@@ -18,7 +18,7 @@ bp = Blueprint("audit", __name__, template_folder="templates")
 def log():
     action = request.args.get("action", "").strip()
     actor = request.args.get("actor", "").strip()
-    stmt = select(AuditEntry).order_by(AuditEntry.seq.desc())
+    stmt = select(AuditEntry).order_by(AuditEntry.id.desc())  # newest first, whatever the stream
     if action:
         stmt = stmt.where(AuditEntry.action == action)
     if actor:

@@ -46,7 +46,7 @@ from app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from competitions.domain import CompetitionState, DomainRuleError
 from competitions.domain.appeals import AppealState, AppealWindow, WindowAnchor, WindowState, appeal_transition, appeal_window
 from competitions.models import Appeal, Competition, DeclaredConflict, Entry, Module, Panel, ResultVersion
-from competitions.services.common import get_competition, is_organizer, require_organizer
+from competitions.services.common import audit_stream, get_competition, is_organizer, require_organizer
 
 OPEN = AppealState.OPEN.value
 UPHELD = AppealState.UPHELD.value
@@ -416,7 +416,7 @@ def file_appeal(actor, competition_id: int, entry_id: int, module_id: int, text:
     db.session.flush()
     record("competition_appeal_filed", appeal, {"competition_id": competition.id, "entry_id": entry.id,
                                                 "module_id": module.id, "text": text,
-                                                "window_closes_at": window.closes_at})
+                                                "window_closes_at": window.closes_at}, stream=audit_stream(competition.id))
     return get_appeal(actor, competition.id, appeal.id)
 
 
@@ -463,7 +463,7 @@ def decide_appeal(actor, competition_id: int, appeal_id: int, decision: str, not
     record(f"competition_appeal_{to.value}", appeal, {"competition_id": competition.id, "entry_id": appeal.entry_id,
                                                        "module_id": appeal.module_id, "note": note,
                                                        "decided_as": "organizer" if organizer else "chief_judge"},
-           actor=actor)
+           actor=actor, stream=audit_stream(competition.id))
     if organizer:
         return get_appeal(actor, competition.id, appeal.id)
     return get_appeal_for_chief(actor, competition.id, appeal.id)
@@ -489,7 +489,7 @@ def publish_correction(actor, competition_id: int, appeal_id: int, reason: str =
                        code="not_published")
     version = results.publish(actor, competition_id, (reason or "").strip() or correction_reason(view))
     record("competition_appeal_correction_published", view.appeal,
-           {"competition_id": competition_id, "version": version.version})
+           {"competition_id": competition_id, "version": version.version}, stream=audit_stream(competition_id))
     return version
 
 

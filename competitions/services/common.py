@@ -31,3 +31,9 @@ def get_competition(competition_id: int, *, for_update: bool = False) -> Competi
     if competition is None:
         raise NotFound(_l("No such competition."))
     return competition
+
+
+def audit_stream(competition_id: int) -> str:
+    """The audit log's stream of a competition (``app.audit.services``): its judges, organizers and HR append to a
+    hash chain of its own, so writers of different competitions never wait for each other's audit appends."""
+    return f"competition:{competition_id}"

@@ -46,7 +46,7 @@ from competitions.models import (
     Panel,
     PanelJudge,
 )
-from competitions.services.common import get_competition, is_organizer, require_organizer
+from competitions.services.common import audit_stream, get_competition, is_organizer, require_organizer
 
 APPROVED = "approved"
 CLOSED_PHASES = frozenset({"scoring_closed", "published"})  # panels and conflicts are settled by then
@@ -441,7 +441,7 @@ def set_panel(actor, competition_id: int, module_id: int, judge_ids: Sequence[in
     db.session.flush()
     record("competition_panel_set", panel, {"competition_id": competition.id, "module_id": module.id,
                                             "judge_ids": sorted(wanted), "previous_judge_ids": before,
-                                            "chief_judge_id": chief_judge_id})
+                                            "chief_judge_id": chief_judge_id}, stream=audit_stream(competition.id))
     return module, panel
 
 
@@ -533,7 +533,8 @@ def declare_conflict(actor, competition_id: int, *, judge_id: int | None = None,
     except IntegrityError as exc:
         raise Conflict(_l("This conflict is already declared."), code="already_declared") from exc
     record("competition_conflict_declared", conflict, {"competition_id": competition.id, "judge_id": judge_id,
-                                                       "entry_id": entry.id, "reason": reason, "by_judge": not organizer})
+                                                       "entry_id": entry.id, "reason": reason, "by_judge": not organizer},
+           stream=audit_stream(competition.id))
     return conflict
 
 
@@ -552,7 +553,8 @@ def remove_conflict(actor, competition_id: int, judge_id: int, entry_id: int) ->
     db.session.delete(conflict)
     db.session.flush()
     record("competition_conflict_removed", target_type="declared_conflict", target_id=conflict.id,
-           details={"competition_id": competition.id, "judge_id": judge_id, "entry_id": entry_id})
+           details={"competition_id": competition.id, "judge_id": judge_id, "entry_id": entry_id},
+           stream=audit_stream(competition.id))
 
 
 # --- what a judge sees -----------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from app.errors import Conflict, DomainError, NotFound
 from app.people.labels import SKILL_LEVEL_LABELS
 from competitions.domain import CompetitionState, worth_deciding
 from competitions.models import PromotionDecision, ResultVersion
-from competitions.services.common import get_competition, require_organizer
+from competitions.services.common import audit_stream, get_competition, require_organizer
 
 CONFIRMED, DECLINED = "confirmed", "declined"
 DECISIONS = (CONFIRMED, DECLINED)
@@ -167,7 +167,7 @@ def decide_promotion(actor: User, competition_id: int, entry_id: int, decision: 
     record("promotion_decision", target, {
         "competition_id": competition.id, "entry_id": entry_id, "code": row.get("code"), "version": latest.version,
         "decision": decision, "note": note, "outcome": target.outcome, "recommended_level": target.recommended_level,
-        "title": target.title, "previous": previous}, actor=actor)
+        "title": target.title, "previous": previous}, actor=actor, stream=audit_stream(competition.id))
     return _row(row, latest.version, (target, actor.display_name))
 
 

@@ -50,7 +50,7 @@ from competitions.domain import (
     registration_transition,
 )
 from competitions.models import Competition, EnterpriseQuota, Entry, Mark, Module, ModuleCode
-from competitions.services.common import get_competition, is_organizer, require_organizer
+from competitions.services.common import audit_stream, get_competition, is_organizer, require_organizer
 
 # --- states --------------------------------------------------------------------------------------------
 
@@ -262,7 +262,8 @@ def set_quotas(actor, competition_id: int, quotas: Sequence[dict[str, Any]]) -> 
         else:
             db.session.add(EnterpriseQuota(competition_id=competition.id, enterprise_id=ent, max_entries=max_entries))
     db.session.flush()
-    record("competition_quotas_set", competition, {"quotas": {str(k): v for k, v in sorted(wanted.items())}})
+    record("competition_quotas_set", competition, {"quotas": {str(k): v for k, v in sorted(wanted.items())}},
+           stream=audit_stream(competition.id))
     return list_quotas(actor, competition.id)
 
 
@@ -351,7 +352,7 @@ def _write(actor, competition: Competition, plan: _Plan, *, source: str) -> list
         raise Conflict(ITEM_MESSAGES["already_registered"], code="already_registered") from exc
     record("competition_entries_registered", competition, {
         "source": source, "entry_ids": sorted(e.id for e in entries), "worker_ids": sorted(e.worker_id for e in entries),
-    })
+    }, stream=audit_stream(competition.id))
     return sorted(entries, key=lambda e: e.id)
 
 
@@ -380,7 +381,7 @@ def withdraw_entry(actor, competition_id: int, entry_id: int) -> Entry:
     _phase(competition, "withdraw")
     _move(entry, "withdraw")
     db.session.flush()
-    record("competition_entry_withdrawn", entry, {"competition_id": competition.id})
+    record("competition_entry_withdrawn", entry, {"competition_id": competition.id}, stream=audit_stream(competition.id))
     return entry
 
 
@@ -425,7 +426,7 @@ def decide_entries(actor, competition_id: int, entry_ids: Sequence[int], decisio
         entry.decided_at, entry.decided_by_id = now, actor.id
     db.session.flush()
     record(f"competition_entries_{'approved' if decision == 'approve' else 'rejected'}", competition,
-           {"entry_ids": ids, "reason": reason})
+           {"entry_ids": ids, "reason": reason}, stream=audit_stream(competition.id))
     return [entries[i] for i in ids]
 
 
@@ -664,5 +665,5 @@ def draw(actor, competition_id: int, *, redraw: bool = False, rng: random.Random
             module_count += len(by_entry)
     db.session.flush()
     record("competition_codes_redrawn" if already else "competition_codes_drawn", competition,
-           {"entries": len(entry_ids), "module_codes": module_count})
+           {"entries": len(entry_ids), "module_codes": module_count}, stream=audit_stream(competition.id))
     return DrawResult(competition, len(entry_ids), module_count, already)

@@ -60,7 +60,7 @@ from competitions.models import (
     Module,
     ResultVersion,
 )
-from competitions.services.common import is_organizer, require_organizer
+from competitions.services.common import audit_stream, is_organizer, require_organizer
 from competitions.services.marks import current_marks
 
 AWARD_LABELS = {
@@ -346,7 +346,7 @@ def decode(actor: User, competition_id: int) -> Competition:
                        details={"modules": [{"id": m.id, "name": m.name} for m in unlocked]})
     competition.is_decoded = True
     db.session.flush()
-    record("competition_decode", competition, {"modules": [m.id for m in modules]})
+    record("competition_decode", competition, {"modules": [m.id for m in modules]}, stream=audit_stream(competition.id))
     return competition
 
 
@@ -402,7 +402,7 @@ def publish(actor: User, competition_id: int, reason: str = "") -> ResultVersion
     db.session.add(version)
     db.session.flush()
     record("results_publish", competition, {"version": version.version, "reason": reason,
-                                            "entries": len(results.entries)})
+                                            "entries": len(results.entries)}, stream=audit_stream(competition.id))
     from competitions.services.board import invalidate_board
 
     invalidate_board(competition.id)

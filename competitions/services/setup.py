@@ -77,7 +77,7 @@ from competitions.models import (
     ModuleCode,
 )
 from competitions.schemas.setup import SetupSchemeDocSchema, flatten_errors, format_decimal
-from competitions.services.common import is_organizer, require_organizer
+from competitions.services.common import audit_stream, is_organizer, require_organizer
 from competitions.services.specs import load_scheme
 
 S, E = CompetitionState, CompetitionEvent
@@ -225,7 +225,8 @@ def create_competition(actor, values: dict[str, Any]) -> Competition:
     )
     db.session.add(competition)
     db.session.flush()
-    record("competition_created", competition, {k: values[k] for k in SETUP_FIELDS if k in values})
+    record("competition_created", competition, {k: values[k] for k in SETUP_FIELDS if k in values},
+           stream=audit_stream(competition.id))
     return competition
 
 
@@ -247,7 +248,8 @@ def update_competition(actor, competition_id: int, values: dict[str, Any]) -> Co
         setattr(competition, key, value)
     db.session.flush()
     if changed:
-        record("competition_updated", competition, {"fields": sorted(changed), "values": changed})
+        record("competition_updated", competition, {"fields": sorted(changed), "values": changed},
+               stream=audit_stream(competition.id))
     return competition
 
 
@@ -368,7 +370,8 @@ def apply_transition(actor, competition: Competition, event: str, note: str = ""
     db.session.add(step)
     db.session.flush()
     record("competition_transition", competition,
-           {"event": step.event, "from": current, "to": target.value, "note": step.note, "transition_id": step.id})
+           {"event": step.event, "from": current, "to": target.value, "note": step.note, "transition_id": step.id},
+           stream=audit_stream(competition.id))
     return step
 
 
@@ -609,7 +612,8 @@ def set_module_end(actor, competition_id: int, module_id: int, ends_at) -> dict[
     if old != ends_at:
         module.ends_at = ends_at
         db.session.flush()
-        record("module_end_set", module, {"competition_id": competition.id, "old": old, "new": ends_at})
+        record("module_end_set", module, {"competition_id": competition.id, "old": old, "new": ends_at},
+               stream=audit_stream(competition.id))
     return module_dict(module)
 
 
@@ -700,7 +704,7 @@ def replace_scheme(actor, competition_id: int, raw: Any, *, source: str = "json"
     for m in doc["modules"]:
         m.pop("max_mark", None)  # checked, not stored
     _write_scheme(competition, doc)
-    record("scheme_replaced", competition, {"source": source, **_summary(doc)})
+    record("scheme_replaced", competition, {"source": source, **_summary(doc)}, stream=audit_stream(competition.id))
     return scheme_document(competition)
 
 
@@ -1024,7 +1028,7 @@ def set_difficulty(actor, competition_id: int, items: list[dict[str, Any]]) -> l
                         "new": None if factor is None else format_decimal(factor)})
     db.session.flush()
     if changes:
-        record("difficulty_factors_set", competition, {"changes": changes})
+        record("difficulty_factors_set", competition, {"changes": changes}, stream=audit_stream(competition.id))
     return [{"entry_id": f.entry_id, "aspect_id": f.aspect_id, "factor": f.factor} for f in _factors(competition)]
 
 
@@ -1130,7 +1134,7 @@ def set_rules(actor, competition_id: int, values: dict[str, Any]) -> dict[str, A
     competition.promotion_bands = promotion_bands_to_json(tuple(parsed_bands))
     db.session.flush()
     document = rules_document(competition)
-    record("competition_rules_set", competition, document)
+    record("competition_rules_set", competition, document, stream=audit_stream(competition.id))
     return document
 
 

@@ -55,7 +55,7 @@ from competitions.forms.registration import (
 from competitions.models import Competition, Entry, ModuleCode, Panel, PanelJudge
 from competitions.services import registration as services
 from competitions.services.appeals import FILING_PHASES
-from competitions.services.common import get_competition, is_organizer
+from competitions.services.common import audit_stream, get_competition, is_organizer
 from competitions.services.setup import LEVEL_LABELS, state_label
 
 bp = Blueprint("competitions_registration", __name__, template_folder="../templates")
@@ -460,6 +460,6 @@ def codes(competition_id: int):
                 ModuleCode.entry_id.in_([e.id for e in entries]))):
             module_codes.setdefault(entry_id, {})[module_id] = code
     if not competition.is_decoded:
-        record("competition_codes_viewed", competition, {"entries": len(entries)})
+        record("competition_codes_viewed", competition, {"entries": len(entries)}, stream=audit_stream(competition.id))
     return render_template("competitions/registration/codes.html", competition=competition, entries=entries,
                            modules=modules, module_codes=module_codes)

@@ -25,4 +25,4 @@ def test_real_login_and_audit(client, create_user, app):
 
     from app.audit.models import AuditEntry
     from app.db import db
-    assert db.session.scalar(select(AuditEntry.action).order_by(AuditEntry.seq.desc()).limit(1)) == "login"
+    assert db.session.scalar(select(AuditEntry.action).order_by(AuditEntry.id.desc()).limit(1)) == "login"

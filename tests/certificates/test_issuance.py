@@ -34,7 +34,7 @@ def _issue(actor, worker, **kw):
 
 
 def _audit(action: str) -> list[AuditEntry]:
-    return list(db.session.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.seq)))
+    return list(db.session.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)))
 
 
 # --- what is issued ----------------------------------------------------------------------------------------

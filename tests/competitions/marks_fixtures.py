@@ -118,7 +118,7 @@ class MarksWorld:
         return list(db.session.scalars(stmt))
 
     def audit(self, action: str) -> list[AuditEntry]:
-        return list(db.session.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.seq)))
+        return list(db.session.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)))
 
     def secrets(self) -> list[str]:
         """What a judge must never receive: names, enterprises, ID tails, mobiles."""

@@ -138,7 +138,7 @@ class ResultsWorld:
         assert resp.status_code == 200, resp.get_json()
 
     def audit(self, action: str) -> list[AuditEntry]:
-        return list(db.session.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.seq)))
+        return list(db.session.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)))
 
     def secrets(self) -> list[str]:
         return [w.name for w in self.workers] + [e.name for e in self.enterprises]

@@ -155,7 +155,7 @@ class SetupWorld:
             assert resp.status_code == 200, resp.get_json()
 
     def audit(self, action: str, cid: int | None = None) -> list[AuditEntry]:
-        stmt = select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.seq)
+        stmt = select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
         if cid is not None:
             stmt = stmt.where(AuditEntry.target_type == "competition", AuditEntry.target_id == str(cid))
         return list(db.session.scalars(stmt))

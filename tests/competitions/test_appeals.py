@@ -82,7 +82,7 @@ def _appeals() -> int:
 
 
 def _actions() -> list[str]:
-    return list(db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)))
+    return list(db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
 
 
 @pytest.fixture

@@ -129,7 +129,7 @@ def test_chief_upholds_and_rejects_audited_with_the_actor(chief):
     down = services.decide_appeal(judge, chief.competition.id, chief.appeal_b.id, "reject", "计时记录无误")
     assert (down.status, down.decision) == ("rejected", "计时记录无误")
     entries = list(db.session.scalars(select(AuditEntry).where(AuditEntry.action.in_(
-        ["competition_appeal_upheld", "competition_appeal_rejected"])).order_by(AuditEntry.seq)))
+        ["competition_appeal_upheld", "competition_appeal_rejected"])).order_by(AuditEntry.id)))
     assert [(e.action, e.actor_id, e.target_id, e.details["decided_as"]) for e in entries] == [
         ("competition_appeal_upheld", judge.id, str(chief.appeal_a.id), "chief_judge"),
         ("competition_appeal_rejected", judge.id, str(chief.appeal_b.id), "chief_judge")]

@@ -19,7 +19,7 @@ LEAKY_KEYS = {"entry_id", "entry_ids", "worker", "worker_id", "worker_ids", "ent
 
 
 def _actions() -> list[str]:
-    return list(db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)))
+    return list(db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
 
 
 @pytest.fixture

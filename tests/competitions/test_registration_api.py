@@ -21,7 +21,7 @@ def _count(world) -> int:
 
 
 def _actions() -> list[str]:
-    return list(db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)))
+    return list(db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
 
 
 def test_hr_registers_own_workers(world):

@@ -32,7 +32,7 @@ def _count(world, **where) -> int:
 
 
 def _actions() -> list[str]:
-    return list(db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)))
+    return list(db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
 
 
 class Browser:

@@ -27,7 +27,7 @@ from competitions.domain import MarkProblem, detect_divergences, judge_statistic
 from competitions.domain.marks import canonical, check_value, parse_value, text_of
 from competitions.models import Aspect, Competition, DivergenceReview, Entry, Mark, Module, Panel, ScoreSheet
 from competitions.services import judging
-from competitions.services.common import get_competition
+from competitions.services.common import audit_stream, get_competition
 from competitions.services.marks.common import (
     ACCEPTED,
     CORRECTION_PHASES,
@@ -251,7 +251,7 @@ def decide_divergence(actor: User, competition_id: int, code: str, aspect_id: in
     db.session.flush()
     record("divergence_decided", review, {"competition_id": competition.id, "module_id": module.id, "code": code,
                                           "aspect_id": aspect.id, "decision": decision, "reason": reason, "old": old,
-                                          "marks": sorted(text_of(v) for v in values)})
+                                          "marks": sorted(text_of(v) for v in values)}, stream=audit_stream(competition.id))
     return review
 
 
@@ -276,7 +276,7 @@ def lock_module(actor: User, competition_id: int, module_id: int) -> ModuleState
     module.locked_by_id = actor.id
     db.session.flush()
     record("module_locked", module, {"competition_id": competition.id, "module_id": module.id,
-                                     "entries": len(state.entries)})
+                                     "entries": len(state.entries)}, stream=audit_stream(competition.id))
     return state
 
 

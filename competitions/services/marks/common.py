@@ -20,7 +20,7 @@ from competitions.domain import AspectSpec, CompetitionState, MarkProblem
 from competitions.domain.marks import text_of
 from competitions.models import Aspect, Competition, Criterion, Entry, Mark, Module, ModuleCode, Panel
 from competitions.services import judging
-from competitions.services.common import is_organizer
+from competitions.services.common import audit_stream, is_organizer
 
 RUNNING = CompetitionState.RUNNING.value
 # After the lock the chief judge may still correct a mark (an appeal, a correction that is then published).
@@ -205,7 +205,7 @@ def store_revision(competition: Competition, target: Target, value, *, actor: Us
             "competition_id": competition.id, "code": target.code, "aspect_id": target.aspect_id,
             "judge_id": target.judge_id, "revision": mark.revision, "old": text_of(current.value) if current else None,
             "new": text_of(value), "confirmed": confirmed_by is not None, "reason": reason,
-        }, actor=actor, target_type=Mark.__tablename__, target_id=mark.id)
+        }, actor=actor, target_type=Mark.__tablename__, target_id=mark.id, stream=audit_stream(competition.id))
         return STORED, mark
     raise Conflict(_l("The mark changed at the same time elsewhere; please send it again."), code="retry")
 

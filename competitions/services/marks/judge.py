@@ -18,7 +18,7 @@ from app.errors import Conflict
 from competitions.domain.marks import canonical
 from competitions.models import Aspect, Criterion, DivergenceReview, Mark, Module, Panel, PanelJudge, ScoreSheet
 from competitions.services import judging
-from competitions.services.common import get_competition
+from competitions.services.common import audit_stream, get_competition
 from competitions.services.marks.common import (
     ITEM_PROBLEMS,
     REMARK,
@@ -133,5 +133,6 @@ def submit_sheet(actor: User, competition_id: int, module_id: int, code: str) ->
         sheet = db.session.scalar(select(ScoreSheet).where(
             ScoreSheet.entry_id == entry.id, ScoreSheet.module_id == module.id, ScoreSheet.judge_id == actor.id))
         return SheetResult(module.id, code, sheet.submitted_at, False)
-    record("score_sheet_submitted", sheet, {"competition_id": competition.id, "module_id": module.id, "code": code})
+    record("score_sheet_submitted", sheet, {"competition_id": competition.id, "module_id": module.id, "code": code},
+           stream=audit_stream(competition.id))
     return SheetResult(module.id, code, sheet.submitted_at, True)

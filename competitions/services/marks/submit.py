@@ -40,7 +40,7 @@ from competitions.domain import AspectSpec, MarkProblem
 from competitions.domain.marks import canonical, check_value, parse_value, text_of
 from competitions.models import Aspect, Competition, Criterion, Entry, Mark, Module, Panel, PanelJudge
 from competitions.services import judging
-from competitions.services.common import get_competition, is_organizer
+from competitions.services.common import audit_stream, get_competition, is_organizer
 from competitions.services.marks.common import (
     DUPLICATE,
     ITEM_PROBLEMS,
@@ -330,7 +330,8 @@ def confirm_mark(actor: User, competition_id: int, mark_id: int) -> Mark:
     codes = module_entry_codes(competition, module.id)
     record("mark_confirmed", mark, {"competition_id": competition.id, "code": codes.get(mark.entry_id),
                                     "aspect_id": mark.aspect_id, "judge_id": mark.judge_id, "revision": mark.revision,
-                                    "value": text_of(mark.value), "entered_by_id": mark.entered_by_id})
+                                    "value": text_of(mark.value), "entered_by_id": mark.entered_by_id},
+           stream=audit_stream(competition.id))
     return mark
 
 

@@ -27,11 +27,11 @@ def flashes(resp) -> list[str]:
 
 
 def audit_actions() -> list[str]:
-    return list(db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)))
+    return list(db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
 
 
 def last_audit() -> AuditEntry:
-    return db.session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).one()
+    return db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)).one()
 
 
 @pytest.fixture

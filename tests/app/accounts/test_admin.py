@@ -25,7 +25,7 @@ def _roles(user: User) -> set[tuple[str, int | None]]:
 
 
 def _audits(action: str) -> list[AuditEntry]:
-    return list(db.session.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.seq)))
+    return list(db.session.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)))
 
 
 def test_admin_creates_a_user_who_can_log_in(client, logged_in, app):

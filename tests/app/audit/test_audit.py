@@ -45,7 +45,7 @@ def _drop_triggers() -> None:
 
 
 def test_chain_links_every_entry_to_the_previous_one(history):
-    entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).all()
+    entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
     assert [e.action for e in entries] == [
         "user_created", "role_granted", "role_granted", "role_revoked", "token_created", "worker_updated",
     ]
@@ -161,7 +161,7 @@ def test_login_and_failed_login_are_audited(client, create_user):
     token = csrf_token(client)
     client.post("/login", data={"username": user.username, "password": "wrong", "csrf_token": token})
     client.post("/login", data={"username": user.username, "password": "right-password-1", "csrf_token": token})
-    actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)).all()
+    actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
     assert actions == ["login_failed", "login"]
     assert verify_chain()[1] == []
 

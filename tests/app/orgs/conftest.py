@@ -61,14 +61,14 @@ def audit_actions(target_type: str, target_id) -> list[str]:
 
     return list(db.session.scalars(
         select(AuditEntry.action).where(AuditEntry.target_type == target_type, AuditEntry.target_id == str(target_id))
-        .order_by(AuditEntry.seq)
+        .order_by(AuditEntry.id)
     ))
 
 
 def last_audit(action: str):
     from app.audit.models import AuditEntry
 
-    return db.session.scalar(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.seq.desc()).limit(1))
+    return db.session.scalar(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id.desc()).limit(1))
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ def _english(_transaction):
 
 
 def _last_audit() -> AuditEntry:
-    return db.session.scalar(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1))
+    return db.session.scalar(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1))
 
 
 def _errors(exc_info) -> dict:

@@ -179,7 +179,7 @@ def test_edit_keeps_id_and_mobile_when_left_empty(client, people, as_user):
     assert resp.status_code == 302, resp.get_data(as_text=True)
     db.session.refresh(worker)
     assert (worker.name, worker.id_hash, worker.mobile, worker.skill_level) == ("张帅", old_hash, old_mobile, 2)
-    entry = db.session.scalar(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1))
+    entry = db.session.scalar(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1))
     assert entry.action == "worker_updated" and entry.details == {"fields": ["name", "skill_level"]}
 
 
@@ -197,7 +197,7 @@ def test_edit_can_remove_the_stored_mobile_and_a_new_number_wins_over_removing(c
     assert resp.status_code == 302
     db.session.refresh(worker)
     assert worker.mobile is None
-    entry = db.session.scalar(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1))
+    entry = db.session.scalar(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1))
     assert entry.action == "worker_updated" and "mobile" in entry.details["fields"]
     # nothing stored: no box to tick
     assert 'name="clear_mobile"' not in client.get(f"/workers/{worker.id}/edit").get_data(as_text=True)

@@ -423,7 +423,7 @@ def test_one_audit_entry_per_preview_and_confirm_without_id_numbers(world, uploa
     import_id = import_id_from(uploader.as_(world["hr_a"]).upload(
         csv_bytes([row(1, id_number=numbers[0]), row(2, id_number=numbers[1])]), "名单.csv"))
     uploader.post(f"/workers/import/{import_id}/confirm")
-    entries = db.session.scalars(select(AuditEntry).where(AuditEntry.target_id == import_id).order_by(AuditEntry.seq)).all()
+    entries = db.session.scalars(select(AuditEntry).where(AuditEntry.target_id == import_id).order_by(AuditEntry.id)).all()
     assert [e.action for e in entries] == ["worker_import_previewed", "worker_import_confirmed"]
     assert entries[0].details["rows"] == 2 and entries[0].details["filename"] == "名单.csv"
     assert entries[1].details["created"] == 2
