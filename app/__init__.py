@@ -239,35 +239,22 @@ def _init_request_hooks(app: Flask) -> None:
             session.commit()
         return resp
 
-    from app.navigation import areas_for
+    from app.navigation import areas_for, public_areas
 
     @app.context_processor
     def _globals():
         return {"current_locale": current_language(), "now_year": datetime.now(UTC).year,
-                "url_for_optional": url_for_optional, "nav_areas": areas_for}
+                "url_for_optional": url_for_optional, "nav_areas": areas_for, "public_areas": public_areas}
 
 
 def _register_blueprints(app: Flask) -> None:
     from app.api import init_api
-
-    api = init_api(app)
-
-    from app.accounts import register as register_accounts
-    from app.audit import register as register_audit
-    from app.orgs import register as register_orgs
-    from app.people import register as register_people
+    from app.auth import public
+    from app.domains import domains
     from app.views import bp as core_bp
 
+    api = init_api(app)
     app.register_blueprint(core_bp)
-    from app.auth import public
-
     app.view_functions["static"] = public(app.view_functions["static"])
-    for register in (register_accounts, register_orgs, register_people, register_audit):
-        register(app, api)
-
-    # Domain packages (they import app, never the other way round except here).
-    from certificates import register as register_certificates
-    from competitions import register as register_competitions
-
-    register_competitions(app, api)
-    register_certificates(app, api)
+    for domain in domains():  # the shell names no domain: each registers itself (app.domains)
+        domain.register(app, api)

@@ -21,14 +21,17 @@ def _modules(package_name: str):
 
 
 def register_domain(app, api, package: str) -> None:
+    """Every ``bp`` of ``<package>.views`` and every ``blp`` of ``<package>.api``, by module name."""
+    register_listed(app, api, [m.bp for m in _modules(f"{package}.views") if getattr(m, "bp", None) is not None],
+                    [m.blp for m in _modules(f"{package}.api") if getattr(m, "blp", None) is not None])
+
+
+def register_listed(app, api, blueprints, api_blueprints) -> None:
+    """Register the given HTML blueprints and flask-smorest API blueprints (a domain that lists its own)."""
     from app.extensions import csrf
 
-    for module in _modules(f"{package}.views"):
-        bp = getattr(module, "bp", None)
-        if bp is not None:
-            app.register_blueprint(bp)
-    for module in _modules(f"{package}.api"):
-        blp = getattr(module, "blp", None)
-        if blp is not None:
-            csrf.exempt(blp)  # the API checks CSRF itself for cookie clients (app.api)
-            api.register_blueprint(blp)
+    for bp in blueprints:
+        app.register_blueprint(bp)
+    for blp in api_blueprints:
+        csrf.exempt(blp)  # the API checks CSRF itself for cookie clients (app.api)
+        api.register_blueprint(blp)

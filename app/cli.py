@@ -1,4 +1,5 @@
-"""Flask CLI commands: ``demo`` (idempotent demo data) and ``audit verify``."""
+"""The shell's Flask CLI commands: ``demo`` (idempotent demo data) and ``jobs``. Domains add their own commands
+(``app.domains``: ``audit verify``, ``certs …``)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import sys
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
 
 
 def register_cli(app: Flask) -> None:
@@ -28,30 +28,6 @@ def register_cli(app: Flask) -> None:
         for role, username, password in logins:
             click.echo(f"login: {role} {username} {password}")
 
-    audit = AppGroup("audit", help="The audit log.")
-
-    @audit.command("verify")
-    def verify() -> None:
-        """Verify every stream's hash chain of the audit log; exit 1 if any entry was altered or removed."""
-        from app.audit.services import verify_chain
-
-        count, problems = verify_chain()
-        for p in problems:
-            click.echo(f"stream {p.stream}, entry {p.seq}: {p.reason} mismatch", err=True)
-        if problems:
-            click.echo(f"audit chain BROKEN: {len(problems)} problem(s) in {count} entries", err=True)
-            sys.exit(1)
-        click.echo(f"audit chain OK: {count} entries")
-
-    app.cli.add_command(audit)
-
     from app.jobs import jobs_cli
 
     app.cli.add_command(jobs_cli)
-
-    try:
-        from certificates.cli import certs
-    except ImportError:  # a build without the certificates package
-        pass
-    else:
-        app.cli.add_command(certs)

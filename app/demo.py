@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import date
 
 from flask import current_app
@@ -28,6 +29,15 @@ from app.people.models import ConsentEvent, Trade, Worker
 from app.people.seed import seed_trades
 
 SEED_KEY = "demo_seed"
+
+
+@dataclass(frozen=True)
+class DemoContext:
+    """What a domain's demo loader gets (``Domain.demo``): the database's demo seed (for its random passwords and
+    choices) and the foundation's demo workers, in order."""
+
+    seed: str
+    workers: list[Worker]
 
 # (role, username, display name, enterprise index or None, worker index or None)
 DEMO_USERS = [
@@ -149,13 +159,14 @@ def load_demo() -> bool:
         if worker_idx is not None:
             user.worker_id = workers[worker_idx].id
     db.session.flush()
-    # app imports competitions only here: the demo shows a published and a running competition to a newcomer.
-    from competitions.demo import load_competitions
+    # Then each domain's part, in the domains' order (app.domains): competitions shows a published and a running
+    # competition to a newcomer, certificates the certificates of the published one.
+    from app.domains import domains
 
-    load_competitions(seed, workers)
-    # …and the certificates of the published competition, so a newcomer can download and verify one at once.
-    from certificates.demo import load_certificates
-
-    load_certificates()
+    context = DemoContext(seed, workers)
+    for domain in domains():
+        loader = domain.demo_loader()
+        if loader is not None:
+            loader(context)
     record("demo_loaded", target_type="database", details={"workers": len(workers), "users": len(DEMO_USERS)})
     return True

@@ -16,12 +16,9 @@ class AppSetting(db.Model):
 
 
 def import_all_models() -> None:
-    """Import every model module so metadata (and Alembic) sees all tables."""
-    import app.accounts.models  # noqa: F401
-    import app.audit.models  # noqa: F401
-    import app.orgs.models  # noqa: F401
-    import app.people.models  # noqa: F401
+    """Import every domain's model modules so metadata (and Alembic) sees all tables."""
+    from app.domains import domains
 
-    # Domain packages register their tables here so Alembic and create_all see every table.
-    for module in ("competitions.models", "certificates.models"):
-        importlib.import_module(module)
+    for domain in domains():
+        for module in domain.models:
+            importlib.import_module(module)

@@ -1,16 +1,15 @@
-"""The signed-in user's areas of the app: the header's links and the start page's tiles, from one list.
+"""The user's areas of the app: the header's links and the start page's tiles, from one list.
 
 Why one list: the start page had its own copy of the header's links, and it fell behind as the app grew. An
 organizer's start page offered enterprises, chains and trades but not competitions or certificates. A judge's
-offered a tile that said "your competitions will appear here" and linked nowhere. A new area is added here, with
-the roles that see it, and shows in both places.
+offered a tile that said "your competitions will appear here" and linked nowhere. Each domain declares its areas,
+with the roles that see them and their position, in its ``Domain`` (``app.domains``); they show in both places.
+An area without roles is public: every visitor sees it, signed in or not (the live boards).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from flask_babel import lazy_gettext as _l
 
 from app.accounts.models import Role
 
@@ -20,7 +19,8 @@ class Area:
     endpoint: str
     label: str  # the header's link
     blurb: str  # the start page's tile: what is there
-    roles: tuple[str, ...]  # who sees it (any of them)
+    roles: tuple[str, ...] | None  # who sees it (any of them); None: everyone, signed in or not
+    position: int  # its place in the header and among the tiles
     title: str | None = None  # the tile's heading, where the header's short label is not enough
 
     @property
@@ -28,42 +28,31 @@ class Area:
         return self.title or self.label
 
 
-_MANAGERS = (Role.ORGANIZER, Role.ADMIN)
+MANAGERS = (Role.ORGANIZER, Role.ADMIN)
 
-AREAS: tuple[Area, ...] = (
-    Area("competitions_setup.index", _l("Competitions"),
-         _l("Competitions, marking schemes, judges, draws and published results"), _MANAGERS),
-    Area("orgs.enterprises", _l("Enterprises"), _l("Register enterprises with their credit code"), _MANAGERS),
-    Area("orgs.chains", _l("Industry chains"), _l("Chains and their member enterprises"), _MANAGERS),
-    Area("people.trades", _l("Trades"), _l("The occupational catalogue"), _MANAGERS),
-    Area("people.workers", _l("Workers"), _l("Workers of your enterprise"), (Role.HR,)),
-    Area("imports.upload", _l("Import"), _l("From XLSX or CSV, checked before anything is saved"), (Role.HR,),
-         title=_l("Import workers")),
-    Area("competitions_registration.index", _l("Registrations"),
-         _l("Register your workers for competitions, follow their entries, file appeals"), (Role.HR,)),
-    Area("competitions_judging.index", _l("Judging"),
-         _l("The modules you judge: enter marks by entrant code, also offline; chief judges sign off"), (Role.JUDGE,)),
-    Area("certificates_issue.index", _l("Certificates"),
-         _l("Issue certificates one by one or from a file, and revoke them"), (*_MANAGERS, Role.HR)),
-    Area("people.me", _l("My profile"), _l("Your data and what you allow to be public"), (Role.WORKER,)),
-    Area("certificates_my.index", _l("My certificates"),
-         _l("Download your certificates; anyone can check them by their verification link"), (Role.WORKER,)),
-    Area("accounts.users", _l("Users"), _l("Accounts and roles"), (Role.ADMIN,)),
-    Area("audit.log", _l("Audit log"), _l("Every login, role change, worker change and import"), (Role.ADMIN,)),
-)
+
+def _with_urls(areas) -> list[tuple[Area, str]]:
+    from app import url_for_optional
+
+    found = []
+    for area in areas:
+        url = url_for_optional(area.endpoint)
+        if url is not None:  # an area whose page this build does not have is left out
+            found.append((area, url))
+    return found
 
 
 def areas_for(user) -> list[tuple[Area, str]]:
-    """The areas ``user`` sees, in the header's order, with their addresses (an area whose page this build does
-    not have is left out)."""
-    from app import url_for_optional
+    """The areas of ``user``'s roles, in the header's order, with their addresses."""
+    from app.domains import all_areas
 
     if user is None or not user.is_authenticated:
         return []
-    found = []
-    for area in AREAS:
-        if user.has_role(*area.roles):
-            url = url_for_optional(area.endpoint)
-            if url is not None:
-                found.append((area, url))
-    return found
+    return _with_urls(a for a in all_areas() if a.roles is not None and user.has_role(*a.roles))
+
+
+def public_areas() -> list[tuple[Area, str]]:
+    """The areas every visitor sees, with their addresses."""
+    from app.domains import all_areas
+
+    return _with_urls(a for a in all_areas() if a.roles is None)

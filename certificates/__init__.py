@@ -6,7 +6,23 @@
 """
 
 
-def register(app, api) -> None:
-    from app.blueprints import register_domain
+from flask_babel import lazy_gettext as _l
 
-    register_domain(app, api, "certificates")
+from app.accounts.models import Role
+from app.domains import Domain
+from app.navigation import MANAGERS, Area
+
+DOMAIN = Domain(
+    name="certificates", package="certificates", position=200,
+    models=("certificates.models",),
+    areas=(
+        Area("certificates_issue.index", _l("Certificates"),
+             _l("Issue certificates one by one or from a file, and revoke them"), (*MANAGERS, Role.HR), position=600),
+        Area("certificates_my.index", _l("My certificates"),
+             _l("Download your certificates; anyone can check them by their verification link"), (Role.WORKER,),
+             position=710),
+    ),
+    demo="certificates.demo:load_certificates",
+    commands=("certificates.cli:certs",),
+    requires=("competitions",),
+)

@@ -14,13 +14,18 @@ is idempotent anyway (one live certificate per holder, subject and kind).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
 
 from app.accounts.models import User
 from app.db import db
 
+if TYPE_CHECKING:
+    from app.demo import DemoContext
 
-def load_certificates() -> int:
+
+def load_certificates(context: DemoContext) -> int:
     """Default templates + the published competition's certificates; returns how many were issued."""
     from certificates.services.from_results import plan
     from certificates.services.issuance import issue_certificate

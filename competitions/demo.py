@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app, g
 from flask_login import login_user
@@ -38,6 +38,9 @@ from app.db import db
 from app.people.models import Trade, Worker
 from competitions.models import Aspect, Criterion, Entry, Module
 from competitions.services import judging, marks, registration, results, setup
+
+if TYPE_CHECKING:
+    from app.demo import DemoContext
 
 WELDING = "2026年市职工职业技能大赛 焊工赛项"
 ELECTRICIAN = "2026年高端装备制造产业链 电工技能比武"
@@ -180,8 +183,9 @@ def _enter(competition_id: int, module: Module, judges: list[User], codes: list[
         _mark(judge, competition_id, by_judge[judge.id], tag)
 
 
-def load_competitions(seed: str, workers: list[Worker]) -> None:
-    """Create the two demo competitions (see the module docstring); ``workers`` are the demo workers in order."""
+def load_competitions(context: DemoContext) -> None:
+    """Create the two demo competitions (see the module docstring) from the foundation's demo workers."""
+    seed, workers = context.seed, context.workers
     users = {u.username: u for u in db.session.scalars(select(User))}
     admin, organizer = users["admin"], users["organizer"]
     judge1, judge2 = users["judge1"], users["judge2"]

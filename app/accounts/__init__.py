@@ -1,11 +1,14 @@
 """Accounts: users, scoped roles, login and personal API tokens."""
 
+from flask_babel import lazy_gettext as _l
 
-def register(app, api) -> None:
-    from app.accounts.api import blp
-    from app.accounts.views import bp
-    from app.extensions import csrf
+from app.accounts.models import Role
+from app.domains import Domain
+from app.navigation import Area
 
-    app.register_blueprint(bp)
-    csrf.exempt(blp)
-    api.register_blueprint(blp)
+DOMAIN = Domain(
+    name="accounts", package="app.accounts", position=10,
+    models=("app.accounts.models",),
+    blueprints=("app.accounts.views:bp",), api=("app.accounts.api:blp",),
+    areas=(Area("accounts.users", _l("Users"), _l("Accounts and roles"), (Role.ADMIN,), position=900),),
+)

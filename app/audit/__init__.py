@@ -1,7 +1,16 @@
 """Audit: the append-only, hash-chained log of logins, role changes, worker changes and imports."""
 
+from flask_babel import lazy_gettext as _l
 
-def register(app, api) -> None:
-    from app.audit.views import bp
+from app.accounts.models import Role
+from app.domains import Domain
+from app.navigation import Area
 
-    app.register_blueprint(bp)
+DOMAIN = Domain(
+    name="audit", package="app.audit", position=40,
+    models=("app.audit.models",),
+    blueprints=("app.audit.views:bp",), api=(),
+    areas=(Area("audit.log", _l("Audit log"), _l("Every login, role change, worker change and import"), (Role.ADMIN,),
+                position=910),),
+    commands=("app.audit.cli:audit",),
+)

@@ -1,15 +1,23 @@
 """People: workers, trades, consents, masking, and the bulk import of workers."""
 
+from flask_babel import lazy_gettext as _l
 
-def register(app, api) -> None:
-    from app.extensions import csrf
-    from app.people.api import blp
-    from app.people.imports.api import blp as import_blp
-    from app.people.imports.views import bp as import_bp
-    from app.people.views import bp
+from app.accounts.models import Role
+from app.domains import Domain
+from app.navigation import MANAGERS, Area
 
-    app.register_blueprint(bp)
-    app.register_blueprint(import_bp)
-    for b in (blp, import_blp):
-        csrf.exempt(b)
-        api.register_blueprint(b)
+DOMAIN = Domain(
+    name="people", package="app.people", position=30,
+    models=("app.people.models",),
+    blueprints=("app.people.views:bp", "app.people.imports.views:bp"),
+    api=("app.people.api:blp", "app.people.imports.api:blp"),
+    areas=(
+        Area("people.trades", _l("Trades"), _l("The occupational catalogue"), MANAGERS, position=300),
+        Area("people.workers", _l("Workers"), _l("Workers of your enterprise"), (Role.HR,), position=310),
+        Area("imports.upload", _l("Import"), _l("From XLSX or CSV, checked before anything is saved"), (Role.HR,),
+             position=320, title=_l("Import workers")),
+        Area("people.me", _l("My profile"), _l("Your data and what you allow to be public"), (Role.WORKER,),
+             position=700),
+    ),
+    requires=("accounts", "orgs"),
+)
