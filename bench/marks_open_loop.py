@@ -74,8 +74,9 @@ The role therefore needs CREATEDB; a database left behind by a killed run has th
 Bounds: servers listen on 127.0.0.1 free ports only and must answer within 30 s of starting; each answer has
 ``REQUEST_TIMEOUT``; an open-loop phase stops waiting ``DRAIN_LIMIT`` s after its last arrival (requests still
 unanswered count as errors); a saturated phase sends no new request after ``SATURATED_LIMIT`` s; servers are stopped
-(SIGTERM, then SIGKILL) and the scratch database dropped at the end, also on error. A run took 70–90 s per database
-kind (under three minutes for both); the limits bound a run to about three and a half minutes per kind.
+(SIGTERM, then SIGKILL) and the scratch database dropped at the end, also on error. Four runs of both kinds on a
+shared, busy 2-core machine took 166–196 s; ours fell behind on PostgreSQL in all of them, and the longest ran into
+the phases' limits (then a 15 s saturated limit; 10 s since). Without ``TEST_DATABASE_URL``, about 80 s.
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ CONNS_PER_JUDGE = 6  # keep-alive connections one judge's device keeps at most (
 REQUEST_TIMEOUT = 15.0
 ATTEMPTS = 4  # in all: the first and up to three retries of a network error
 DRAIN_LIMIT = 10.0  # seconds after an open-loop phase's last arrival
-SATURATED_LIMIT = 15.0  # seconds: no new request after this
+SATURATED_LIMIT = 10.0  # seconds: no new request after this
 LOSE_ANSWERS = float(os.environ.get("BENCH_MARKS_LOSE_ANSWERS") or 0)
 
 STORED, DUPLICATE = "stored", "duplicate"
