@@ -1,4 +1,5 @@
-"""Shared set-up of the competitions benchmarks: a running competition on a throwaway SQLite file.
+"""Shared set-up of the competitions benchmarks: a running competition on a throwaway SQLite file (or, for
+``build`` only, on any database the app's engine reaches, such as a scratch PostgreSQL database: ``database_app``).
 
 The competition, its module, criterion, aspects, judges, panel and API tokens are made through the models;
 workers, entries and marks — the bulk — go in with ``executemany`` so that set-up stays a few seconds.
@@ -19,7 +20,7 @@ STAMP = "2026-01-01 08:00:00.000000"
 @dataclass
 class World:
     app: Any
-    db_path: Path
+    db_path: Path | None  # None: not a SQLite file
     competition_id: int
     aspect_ids: list[int]
     judge_ids: list[int]
@@ -41,10 +42,25 @@ def sqlite_app(directory: Path, name: str = "bench.db"):
     return app, db_path
 
 
-def build(app, db_path: Path, *, entries: int, aspects: int, judges: int, tokens: bool = False,
+def database_app(directory: Path, url: str):
+    """An app on the database of ``url`` (a SQLAlchemy URL), its tables made with ``create_all``."""
+    from app import create_app
+    from app.config import TestingConfig
+    from app.db import db
+
+    app = create_app(TestingConfig(SQLALCHEMY_DATABASE_URI=url, INSTANCE_PATH=directory / "instance"))
+    with app.app_context():
+        db.create_all()
+    return app
+
+
+def build(app, db_path: Path | None, *, entries: int, aspects: int, judges: int, tokens: bool = False,
           tag: str = "") -> World:
     """A running competition: one practical module of ``aspects`` J-aspects (0–10 step 0.5, ``judges`` judges each,
-    mean), a panel of ``judges`` judges, ``entries`` approved entries with codes E00001…"""
+    mean), a panel of ``judges`` judges, ``entries`` approved entries with codes E00001…
+
+    ``db_path``: the app's SQLite file, written directly with ``sqlite3``; None for another database (the workers
+    and entries then go in through the app's engine, ``_bulk_through_engine``)."""
     from app.accounts.models import Role, User, UserRole
     from app.accounts.services import create_token
     from app.db import db
@@ -81,6 +97,9 @@ def build(app, db_path: Path, *, entries: int, aspects: int, judges: int, tokens
         enterprise_id = ent.id
         db.session.remove()
 
+    if db_path is None:
+        _bulk_through_engine(world, enterprise_id, entries, tag)
+        return world
     con = sqlite3.connect(db_path, isolation_level=None)
     for pragma in PRAGMAS:
         con.execute(pragma)
@@ -101,6 +120,34 @@ def build(app, db_path: Path, *, entries: int, aspects: int, judges: int, tokens
         "SELECT id FROM entry WHERE competition_id = ? ORDER BY code", (world.competition_id,))]
     con.close()
     return world
+
+
+def _bulk_through_engine(world: World, enterprise_id: int, entries: int, tag: str) -> None:
+    """``build``'s workers and entries through the app's engine (one ``executemany`` each; ids from the database)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert, select
+
+    from app.db import db
+    from app.people.models import Worker
+    from competitions.models import Entry
+
+    stamp = datetime.fromisoformat(STAMP).replace(tzinfo=UTC)
+    codes = [f"E{tag}{n + 1:05d}" for n in range(entries)]
+    with world.app.app_context():
+        worker_ids = db.session.scalars(insert(Worker).returning(Worker.id, sort_by_parameter_order=True), [
+            {"enterprise_id": enterprise_id, "name": f"选手{n}", "gender": "M", "id_type": "resident",
+             "id_hash": f"bench{tag}-hash-{n}", "id_last4": "0000", "id_encrypted": b"x", "mobile": "",
+             "skill_level": 3, "is_active": True, "created_at": stamp, "updated_at": stamp}
+            for n in range(entries)]).all()
+        db.session.execute(insert(Entry), [
+            {"competition_id": world.competition_id, "worker_id": worker_ids[n], "enterprise_id": enterprise_id,
+             "status": "approved", "code": codes[n], "registered_at": stamp} for n in range(entries)])
+        db.session.commit()
+        world.codes = codes
+        world.entry_ids = list(db.session.scalars(
+            select(Entry.id).where(Entry.competition_id == world.competition_id).order_by(Entry.code)))
+        db.session.remove()
 
 
 def insert_marks(world: World) -> int:

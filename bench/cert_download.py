@@ -155,7 +155,7 @@ def run() -> Result:
     from app.accounts.models import User
     from app.accounts.services import create_token
     from app.db import db
-    from bench.marks_api import Server
+    from bench._server import Server
     from certificates.models import Certificate
     from certificates.services import render
 
