@@ -148,12 +148,8 @@ def create_app(config: Config | None = None) -> Flask:
 
 
 def _init_login(app: Flask) -> None:
-    from sqlalchemy import bindparam
-    from sqlalchemy.orm import joinedload, lazyload
-
-    from app.accounts.models import ApiToken, User, UserRole, live_token
-    from app.accounts.services import token_use_is_stale
-    from app.crypto import token_digest
+    from app.accounts.models import User
+    from app.accounts.services import token_login
 
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
@@ -166,29 +162,18 @@ def _init_login(app: Flask) -> None:
         user = db.session.get(User, int(user_id))
         return user if user is not None and user.is_enabled else None
 
-    # Built once: the token's user (enabled) with their roles, and the token's id.
-    _token_user_query = (
-        db.select(User, ApiToken.id, ApiToken.last_used_at)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(*live_token(bindparam("digest")))
-        .options(lazyload(User.worker), joinedload(User.roles).lazyload(UserRole.enterprise))
-    )
-
     @login_manager.request_loader
     def load_from_token(req):
-        header = req.headers.get("Authorization", "")
-        if not req.path.startswith("/api/") or not header.startswith("Bearer "):
+        # Personal API tokens act on /api/ paths only (a page never takes one).
+        if not req.path.startswith("/api/"):
             return None
-        # One statement: the token's id and its (enabled) user with the user's roles. Nothing is cached between
-        # requests, so a revoked token or a disabled user is refused on the very next request. The user's worker
-        # and the roles' enterprises (and what they eagerly load: trade, chains) load lazily if a view needs them.
-        row = db.session.execute(_token_user_query, {"digest": token_digest(header[7:].strip())}).unique().first()
-        if row is None:
+        found = token_login(req.headers.get("Authorization"))
+        if found is None:
             return None
-        g.api_token_id = row[1]
-        if token_use_is_stale(row[2], utcnow()):
-            g.api_token_use = row[1]  # noted after the request's commit (``_note_token_use``), once an hour
-        return row[0]
+        g.api_token_id = found.token_id
+        if found.note_use:
+            g.api_token_use = found.token_id  # noted after the request's commit (``_note_token_use``), once an hour
+        return found.user
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
