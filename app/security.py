@@ -9,8 +9,7 @@ CSP = (
     "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 
-# What every response carries (HTML pages may set their own CSP / COOP first). A response made outside the
-# framework (certificates' PDF download for API tokens) sends these as they are.
+# What every response carries (HTML pages may set their own CSP / COOP first).
 SECURITY_HEADERS = (
     ("Content-Security-Policy", CSP),
     ("X-Content-Type-Options", "nosniff"),
