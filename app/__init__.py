@@ -86,7 +86,12 @@ def url_for_optional(endpoint: str, **values) -> str | None:
 class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, without building a signer for a request that sends no session cookie (API
     scripts with a Bearer token, first visits) nor working out cookie settings to save a session that is empty and
-    unchanged: same sessions, same cookies, same ``Vary: Cookie``."""
+    unchanged: same sessions, same cookies, same ``Vary: Cookie``.
+
+    A response its view made public (``Cache-Control: public``: the live board) is the same for every visitor, so
+    the session adds no ``Vary: Cookie`` to it (Flask marks the session accessed whenever anything looks at it, as
+    Flask-Login's after-request hook does on every request); the view names what it varies on. Should such a
+    response have to set the session cookie after all, it is made private: a shared cache never keeps a cookie."""
 
     def open_session(self, app, request):
         if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
@@ -94,6 +99,11 @@ class SessionInterface(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
     def save_session(self, app, session, response):
+        if response.cache_control.public:
+            if not session.modified:
+                return
+            response.cache_control.public = False
+            response.cache_control.private = True
         if not session and not session.modified:
             if session.accessed:
                 response.vary.add("Cookie")
