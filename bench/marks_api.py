@@ -15,10 +15,7 @@ the spread of the measurement was wider than the differences it had to tell apar
 
 Baseline B1 (``bench/_b1_app.py``): a bare Flask app whose one endpoint does one raw INSERT into a SQLite file
 with the same pragmas, served by the same gunicorn command, driven by the same clients with the same bodies.
-Both servers are started in the project's directory, so both read ``gunicorn.conf.py`` (each worker pinned to
-one CPU). The baseline runs without its balancing of connections between workers (``JIANGXIN_BALANCE_CONNECTIONS=0``):
-measured on 2026-12-04, 10 alternating rounds, the bare INSERT served 4 % more requests a second without it (paired
-rounds' median ratio 0.956 with it), so it gets the setting that suits it; ours runs as configured for production.
+Both servers are started in the project's directory, so both read ``gunicorn.conf.py`` (settings only).
 
 (Until 2026-12-04 both servers ran unbalanced. Which worker held each of the 16 keep-alive connections was chance,
 and ours read anywhere from 1,222 to 2,243 requests a second from round to round: a worker holding eleven, or all
@@ -253,8 +250,7 @@ def run() -> list[Line]:
                                    "DATABASE_URL": f"sqlite:///{db_path}", "JIANGXIN_CONFIG": "production"},
                       directory / "gunicorn-ours.log")
         servers.append(ours)
-        base = Server("bench._b1_app:app", {"BENCH_B1_DB": str(base_db), "JIANGXIN_BALANCE_CONNECTIONS": "0"},
-                      directory / "gunicorn-b1.log")  # see the docstring
+        base = Server("bench._b1_app:app", {"BENCH_B1_DB": str(base_db)}, directory / "gunicorn-b1.log")
         servers.append(base)
         ours.wait_ready("/api/v1/openapi.json")
         base.wait_ready("/")
