@@ -126,6 +126,12 @@ def create_app(config: Config | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(config.INSTANCE_PATH), instance_relative_config=False)
     app.config.from_object(config)
     app.session_interface = SessionInterface()
+    if app.config.get("PROXY_FIX_X_FOR"):
+        # Behind nginx: ``request.remote_addr`` is the client's address from X-Forwarded-For (as many hops as there
+        # are trusted proxies), not the proxy's. It rewrites that one value; every request still goes to Flask.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXY_FIX_X_FOR"]), x_proto=0)
     # JSON bodies carry Chinese as UTF-8 characters, not \uXXXX escapes: a third of the bytes for names and
     # messages, readable in logs and curl, and a test that looks for a name in a body sees what a reader sees.
     app.json.ensure_ascii = False
