@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, datetime
 
 from babel import support
@@ -99,7 +100,8 @@ class SessionInterface(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
     def save_session(self, app, session, response):
-        if response.cache_control.public:
+        public = _PUBLIC.search(response.headers.get("Cache-Control", "")) is not None
+        if public:
             if not session.modified:
                 return
             response.cache_control.public = False
@@ -109,6 +111,9 @@ class SessionInterface(SecureCookieSessionInterface):
                 response.vary.add("Cookie")
             return
         super().save_session(app, session, response)
+
+
+_PUBLIC = re.compile(r"(?:^|,)\s*public\s*(?:,|$)", re.IGNORECASE)  # the "public" directive of a Cache-Control value
 
 
 class Anonymous(AnonymousUserMixin):

@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
 
@@ -354,6 +355,7 @@ CACHE_CONTROL = "private, no-cache"
 VARY = "Cookie, Authorization"
 
 
+@lru_cache(maxsize=4096)  # a pure function of its arguments, run on every download
 def content_disposition(filename: str, *, inline: bool = False) -> str:
     """``attachment; filename="<ASCII>"; filename*=UTF-8''<percent-encoded>`` (RFC 6266 / 5987)."""
     ascii_name = "".join(ch if ch.isascii() and ch.isprintable() and ch not in '"\\' else "_" for ch in filename)

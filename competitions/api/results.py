@@ -125,7 +125,7 @@ class Board(MethodView):
         (a reverse proxy's micro-cache) may keep it for a second."""
         body, etag = board_services.get_board(competition_id)
         headers = {"ETag": etag, "Cache-Control": board_services.CACHE_CONTROL}
-        if board_services.not_modified(etag, request.if_none_match):
+        if board_services.not_modified(etag, request.headers.get("If-None-Match")):
             return Response(status=304, mimetype="application/json", headers=headers)
         return Response(body, status=200, mimetype="application/json", headers=headers)
 

@@ -49,6 +49,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+from werkzeug.http import parse_etags
 
 from app.db import db, utcnow
 from app.errors import DomainError, NotFound
@@ -320,10 +321,10 @@ def _build_lock(competition_id: int, *, wait: bool) -> Iterator[bool]:
 CACHE_CONTROL = "public, max-age=1"
 
 
-def not_modified(etag: str, if_none_match) -> bool:
-    """Whether a request's ``If-None-Match`` (werkzeug's ``request.if_none_match``) names the board's ``etag``
-    (weak comparison, as RFC 9110 asks for If-None-Match: a proxy that compresses the body weakens the tag)."""
-    return if_none_match.contains_weak(etag.strip('"'))
+def not_modified(etag: str, if_none_match: str | None) -> bool:
+    """Whether a request's ``If-None-Match`` header names the board's ``etag`` (weak comparison, as RFC 9110 asks
+    for If-None-Match: a proxy that compresses the body weakens the tag)."""
+    return bool(if_none_match) and parse_etags(if_none_match).contains_weak(etag.strip('"'))
 
 
 def get_board(competition_id: int, *, fresh: bool = False) -> tuple[bytes, str]:
