@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, datetime
 
 from babel import support
@@ -86,7 +87,12 @@ def url_for_optional(endpoint: str, **values) -> str | None:
 class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, without building a signer for a request that sends no session cookie (API
     scripts with a Bearer token, first visits) nor working out cookie settings to save a session that is empty and
-    unchanged: same sessions, same cookies, same ``Vary: Cookie``."""
+    unchanged: same sessions, same cookies, same ``Vary: Cookie``.
+
+    A response its view made public (``Cache-Control: public``: the live board) is the same for every visitor, so
+    the session adds no ``Vary: Cookie`` to it (Flask marks the session accessed whenever anything looks at it, as
+    Flask-Login's after-request hook does on every request); the view names what it varies on. Should such a
+    response have to set the session cookie after all, it is made private: a shared cache never keeps a cookie."""
 
     def open_session(self, app, request):
         if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
@@ -94,11 +100,20 @@ class SessionInterface(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
     def save_session(self, app, session, response):
+        public = _PUBLIC.search(response.headers.get("Cache-Control", "")) is not None
+        if public:
+            if not session.modified:
+                return
+            response.cache_control.public = False
+            response.cache_control.private = True
         if not session and not session.modified:
             if session.accessed:
                 response.vary.add("Cookie")
             return
         super().save_session(app, session, response)
+
+
+_PUBLIC = re.compile(r"(?:^|,)\s*public\s*(?:,|$)", re.IGNORECASE)  # the "public" directive of a Cache-Control value
 
 
 class Anonymous(AnonymousUserMixin):
@@ -116,6 +131,12 @@ def create_app(config: Config | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(config.INSTANCE_PATH), instance_relative_config=False)
     app.config.from_object(config)
     app.session_interface = SessionInterface()
+    if app.config.get("PROXY_FIX_X_FOR"):
+        # Behind nginx: ``request.remote_addr`` is the client's address from X-Forwarded-For (as many hops as there
+        # are trusted proxies), not the proxy's. It rewrites that one value; every request still goes to Flask.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXY_FIX_X_FOR"]), x_proto=0)
     # JSON bodies carry Chinese as UTF-8 characters, not \uXXXX escapes: a third of the bytes for names and
     # messages, readable in logs and curl, and a test that looks for a name in a body sees what a reader sees.
     app.json.ensure_ascii = False
@@ -148,12 +169,8 @@ def create_app(config: Config | None = None) -> Flask:
 
 
 def _init_login(app: Flask) -> None:
-    from sqlalchemy import bindparam
-    from sqlalchemy.orm import joinedload, lazyload
-
-    from app.accounts.models import ApiToken, User, UserRole, live_token
-    from app.accounts.services import token_use_is_stale
-    from app.crypto import token_digest
+    from app.accounts.models import User
+    from app.accounts.services import token_login
 
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
@@ -166,29 +183,18 @@ def _init_login(app: Flask) -> None:
         user = db.session.get(User, int(user_id))
         return user if user is not None and user.is_enabled else None
 
-    # Built once: the token's user (enabled) with their roles, and the token's id.
-    _token_user_query = (
-        db.select(User, ApiToken.id, ApiToken.last_used_at)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(*live_token(bindparam("digest")))
-        .options(lazyload(User.worker), joinedload(User.roles).lazyload(UserRole.enterprise))
-    )
-
     @login_manager.request_loader
     def load_from_token(req):
-        header = req.headers.get("Authorization", "")
-        if not req.path.startswith("/api/") or not header.startswith("Bearer "):
+        # Personal API tokens act on /api/ paths only (a page never takes one).
+        if not req.path.startswith("/api/"):
             return None
-        # One statement: the token's id and its (enabled) user with the user's roles. Nothing is cached between
-        # requests, so a revoked token or a disabled user is refused on the very next request. The user's worker
-        # and the roles' enterprises (and what they eagerly load: trade, chains) load lazily if a view needs them.
-        row = db.session.execute(_token_user_query, {"digest": token_digest(header[7:].strip())}).unique().first()
-        if row is None:
+        found = token_login(req.headers.get("Authorization"))
+        if found is None:
             return None
-        g.api_token_id = row[1]
-        if token_use_is_stale(row[2], utcnow()):
-            g.api_token_use = row[1]  # noted after the request's commit (``_note_token_use``), once an hour
-        return row[0]
+        g.api_token_id = found.token_id
+        if found.note_use:
+            g.api_token_use = found.token_id  # noted after the request's commit (``_note_token_use``), once an hour
+        return found.user
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -122,6 +122,10 @@ class Config:
     JOBS_WORKERS = 2
     JOBS_QUEUE = "jiangxin"
     JOBS_TIMEOUT = 3600
+    # Behind a reverse proxy: how many proxies in front append to X-Forwarded-For (nginx alone: 1). The client
+    # address (login rate limit, audit) is then the one the outermost trusted proxy saw. 0: the header is ignored
+    # (serving clients directly, where anyone could write it).
+    PROXY_FIX_X_FOR = 0
     TESTING = False
 
     def __init__(self) -> None:
@@ -140,6 +144,7 @@ class Config:
         self.PDF_CJK_FONT = env.get("PDF_CJK_FONT") or None
         self.PDF_CJK_FONT_INDEX = int(env["PDF_CJK_FONT_INDEX"]) if env.get("PDF_CJK_FONT_INDEX") else None
         self.PUBLIC_BASE_URL = (env.get("PUBLIC_BASE_URL") or "").rstrip("/") or None
+        self.PROXY_FIX_X_FOR = int(env.get("PROXY_FIX_X_FOR") or 0)
         secrets_ = load_or_create_secrets(self.INSTANCE_PATH)
         for name in SECRET_NAMES:
             setattr(self, name, env.get(name) or secrets_[name])

@@ -9,8 +9,7 @@ CSP = (
     "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 
-# What every response carries (HTML pages may set their own CSP / COOP first). A response made outside the
-# framework (certificates' PDF download for API tokens) sends these as they are.
+# What every response carries (HTML pages may set their own CSP / COOP first).
 SECURITY_HEADERS = (
     ("Content-Security-Policy", CSP),
     ("X-Content-Type-Options", "nosniff"),
@@ -19,16 +18,22 @@ SECURITY_HEADERS = (
     ("Cross-Origin-Opener-Policy", "same-origin"),
 )
 PAGE_MAY_SET = frozenset({"Content-Security-Policy", "Cross-Origin-Opener-Policy"})
+# (name, its lower case, value, whether a page's own value stands): worked out once, not per response.
+_PLAN = tuple((name, name.lower(), value, name in PAGE_MAY_SET) for name, value in SECURITY_HEADERS)
 
 
 def init_security_headers(app: Flask) -> None:
     @app.after_request
     def _headers(resp: Response) -> Response:
-        for name, value in SECURITY_HEADERS:
-            if name in PAGE_MAY_SET:
-                resp.headers.setdefault(name, value)
-            else:
-                resp.headers[name] = value
-        if resp.mimetype == "text/html":
-            resp.headers.setdefault("Cache-Control", "no-store")
+        # Every response runs this (the live board's polls too): one pass over the headers it has, then one append
+        # per header it lacks, instead of a lookup and a replacement per header.
+        headers = resp.headers
+        present = {name.lower() for name, _value in headers.items()}
+        for name, lower, value, page_may_set in _PLAN:
+            if lower not in present:
+                headers.add(name, value)
+            elif not page_may_set:
+                headers.set(name, value)
+        if "cache-control" not in present and resp.mimetype == "text/html":
+            headers["Cache-Control"] = "no-store"
         return resp

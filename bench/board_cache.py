@@ -2,10 +2,15 @@
 
 A running competition (100 entries × 10 aspects × 3 judges, all marked) on a temp SQLite file; the board is
 built once (warm-up), then each run sends ``REQUESTS`` plain GETs (no ``If-None-Match``: a 200 with the full
-body every time) and checks the status and the ETag stay the same (no rebuild).
+body every time) and checks the status and the ETag stay the same (no rebuild). Every request goes through Flask:
+routing, the before/after-request hooks (CSRF, limiter, security headers, session), the view and the board's
+per-version cache — nothing answers in front of it. (Until 2026-12-07 a WSGI middleware replayed the app's last
+board response before Flask ran, and this line measured that: ratio ~1.7, target 0.7. Venue screens in numbers are
+now the job of a reverse proxy's micro-cache: ``deploy/nginx/jiangxin.conf``.)
 
 Baseline B2: a bare Flask app with one trivial endpoint (``return "ok"``) through its own test client, the same
-number of requests. ratio = baseline time / ours; target 0.7.
+number of requests. ratio = baseline time / ours; target 0.5 (the whole framework path at most twice a bare
+endpoint's).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from bench._common import Result, compare, temp_dir
 from bench._competitions import build, insert_marks, sqlite_app
 
 NAME = "board_cached"
-TARGET = 0.7
+TARGET = 0.5
 REQUESTS = 500
 
 

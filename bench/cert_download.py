@@ -4,14 +4,16 @@ Set-up: a temp SQLite app with an enterprise, a worker with a user and a persona
 award certificate (template with a seal); its PDF is rendered and stored once before timing (content-addressed
 store under the instance folder, hash recorded). Ours: ``gunicorn -w 2 --threads 8 'wsgi:app'`` (production
 config on that instance folder and database) answering ``GET /api/v1/certificates/<id>/pdf`` with
-``Authorization: Bearer …``: every request resolves the token and its user, loads the download facts, checks
-access, reads the stored file (and checks its hash) and sets ETag / Content-Disposition. No ``If-None-Match``:
-a 200 with the whole PDF (~35 KB) every time; each answer's status, ETag and length are checked.
+``Authorization: Bearer …`` through Flask: Flask-Login's request loader resolves the token and its user, the view
+loads the download facts, checks access, serves the stored file (kept in memory while unchanged) and sets ETag /
+Content-Disposition, and the after-request hooks add the security headers. No ``If-None-Match``: a 200 with the
+whole PDF (~35 KB) every time; each answer's status, ETag and length are checked. (Until 2026-12-07 a WSGI
+middleware answered token downloads before Flask, and this line measured that, target 0.7.)
 
 Baseline (B2 with a body): a bare Flask app, served by the same gunicorn command, whose one endpoint returns
 the same bytes as ``application/pdf``. Both are driven by the same ``CLIENTS`` threads, each with one
 keep-alive ``http.client`` connection and ``PER_CLIENT`` requests, in ``ROUNDS`` rounds alternating baseline
-and ours; value / baseline = the median wall time per request; ratio = baseline / ours; target 0.7.
+and ours; value / baseline = the median wall time per request; ratio = baseline / ours; target 0.5.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from flask import Flask, Response
 from bench._common import Result, temp_dir, throwaway_app
 
 NAME = "cert_download"
-TARGET = 0.7
+TARGET = 0.5
 CLIENTS = 4
 PER_CLIENT = 150
 WARMUP = 5

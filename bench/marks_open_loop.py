@@ -29,10 +29,8 @@ may be reused just after; the comment line counts them as errors "on a reused co
 Baseline B1 (``bench/_b1_app.py``): a bare Flask app whose one endpoint does one raw INSERT (its own
 autocommitted transaction) into a table of its own on the same kind of database — a SQLite file with the app's
 pragmas, or the same scratch PostgreSQL database through psycopg — served by the same gunicorn command with the
-same ``gunicorn.conf.py`` settings, driven by the same arrivals (the same schedule and bodies, its own keys). Both
-servers get the production defaults (workers pinned, connections balanced); the old benchmark turned the balancing
-off for B1 because it cost B1 4 % of its saturated throughput, but here both face the same 100 connections, and
-at 100 marks a second B1 is far from saturated.
+same ``gunicorn.conf.py`` settings, driven by the same arrivals (the same schedule and bodies, its own keys); at
+100 marks a second B1 is far from saturated.
 
 Lines, per database kind (``sqlite``, ``postgres``):
   marks_open_loop_<kind>  value = our p99 latency, baseline = B1's p99, both in ms (an arrival without a good

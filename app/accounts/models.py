@@ -87,10 +87,8 @@ class ApiToken(db.Model):
     user: Mapped[User] = relationship(lazy="joined")
 
 
-def live_token(digest, *, any_of: bool = False) -> tuple:
-    """Where-conditions of a token's user: the token with this SHA-256 ``digest`` (a value or a bind parameter; with
-    ``any_of``, an expanding bind parameter of digests: any of them), not revoked, of an enabled user. Every reader of
-    a token's user applies exactly these (the login loader and the API's token fast paths), with ``api_token`` joined
-    to ``user``."""
-    match = ApiToken.token_hash.in_(digest) if any_of else ApiToken.token_hash == digest
-    return match, ApiToken.revoked_at.is_(None), User.is_enabled.is_(True)
+def live_token(digest) -> tuple:
+    """Where-conditions of a token's user: the token with this SHA-256 ``digest`` (a value or a bind parameter), not
+    revoked, of an enabled user, with ``api_token`` joined to ``user`` (``app.accounts.services.token_login``, which
+    Flask-Login's request loader calls for every API request, is their one reader)."""
+    return ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None), User.is_enabled.is_(True)

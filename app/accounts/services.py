@@ -6,13 +6,15 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy.orm import joinedload, lazyload
 
-from app.accounts.models import ApiToken, Role, User, UserRole
+from app.accounts.models import ApiToken, Role, User, UserRole, live_token
 from app.audit.services import record
 from app.crypto import token_digest
 from app.db import db, utcnow
@@ -195,6 +197,44 @@ def note_token_use(token_ids: Iterable[int], now: datetime) -> None:
         db.session.execute(update(ApiToken).where(
             ApiToken.id.in_(ids), or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= now - TOKEN_USE_RESOLUTION)
         ).values(last_used_at=now).execution_options(synchronize_session=False))
+
+
+@dataclass(frozen=True)
+class TokenLogin:
+    """Whom a personal API token acts for: its (enabled) user with their roles, the token's id, and whether the
+    token's "last used" is due to be noted (``token_use_is_stale``)."""
+
+    user: User
+    token_id: int
+    note_use: bool
+
+
+@cache
+def _token_login_statement():
+    """Built once, on first use (every API request with a token runs it; the mappers must be configured first):
+    the token's id and "last used", and its user with the user's roles. The user's worker and the roles'
+    enterprises load lazily, if a view needs them."""
+    return (select(User, ApiToken.id, ApiToken.last_used_at)
+            .join(ApiToken, ApiToken.user_id == User.id)
+            .where(*live_token(bindparam("digest")))
+            .options(lazyload(User.worker), joinedload(User.roles).lazyload(UserRole.enterprise)))
+
+
+def token_login(authorization: str | None) -> TokenLogin | None:
+    """The user an ``Authorization: Bearer <token>`` header acts for, or None (no header, another scheme, an
+    unknown or revoked token, a disabled user). One statement; nothing is kept between calls, so a revoked token
+    or a disabled user is refused on the very next request. The one reader of a token's user: Flask-Login's
+    request loader calls it for every ``/api/`` request (``app._init_login``)."""
+    if not authorization or not authorization.startswith("Bearer "):
+        return None
+    secret = authorization[7:].strip()
+    if not secret:
+        return None
+    row = db.session.execute(_token_login_statement(), {"digest": token_digest(secret)}).unique().first()
+    if row is None:
+        return None
+    user, token_id, last_used_at = row
+    return TokenLogin(user, token_id, token_use_is_stale(last_used_at, utcnow()))
 
 
 def list_tokens(user: User) -> list[ApiToken]:

@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
 
@@ -35,7 +36,7 @@ from flask import Response, current_app, has_request_context, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.sql import FromClause
+from sqlalchemy.sql import Select
 
 from app.db import db
 from app.errors import NotFound
@@ -138,17 +139,16 @@ def render(certificate: Certificate) -> bytes:
 # --- the store ---------------------------------------------------------------------------------------
 
 
-def store_dir(app=None) -> Path:
-    return Path((app or current_app).instance_path) / "certificates" / "pdf"
+def store_dir() -> Path:
+    return Path(current_app.instance_path) / "certificates" / "pdf"
 
 
 def _path(sha256: str) -> Path:
     return store_dir() / sha256[:2] / f"{sha256}.pdf"
 
 
-def read_stored(sha256: str, root: str | Path | None = None) -> bytes | None:
-    """The stored PDF with this hash, or None when it is missing or damaged (``root``: the store, default
-    :func:`store_dir`).
+def read_stored(sha256: str) -> bytes | None:
+    """The stored PDF with this hash, or None when it is missing or damaged.
 
     The bytes of a file read and checked before are kept (up to ``MAX_KEPT_BYTES`` in all) and served again while
     the file's size and modification time are unchanged (one ``stat``): they are the bytes of that hash, so a
@@ -156,7 +156,7 @@ def read_stored(sha256: str, root: str | Path | None = None) -> bytes | None:
     and checked again."""
     if not sha256 or len(sha256) != 64:
         return None
-    path = os.path.join(root or store_dir(), sha256[:2], sha256 + ".pdf")  # (not pathlib: this runs per download)
+    path = os.path.join(store_dir(), sha256[:2], sha256 + ".pdf")  # (not pathlib: this runs per download)
     try:
         stat = os.stat(path)
         kept = _kept.get(sha256)
@@ -273,19 +273,17 @@ class DownloadFacts:
     pdf_sha256: str | None
 
 
-def _facts_columns() -> tuple:
+def _facts_statement() -> Select:
     c, i, v = Certificate.__table__.c, CertificateIssuer.__table__.c, CertificateTemplateVersion.__table__.c
-    return c.id, c.serial, c.kind, c.holder_name, c.worker_id, c.enterprise_id, i.enterprise_id, v.title, c.pdf_sha256
-
-
-def _facts_from() -> FromClause:
-    c, i, v = Certificate.__table__.c, CertificateIssuer.__table__.c, CertificateTemplateVersion.__table__.c
-    return (Certificate.__table__.join(CertificateIssuer.__table__, c.issuer_id == i.id)
-            .outerjoin(CertificateTemplateVersion.__table__, c.template_version_id == v.id))
+    return (select(c.id, c.serial, c.kind, c.holder_name, c.worker_id, c.enterprise_id, i.enterprise_id, v.title,
+                   c.pdf_sha256)
+            .select_from(Certificate.__table__.join(CertificateIssuer.__table__, c.issuer_id == i.id)
+                         .outerjoin(CertificateTemplateVersion.__table__, c.template_version_id == v.id))
+            .where(c.id == bindparam("cid")))
 
 
 # Built once (a download runs it on every request; building the statement cost more than running it).
-_FACTS = select(*_facts_columns()).select_from(_facts_from()).where(Certificate.__table__.c.id == bindparam("cid"))
+_FACTS = _facts_statement()
 
 
 def _facts_of(row) -> DownloadFacts:
@@ -357,6 +355,7 @@ CACHE_CONTROL = "private, no-cache"
 VARY = "Cookie, Authorization"
 
 
+@lru_cache(maxsize=4096)  # a pure function of its arguments, run on every download
 def content_disposition(filename: str, *, inline: bool = False) -> str:
     """``attachment; filename="<ASCII>"; filename*=UTF-8''<percent-encoded>`` (RFC 6266 / 5987)."""
     ascii_name = "".join(ch if ch.isascii() and ch.isprintable() and ch not in '"\\' else "_" for ch in filename)

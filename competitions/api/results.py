@@ -5,7 +5,8 @@ publish frozen versions (a correction needs a reason) and export XLSX. Anyone re
 (names only with publicity consent, masked otherwise; enterprises only with consent) and the live board.
 Before decoding no response carries a name, an enterprise or a worker id — only entrant codes.
 
-Live board: ``GET …/board`` answers with an ``ETag``; send ``If-None-Match`` to get ``304`` while nothing changed.
+Live board: ``GET …/board`` answers with an ``ETag``; send ``If-None-Match`` to get ``304`` while nothing changed;
+it is public and may be cached for a second (``Cache-Control: public, max-age=1``).
 ``GET …/board/stream`` is a Server-Sent Events stream (``event: board``, the board JSON as ``data``) that sends
 the board at once and again whenever it changes; it ends after about a minute and EventSource reconnects by
 itself. Clients without EventSource poll ``…/board`` every 1–2 s with ``If-None-Match`` (polling fallback).
@@ -112,10 +113,6 @@ class ResultsXlsx(MethodView):
         return send_file(io.BytesIO(content), mimetype=XLSX_MIMETYPE, as_attachment=True, download_name=filename)
 
 
-# Venue screens poll the board every 1–2 s: an unchanged board is answered before the framework runs again.
-blp.record_once(lambda state: board_services.install_response_cache(state.app))
-
-
 @blp.route("/competitions/<int:competition_id>/board")
 class Board(MethodView):
     @unlimited_read
@@ -124,11 +121,12 @@ class Board(MethodView):
     def get(self, competition_id: int):
         """The live board (public): entrant codes with running totals and ranks while the competition runs (never
         names); frozen at ``board_freeze_at`` until publication; the published public view afterwards.
-        Served from a cache with an ETag: send ``If-None-Match`` to get 304 while nothing changed."""
+        Served from a cache with an ETag: send ``If-None-Match`` to get 304 while nothing changed. Public: caches
+        (a reverse proxy's micro-cache) may keep it for a second."""
         body, etag = board_services.get_board(competition_id)
-        headers = {"ETag": etag, "Cache-Control": "no-cache"}
-        if etag in request.if_none_match or request.headers.get("If-None-Match") == etag:
-            return Response(status=304, headers=headers)
+        headers = {"ETag": etag, "Cache-Control": board_services.CACHE_CONTROL}
+        if board_services.not_modified(etag, request.headers.get("If-None-Match")):
+            return Response(status=304, mimetype="application/json", headers=headers)
         return Response(body, status=200, mimetype="application/json", headers=headers)
 
 

@@ -23,7 +23,11 @@ version key every 0.5 s: one MGET, cheaper and simpler than a pub/sub connection
 Clients: ``GET /api/v1/competitions/<id>/board`` (ETag; send If-None-Match to get 304 while nothing changed) or
 ``GET …/board/stream`` (Server-Sent Events, ``event: board`` with the JSON whenever the version changes; the stream
 ends after ``BOARD_STREAM_SECONDS`` (60 s) and EventSource reconnects by itself). Clients that cannot use
-EventSource poll the JSON every 1–2 s with If-None-Match: an unchanged board costs a 304 and no body.
+EventSource poll the JSON every 1–2 s with If-None-Match: an unchanged board costs a 304 and no body. Every request
+goes through the view; an unchanged board costs no database work (only the version check and the cache lookup).
+The JSON and the anonymous board page are public and carry ``CACHE_CONTROL`` (one second), so a reverse proxy in
+front of the app can micro-cache them (``deploy/nginx/jiangxin.conf``): however many screens poll a board, the app
+answers about one of their requests a second per proxy.
 A stream holds its worker for its lifetime: serve streams from threaded (``gthread``) or async workers, or send
 venue screens to the polling fallback when workers are few.
 """
@@ -31,16 +35,13 @@ venue screens to the polling fallback when workers are few.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import os
-import re
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
+from werkzeug.http import parse_etags
 
 from app.db import db, utcnow
 from app.errors import DomainError, NotFound
@@ -159,7 +161,7 @@ def _data_version(app):
     found = app.extensions.get(_DATA_VERSION_KEY)
     if found is None:
         found = _no_other_writers
-        if "sqlalchemy" in app.extensions:  # (not in a bare WSGI app around the middleware, as tests build)
+        if "sqlalchemy" in app.extensions:  # (not in a bare Flask app without a database)
             with app.app_context():
                 url = db.engine.url
             memory = not url.database or url.database == ":memory:" or "mode=memory" in url.database
@@ -329,6 +331,17 @@ def _build_lock(competition_id: int, *, wait: bool) -> Iterator[bool]:
             lock.release()
 
 
+# The public board (JSON and the anonymous page): any cache may keep it for one second. Screens poll every 1–2 s
+# and the stream follows changes within half a second, so a reverse proxy's micro-cache answers nearly all polls.
+CACHE_CONTROL = "public, max-age=1"
+
+
+def not_modified(etag: str, if_none_match: str | None) -> bool:
+    """Whether a request's ``If-None-Match`` header names the board's ``etag`` (weak comparison, as RFC 9110 asks
+    for If-None-Match: a proxy that compresses the body weakens the tag)."""
+    return bool(if_none_match) and parse_etags(if_none_match).contains_weak(etag.strip('"'))
+
+
 def get_board(competition_id: int, *, fresh: bool = False) -> tuple[bytes, str]:
     """The board JSON and its ETag, from the cache when the board's version has not changed.
 
@@ -389,101 +402,6 @@ def reset_cache() -> None:
     with _lock:
         _cache.clear()
         _frozen.clear()
-        _responses.clear()
-
-
-# --- answering from the cache before the framework ------------------------------------------------------------
-
-_BOARD_PATH = re.compile(r"/api/v1/competitions/([0-9]{1,18})/board\Z")
-_UNCACHEABLE_HEADERS = frozenset({"set-cookie"})
-MAX_RESPONSES = 256  # competitions whose board response a process keeps
-
-
-@dataclass(frozen=True)
-class _Response:
-    version: tuple[int, int]
-    until: float
-    etag: str
-    status: str
-    headers: list[tuple[str, str]]
-    body: bytes
-
-
-# (middleware, competition id, "200" | "304") → the response its app gave for that board version
-_responses: dict[tuple[int, int, str], _Response] = {}
-_middlewares = itertools.count(1)
-
-
-class BoardResponseCache:
-    """WSGI middleware: answers ``GET /api/v1/competitions/<id>/board`` with the response the app itself gave
-    for the same board version (same status, headers and body), without running the framework again.
-
-    Every venue screen polls the board every 1–2 s, so this is the hottest public read. The first request of a
-    board version goes through the app (routing, access rules, security headers, the board cache); its response
-    is kept only if it is the fresh build of the version that was current before the request (not a stale body
-    served while another request rebuilds), has no ``Set-Cookie`` and is a 200, or a 304 to an exact
-    ``If-None-Match``. A bump of the version, the freeze time passing or any other request shape (HEAD, another
-    ``If-None-Match``) goes through the app as before.
-    """
-
-    def __init__(self, app, wsgi_app) -> None:
-        self.app = app
-        self.wsgi_app = wsgi_app
-        self.key = next(_middlewares)
-
-    def __call__(self, environ, start_response):
-        match = _BOARD_PATH.match(environ.get("PATH_INFO", "")) if environ.get("REQUEST_METHOD") == "GET" else None
-        if match is None:
-            return self.wsgi_app(environ, start_response)
-        competition_id = int(match.group(1))
-        if_none_match = environ.get("HTTP_IF_NONE_MATCH")
-        try:
-            version = board_version(competition_id, self.app)
-        except Exception:  # Redis down: let the app answer (and log) as usual
-            return self.wsgi_app(environ, start_response)
-        kind = "200" if if_none_match is None else "304"
-        hit = _responses.get((self.key, competition_id, kind))
-        if (hit is not None and hit.version == version and time.time() < hit.until
-                and (if_none_match is None or if_none_match == hit.etag)):
-            start_response(hit.status, list(hit.headers))
-            return [hit.body]
-        return self._through(environ, start_response, competition_id, version, kind, if_none_match)
-
-    def _through(self, environ, start_response, competition_id: int, version: tuple[int, int], kind: str,
-                 if_none_match: str | None):
-        seen: dict[str, Any] = {}
-
-        def capture(status, headers, exc_info=None):
-            seen["status"], seen["headers"] = status, headers
-            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
-
-        result = self.wsgi_app(environ, capture)
-        status = seen.get("status", "")
-        if not status.startswith(kind + " "):
-            return result
-        headers = seen["headers"]
-        names = {name.lower() for name, _value in headers}
-        etag = next((value for name, value in headers if name.lower() == "etag"), None)
-        if names & _UNCACHEABLE_HEADERS or etag is None or (kind == "304" and if_none_match != etag):
-            return result
-        try:
-            body = b"".join(result)
-        finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
-        fresh = _cached(competition_id, self.app)
-        if fresh is not None and fresh[0] == f"{version[0]}.{version[1]}" and fresh[2] == etag:
-            if len(_responses) >= MAX_RESPONSES:
-                _responses.clear()
-            _responses[(self.key, competition_id, kind)] = _Response(version, fresh[3], etag, status, list(headers), body)
-        return [body]
-
-
-def install_response_cache(app) -> None:
-    """Put ``BoardResponseCache`` in front of the app (once)."""
-    if not isinstance(app.wsgi_app, BoardResponseCache):
-        app.wsgi_app = BoardResponseCache(app, app.wsgi_app)
 
 
 # --- streaming -----------------------------------------------------------------------------------------------
@@ -520,5 +438,5 @@ def stream(competition_id: int, *, lifetime: float | None = None, poll: float = 
             yield b": keep-alive\n\n"
 
 
-__all__ = ["BoardResponseCache", "board_version", "build_board", "get_board", "install_response_cache", "invalidate_board",
+__all__ = ["CACHE_CONTROL", "board_version", "build_board", "get_board", "invalidate_board", "not_modified",
            "reset_cache", "stream"]

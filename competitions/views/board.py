@@ -15,7 +15,7 @@ import io
 import json
 from datetime import datetime
 
-from flask import Blueprint, current_app, render_template, request, send_file, url_for
+from flask import Blueprint, current_app, make_response, render_template, request, send_file, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -120,9 +120,15 @@ def board(competition_id: int):
         "etag": etag,
         "screen": screen,
     }
-    return render_template("competitions/board/board.html", competition=competition, data=data, etag=etag,
-                           screen=screen, config=config, note=note,
-                           freeze_ahead=_freeze_ahead(competition, data))
+    resp = make_response(render_template("competitions/board/board.html", competition=competition, data=data,
+                                         etag=etag, screen=screen, config=config, note=note,
+                                         freeze_ahead=_freeze_ahead(competition, data)))
+    if screen:
+        # Nothing of the visitor's own on the big screen (no header, no user, no CSRF token): the same page for
+        # everyone who asks in that language, so caches may keep it as briefly as the board's JSON.
+        resp.headers["Cache-Control"] = board_services.CACHE_CONTROL
+        resp.vary.update(("Accept-Language", "Cookie"))  # the language: Accept-Language, or the "lang" cookie
+    return resp
 
 
 def _freeze_ahead(competition, data: dict) -> str:

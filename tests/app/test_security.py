@@ -49,6 +49,42 @@ def test_html_is_not_cached(client, logged_in_admin):
     assert "no-store" in client.get("/account").headers["Cache-Control"]
 
 
+@pytest.mark.no_transaction
+def test_a_public_response_does_not_vary_on_the_session_and_never_sets_it(make_app, sqlite_url):
+    from flask import make_response, session
+
+    from app.auth import public
+
+    app = make_app(sqlite_url)
+
+    def publicly(text: str):
+        resp = make_response(text)
+        resp.headers["Cache-Control"] = "public, max-age=1"
+        return resp
+
+    @app.get("/test-public")
+    @public
+    def same_for_everyone():
+        session.get("anything")  # looked at, as Flask-Login's hook does: not a reason to vary
+        return publicly("same")
+
+    @app.get("/test-public-with-cookie")
+    @public
+    def sets_a_cookie():
+        session["seen"] = True
+        return publicly("mine")
+
+    visitor = app.test_client()
+    visitor.get("/test-public-with-cookie")  # now with a session cookie
+    for client in (app.test_client(), visitor):
+        resp = client.get("/test-public")
+        assert resp.headers["Cache-Control"] == "public, max-age=1"
+        assert "Cookie" not in resp.headers.get("Vary", "") and "Set-Cookie" not in resp.headers
+    resp = app.test_client().get("/test-public-with-cookie")
+    assert "Set-Cookie" in resp.headers and "public" not in resp.headers["Cache-Control"]
+    assert "private" in resp.headers["Cache-Control"]
+
+
 @pytest.fixture
 def logged_in_admin(client, login, create_user):
     user = create_user("admin")

@@ -1,11 +1,12 @@
-"""The hot public read, the live board: answered from the app's own last response for the same board version
-(``board.BoardResponseCache``), never a stale or personal one; the limiter skips ``unlimited_read`` views; a
-request that never used the database makes no session just to commit it."""
+"""The hot public read, the live board, through the view: an unchanged board comes from the per-version cache
+without a database statement, answers 304 to its ETag, and is public for a second (a reverse proxy micro-caches
+it), never with a cookie; the limiter skips ``unlimited_read`` views; a request that never used the database
+makes no session just to commit it."""
 
 from __future__ import annotations
 
 import pytest
-from flask import Flask
+from sqlalchemy import event
 
 from app.db import db
 from app.extensions import is_unlimited_read, limiter
@@ -15,48 +16,97 @@ from tests.competitions.results_fixtures import rw  # noqa: F401
 
 def _count_builds(monkeypatch) -> list[int]:
     calls: list[int] = []
-    original = board.get_board
+    original = board._rebuild
 
-    def counting(competition_id: int):
+    def counting(competition_id: int, version):
         calls.append(competition_id)
-        return original(competition_id)
+        return original(competition_id, version)
 
-    monkeypatch.setattr(board, "get_board", counting)
+    monkeypatch.setattr(board, "_rebuild", counting)
     return calls
 
 
-def test_an_unchanged_board_is_answered_without_running_the_view_again(rw, monkeypatch):  # noqa: F811
+class _Statements:
+    """The SQL statements the app runs meanwhile (not the transaction's own BEGIN/SAVEPOINT/…)."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def __call__(self, conn, cursor, statement, *args) -> None:
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT")):
+            self.seen.append(statement)
+
+    def __enter__(self):
+        event.listen(db.engine, "before_cursor_execute", self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        event.remove(db.engine, "before_cursor_execute", self)
+
+
+def test_an_unchanged_board_comes_from_the_cache_without_a_database_statement(rw, monkeypatch):  # noqa: F811
     rw.fill()
     board.reset_cache()
     calls = _count_builds(monkeypatch)
-    first = rw.get("anonymous", "/board")
-    second = rw.get("anonymous", "/board")
+    url, headers = rw.url("/board"), rw.headers("anonymous")
+    first = rw.anonymous_client.get(url, headers=headers)
+    with _Statements() as statements:
+        second = rw.anonymous_client.get(url, headers=headers)
     assert first.status_code == second.status_code == 200
-    assert calls == [rw.competition.id]  # the second answer came from the response cache
+    assert calls == [rw.competition.id]  # built once for this version
+    assert statements.seen == []  # the cache hit read nothing from the database
     assert second.data == first.data
-    assert sorted(second.headers.items()) == sorted(first.headers.items())  # CSP, nosniff, ETag … all kept
+    assert sorted(second.headers.items()) == sorted(first.headers.items())  # CSP, nosniff, ETag … the same
     assert second.headers["Content-Security-Policy"] and "Set-Cookie" not in second.headers
 
-    rw.mark("A104", rw.p2, "j1", 20)  # a mark change bumps the version: the app answers again, with the change
+    rw.mark("A104", rw.p2, "j1", 20)  # a mark change bumps the version: the board is built again, with the change
     db.session.commit()
     third = rw.get("anonymous", "/board")
     assert len(calls) == 2 and third.headers["ETag"] != first.headers["ETag"]
     assert {e["code"]: e["total"] for e in third.get_json()["entries"]}["A104"] == "78.67"
 
 
-def test_304_only_for_the_exact_etag_and_head_goes_through_the_app(rw, monkeypatch):  # noqa: F811
+def test_304_for_the_board_s_etag_only_and_head_answers_too(rw, monkeypatch):  # noqa: F811
     rw.fill()
     board.reset_cache()
     calls = _count_builds(monkeypatch)
     etag = rw.get("anonymous", "/board").headers["ETag"]
-    for _ in range(2):
-        resp = rw.get("anonymous", "/board", headers={"If-None-Match": etag})
-        assert resp.status_code == 304 and resp.data == b"" and resp.headers["ETag"] == etag
-    assert len(calls) == 2  # the first 304 came from the app, the second from the cache
+    for sent in (etag, f"W/{etag}", f'"something-else", {etag}'):
+        resp = rw.get("anonymous", "/board", headers={"If-None-Match": sent})
+        assert resp.status_code == 304 and resp.data == b"" and resp.headers["ETag"] == etag, sent
+        assert resp.headers["Cache-Control"] == board.CACHE_CONTROL
     other = rw.get("anonymous", "/board", headers={"If-None-Match": '"something-else"'})
-    assert other.status_code == 200 and len(calls) == 3
+    assert other.status_code == 200 and other.headers["ETag"] == etag
     head = rw.anonymous_client.head(rw.url("/board"))
-    assert head.status_code == 200 and len(calls) == 4
+    assert head.status_code == 200 and head.data == b"" and head.headers["ETag"] == etag
+    assert calls == [rw.competition.id]
+
+
+def test_the_board_is_public_for_a_second_and_never_sets_a_cookie(rw):  # noqa: F811
+    rw.fill()
+    for role in ("anonymous", "judge", "organizer"):  # (the anonymous client sends a session cookie)
+        resp = rw.get(role, "/board")
+        assert resp.status_code == 200
+        assert resp.headers["Cache-Control"] == "public, max-age=1"
+        assert "Set-Cookie" not in resp.headers
+        assert "Cookie" not in resp.headers.get("Vary", "")  # the same board whatever cookies come with the request
+    stream = rw.anonymous_client.get(rw.url("/board/stream"), buffered=False)
+    try:
+        assert stream.headers["Cache-Control"] == "no-cache" and stream.headers["X-Accel-Buffering"] == "no"
+    finally:
+        stream.close()
+
+
+def test_the_big_screen_page_is_public_and_the_page_with_a_header_is_not(rw):  # noqa: F811
+    rw.fill()
+    visitor = rw.client.application.test_client()  # no cookie at all
+    screen = visitor.get(f"/board/{rw.competition.id}?screen=1")
+    assert screen.status_code == 200 and screen.headers["Cache-Control"] == "public, max-age=1"
+    assert {"Accept-Language", "Cookie"} <= {v.strip() for v in screen.headers["Vary"].split(",")}
+    assert "Set-Cookie" not in screen.headers and 'name="csrf-token"' not in screen.get_data(as_text=True)
+    page = visitor.get(f"/board/{rw.competition.id}")  # header, log-in link, CSRF token in a session cookie
+    assert page.status_code == 200 and "public" not in page.headers["Cache-Control"]
+    assert "no-store" in page.headers["Cache-Control"]
 
 
 def test_a_hidden_competition_is_never_answered_from_the_cache(rw):  # noqa: F811
@@ -64,50 +114,8 @@ def test_a_hidden_competition_is_never_answered_from_the_cache(rw):  # noqa: F81
     assert rw.get("anonymous", "/board").status_code == 200
     rw.competition.status = "draft"  # a status change bumps the version on commit
     db.session.commit()
-    assert rw.get("anonymous", "/board").status_code == 404
-
-
-def _fake_app(headers: list[tuple[str, str]], etag_in_cache: str, calls: list[int]):
-    app = Flask("fake")
-    competition_id = 7
-
-    def inner(environ, start_response):
-        calls.append(1)
-        start_response("200 OK", headers)
-        return [b"{}"]
-
-    middleware = board.BoardResponseCache(app, inner)
-    version = board.board_version(competition_id, app)
-    board._cache[competition_id] = (version, b"{}", etag_in_cache, float("inf"))
-    return middleware, competition_id
-
-
-def _get(middleware, competition_id: int) -> str:
-    seen = {}
-    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": f"/api/v1/competitions/{competition_id}/board"}
-    b"".join(middleware(environ, lambda status, headers, exc_info=None: seen.update(status=status)))
-    return seen["status"]
-
-
-def test_responses_with_a_cookie_or_a_stale_body_are_not_kept():
-    board.reset_cache()
-    try:
-        calls: list[int] = []
-        cookie, cid = _fake_app([("ETag", '"a"'), ("Set-Cookie", "session=secret")], '"a"', calls)
-        assert _get(cookie, cid) == _get(cookie, cid) == "200 OK"
-        assert len(calls) == 2  # a response that sets a cookie is personal: never replayed to others
-
-        calls.clear()
-        stale, cid = _fake_app([("ETag", '"old"')], '"new"', calls)  # served while another request rebuilt
-        _get(stale, cid), _get(stale, cid)
-        assert len(calls) == 2
-
-        calls.clear()
-        fresh, cid = _fake_app([("ETag", '"new"')], '"new"', calls)
-        _get(fresh, cid), _get(fresh, cid)
-        assert len(calls) == 1
-    finally:
-        board.reset_cache()
+    resp = rw.get("anonymous", "/board")
+    assert resp.status_code == 404 and "public" not in resp.headers.get("Cache-Control", "")
 
 
 def test_the_limiter_skips_unlimited_reads_only(app):

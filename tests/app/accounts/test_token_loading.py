@@ -94,3 +94,20 @@ def test_a_cookie_session_still_round_trips(client, logged_in):
     resp = client.get("/api/v1/me")
     assert resp.status_code == 200 and resp.json["username"] == user.username
     assert "Cookie" in resp.headers.get("Vary", "")
+
+
+def test_token_login_reads_only_a_bearer_header(app, create_user):
+    from datetime import timedelta
+
+    from app.accounts.services import token_login
+
+    user = create_user("judge")
+    new = create_token(user, "script")
+    for header in (None, "", "Bearer", "Bearer ", "Bearer    ", f"Basic {new.secret}", f"bearer {new.secret}",
+                   "Bearer jx_not-a-real-token"):
+        assert token_login(header) is None, header
+    found = token_login(f"Bearer  {new.secret} ")
+    assert (found.user.id, found.token_id, found.note_use) == (user.id, new.token.id, True)  # never noted yet
+    new.token.last_used_at = datetime.now(UTC) - timedelta(minutes=5)
+    db.session.flush()
+    assert token_login(f"Bearer {new.secret}").note_use is False  # noted within the hour
