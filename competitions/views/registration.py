@@ -7,7 +7,7 @@ import (preview with every row's errors, all-or-nothing confirmation, error file
 allowed, and the way to the appeals page once the competition is under way.
 
 Organizer (``/competitions/<id>/registrations``): every entry with its status, approve/reject one or many, the
-quotas per enterprise, and the draw (抽签). Blind coding (DOMAIN.md): the code ↔ entrant mapping is sealed until
+quotas per enterprise, and the draw (抽签). Blind coding (docs/domain.md, 2.5): the code ↔ entrant mapping is sealed until
 the organizer decodes the competition — the entry list shows names without codes, and the code list
 (``…/registrations/codes``) opens it only on purpose, each time written to the audit log, and never for someone
 who judges in this competition.

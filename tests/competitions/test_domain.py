@@ -1,4 +1,4 @@
-"""The pure competition engine (competitions.domain): tables for every rule in DOMAIN.md and hypothesis properties."""
+"""The pure competition engine (competitions.domain): tables for every rule of docs/domain.md and hypothesis properties."""
 
 from __future__ import annotations
 
