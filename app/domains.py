@@ -19,10 +19,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from app.navigation import Area
+from typing import Any
 
 GROUP = "jiangxin.domains"
 
@@ -31,6 +28,20 @@ def resolve(path: str) -> Any:
     """``"package.module:attribute"`` → the attribute (imported when first needed)."""
     module, _, attribute = path.partition(":")
     return getattr(importlib.import_module(module), attribute)
+
+
+@dataclass(frozen=True)
+class Area:
+    endpoint: str
+    label: str  # the header's link
+    blurb: str  # the start page's tile: what is there
+    roles: tuple[str, ...] | None  # who sees it (any of them); None: everyone, signed in or not
+    position: int  # its place in the header and among the tiles
+    title: str | None = None  # the tile's heading, where the header's short label is not enough
+
+    @property
+    def heading(self) -> str:
+        return self.title or self.label
 
 
 @dataclass(frozen=True)

@@ -9,26 +9,7 @@ An area without roles is public: every visitor sees it, signed in or not (the li
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from app.accounts.models import Role
-
-
-@dataclass(frozen=True)
-class Area:
-    endpoint: str
-    label: str  # the header's link
-    blurb: str  # the start page's tile: what is there
-    roles: tuple[str, ...] | None  # who sees it (any of them); None: everyone, signed in or not
-    position: int  # its place in the header and among the tiles
-    title: str | None = None  # the tile's heading, where the header's short label is not enough
-
-    @property
-    def heading(self) -> str:
-        return self.title or self.label
-
-
-MANAGERS = (Role.ORGANIZER, Role.ADMIN)
+from app.domains import Area, all_areas
 
 
 def _with_urls(areas) -> list[tuple[Area, str]]:
@@ -44,8 +25,6 @@ def _with_urls(areas) -> list[tuple[Area, str]]:
 
 def areas_for(user) -> list[tuple[Area, str]]:
     """The areas of ``user``'s roles, in the header's order, with their addresses."""
-    from app.domains import all_areas
-
     if user is None or not user.is_authenticated:
         return []
     return _with_urls(a for a in all_areas() if a.roles is not None and user.has_role(*a.roles))
@@ -53,6 +32,4 @@ def areas_for(user) -> list[tuple[Area, str]]:
 
 def public_areas() -> list[tuple[Area, str]]:
     """The areas every visitor sees, with their addresses."""
-    from app.domains import all_areas
-
     return _with_urls(a for a in all_areas() if a.roles is None)

@@ -7,9 +7,8 @@ the JSON API in ``competitions/api/<area>.py``; both call ``competitions/service
 
 from flask_babel import lazy_gettext as _l
 
-from app.accounts.models import Role
-from app.domains import Domain
-from app.navigation import MANAGERS, Area
+from app.accounts.models import MANAGERS, Role
+from app.domains import Area, Domain
 
 DOMAIN = Domain(
     name="competitions", package="competitions", position=100,

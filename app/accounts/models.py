@@ -25,6 +25,9 @@ class Role(enum.StrEnum):
     WORKER = "worker"
 
 
+MANAGERS = (Role.ORGANIZER, Role.ADMIN)  # the union's staff, who set up and run what the others use
+
+
 class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)

@@ -3,8 +3,7 @@
 from flask_babel import lazy_gettext as _l
 
 from app.accounts.models import Role
-from app.domains import Domain
-from app.navigation import Area
+from app.domains import Area, Domain
 
 DOMAIN = Domain(
     name="audit", package="app.audit", position=40,

@@ -2,8 +2,8 @@
 
 from flask_babel import lazy_gettext as _l
 
-from app.domains import Domain
-from app.navigation import MANAGERS, Area
+from app.accounts.models import MANAGERS
+from app.domains import Area, Domain
 
 DOMAIN = Domain(
     name="orgs", package="app.orgs", position=20,

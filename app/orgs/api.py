@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_login import current_user
 
-from app.accounts.models import Role
+from app.accounts.models import MANAGERS, Role
 from app.api import Blueprint, page_body
 from app.auth import roles_required
 from app.orgs import services
@@ -29,7 +29,6 @@ from app.orgs.schemas import (
 blp = Blueprint("orgs_api", __name__, url_prefix="/api/v1", description="Enterprises and industry chains")
 
 READERS = (Role.ORGANIZER, Role.ADMIN, Role.HR)
-MANAGERS = (Role.ORGANIZER, Role.ADMIN)
 
 
 def _enterprise_out(ent, counts: dict[int, int] | None = None) -> dict:

@@ -16,14 +16,12 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
-from app.accounts.models import Role
+from app.accounts.models import MANAGERS, Role
 from app.audit.services import record
 from app.db import db
 from app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from app.orgs.models import Enterprise, IndustryChain
 from app.people.domain import validate_uscc
-
-MANAGERS = (Role.ORGANIZER, Role.ADMIN)
 
 USCC_MESSAGES = {
     "length": _l("The unified social credit code must have exactly 18 characters."),

@@ -2,9 +2,8 @@
 
 from flask_babel import lazy_gettext as _l
 
-from app.accounts.models import Role
-from app.domains import Domain
-from app.navigation import MANAGERS, Area
+from app.accounts.models import MANAGERS, Role
+from app.domains import Area, Domain
 
 DOMAIN = Domain(
     name="people", package="app.people", position=30,

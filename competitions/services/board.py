@@ -53,6 +53,7 @@ from werkzeug.http import parse_etags
 
 from app.db import db, utcnow
 from app.errors import DomainError, NotFound
+from competitions.domain import ResultStatus, Standing, quantize_total, rank
 from competitions.models import (
     Competition,
     CompetitionTransition,
@@ -62,9 +63,10 @@ from competitions.models import (
     Module,
     ResultVersion,
 )
+from competitions.services.results import load, published_results, score_loaded
 
 LIVE_STATES = frozenset({"running", "scoring_closed"})
-GLOBAL = 0  # a mark change whose competition is not known without a query bumps every board
+GLOBAL = 0  # every board's version (a change whose competition is not known)
 
 _lock = threading.Lock()
 _versions: dict[int, int] = {}
@@ -245,11 +247,8 @@ def _encode(payload: dict[str, Any]) -> tuple[bytes, str]:
 
 
 def _live_rows(competition: Competition, as_of: datetime | None) -> list[dict[str, Any]]:
-    from competitions.domain import ResultStatus, Standing, quantize_total, rank
-    from competitions.services.results import _score, load
-
     loaded = load(competition, as_of=as_of)
-    scores = _score(loaded, partial=True)
+    scores = score_loaded(loaded, partial=True)
     standings = [Standing.from_score(scores[e["entry_id"]]) if e["entry_id"] in scores
                  else Standing.unranked(e["entry_id"], ResultStatus.ABSENT) for e in loaded.entries]
     codes = {e["entry_id"]: e["code"] for e in loaded.entries}
@@ -264,8 +263,6 @@ def _live_rows(competition: Competition, as_of: datetime | None) -> list[dict[st
 
 def build_board(competition: Competition, now: datetime | None = None) -> dict[str, Any]:
     """The board payload of a competition (no cache)."""
-    from competitions.services.results import published_results
-
     now = now or utcnow()
     head = {"id": competition.id, "name": competition.name, "status": competition.status}
     if competition.status == "published":

@@ -216,7 +216,7 @@ def _engine_error(exc: DomainRuleError, loaded: Loaded) -> DomainError:
     return Conflict(message, code=f"results_{exc.code}", details=details)
 
 
-def _score(loaded: Loaded, *, partial: bool, aspect_detail: bool = False) -> dict:
+def score_loaded(loaded: Loaded, *, partial: bool, aspect_detail: bool = False) -> dict:
     entry_ids = [e["entry_id"] for e in loaded.entries]
     marks = {eid: loaded.marks[eid] for eid in entry_ids if eid in loaded.marks}
     try:
@@ -241,7 +241,7 @@ def build_results(loaded: Loaded) -> Results:
         bands = promotion_bands_from_json(competition.promotion_bands or [])
     except DomainRuleError as exc:
         raise _engine_error(exc, loaded) from None
-    scores = _score(loaded, partial=True)
+    scores = score_loaded(loaded, partial=True)
     by_id = {e["entry_id"]: e for e in loaded.entries}
     standings = []
     for e in loaded.entries:
@@ -403,10 +403,7 @@ def publish(actor: User, competition_id: int, reason: str = "") -> ResultVersion
     db.session.flush()
     record("results_publish", competition, {"version": version.version, "reason": reason,
                                             "entries": len(results.entries)}, stream=audit_stream(competition.id))
-    from competitions.services.board import invalidate_board
-
-    invalidate_board(competition.id)
-    return version
+    return version  # (the live board learns of the new version from its commit: competitions.services.board)
 
 
 def version_summary(v: ResultVersion, publisher: str | None = None) -> dict[str, Any]:

@@ -1,7 +1,6 @@
 """A domain package as a new one (mentors/, studios/, talent/) is made: declared here, found through an entry point."""
 
-from app.domains import Domain
-from app.navigation import Area
+from app.domains import Area, Domain
 
 DOMAIN = Domain(
     name="sample", package="tests.app.sample_domain", position=300,
