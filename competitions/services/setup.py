@@ -23,7 +23,6 @@ import io
 import json
 import re
 import warnings
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -66,6 +65,7 @@ from competitions.domain import (
     transition,
     validate_scheme,
 )
+from competitions.labels import AGGREGATION_LABELS, MODULE_KIND_LABELS, describe_path, event_label, state_label, translate_message
 from competitions.models import (
     Aspect,
     Competition,
@@ -81,39 +81,6 @@ from competitions.services.common import audit_stream, is_organizer, require_org
 from competitions.services.specs import load_scheme
 
 S, E = CompetitionState, CompetitionEvent
-
-STATE_LABELS = {
-    S.DRAFT: _l("Draft"),
-    S.REGISTRATION_OPEN: _l("Registration open"),
-    S.REGISTRATION_CLOSED: _l("Registration closed"),
-    S.RUNNING: _l("Running"),
-    S.SCORING_CLOSED: _l("Scoring closed"),
-    S.PUBLISHED: _l("Results published"),
-}
-EVENT_LABELS = {
-    E.OPEN_REGISTRATION: _l("Open registration"),
-    E.CLOSE_REGISTRATION: _l("Close registration"),
-    E.START: _l("Start the competition"),
-    E.CLOSE_SCORING: _l("Close scoring"),
-    E.PUBLISH: _l("Publish the results"),
-    E.PUBLISH_CORRECTION: _l("Publish a correction"),
-}
-LEVEL_LABELS = {
-    "national": _l("National"),
-    "provincial": _l("Provincial"),
-    "city": _l("City"),
-    "district": _l("District"),
-    "chain": _l("Industry chain"),
-    "enterprise": _l("Enterprise"),
-}
-MODULE_KIND_LABELS = {"theory": _l("Theory"), "practical": _l("Practical"), "other": _l("Other")}
-AGGREGATION_LABELS = {
-    "mean": _l("Mean"),
-    "median": _l("Median"),
-    "sum": _l("Sum"),
-    "trimmed_mean": _l("Trimmed mean"),
-    "trimmed_sum": _l("Trimmed sum"),
-}
 
 SCHEME_EDITABLE = frozenset({S.DRAFT, S.REGISTRATION_OPEN, S.REGISTRATION_CLOSED})
 DIFFICULTY_EDITABLE = frozenset({S.DRAFT, S.REGISTRATION_OPEN, S.REGISTRATION_CLOSED, S.RUNNING})
@@ -256,20 +223,6 @@ def update_competition(actor, competition_id: int, values: dict[str, Any]) -> Co
 # --- lifecycle ----------------------------------------------------------------------------------------------
 
 
-def state_label(state: str) -> str:
-    try:
-        return str(STATE_LABELS[S(state)])
-    except ValueError:
-        return state
-
-
-def event_label(event: str) -> str:
-    try:
-        return str(EVENT_LABELS[E(event)])
-    except ValueError:
-        return event
-
-
 def _refusal(exc: DomainRuleError, state: str, event: str) -> Conflict:
     reason = exc.reason or "not_allowed"
     params = {"event": event_label(event), "state": state_label(state)}
@@ -294,8 +247,6 @@ def _guard_scheme(competition: Competition) -> None:
     if problems:
         # The first problem in words ("Module 2 “实操” › Aspect 1 › Scale step: …"), as the scheme page says it;
         # details keep every problem with its document path for API clients.
-        from competitions.forms.setup import describe_path, translate_message
-
         first = problems[0]
         where, what = describe_path(first["path"], doc), translate_message(first["message"])
         message = _("The scheme is invalid: %(problem)s", problem=f"{where}: {what}" if where else what)
@@ -1136,8 +1087,3 @@ def set_rules(actor, competition_id: int, values: dict[str, Any]) -> dict[str, A
     document = rules_document(competition)
     record("competition_rules_set", competition, document, stream=audit_stream(competition.id))
     return document
-
-
-def iter_states() -> Iterable[tuple[str, str]]:
-    """(state, label) in lifecycle order, for filters and badges."""
-    return ((s.value, str(STATE_LABELS[s])) for s in S)

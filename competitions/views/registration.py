@@ -52,11 +52,11 @@ from competitions.forms.registration import (
     RegistrationFileConfirmForm,
     RegistrationFileForm,
 )
+from competitions.labels import LEVEL_LABELS, state_label
 from competitions.models import Competition, Entry, ModuleCode, Panel, PanelJudge
 from competitions.services import registration as services
 from competitions.services.appeals import FILING_PHASES
 from competitions.services.common import audit_stream, get_competition, is_organizer
-from competitions.services.setup import LEVEL_LABELS, state_label
 
 bp = Blueprint("competitions_registration", __name__, template_folder="../templates")
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from app.db import db
 from app.errors import Conflict, PermissionDenied
+from competitions import labels
 from competitions.domain import TRANSITIONS, CompetitionEvent, CompetitionState
 from competitions.models import CompetitionTransition, Module
 from competitions.services import setup as services
@@ -239,5 +240,5 @@ def test_history_is_for_organizers(setup):
 
 
 def test_state_labels_cover_every_state():
-    assert set(services.STATE_LABELS) == set(CompetitionState)
-    assert set(services.EVENT_LABELS) == set(CompetitionEvent)
+    assert set(labels.STATE_LABELS) == set(CompetitionState)
+    assert set(labels.EVENT_LABELS) == set(CompetitionEvent)
