@@ -34,7 +34,7 @@ from competitions import labels
 from competitions.domain import CompetitionEvent, allowed_events
 from competitions.forms import setup as forms
 from competitions.models import Entry
-from competitions.schemas.setup import LEVELS, SETUP_EVENTS, STATES, SetupSchemeDocSchema, decimal_problem
+from competitions.schemas.setup import LEVELS, SETUP_EVENTS, STATES, SetupSchemeDocSchema, decimal_problem, format_decimal
 from competitions.services import judging
 from competitions.services import registration as registration_services
 from competitions.services import setup as services
@@ -56,7 +56,7 @@ def _labels() -> dict[str, Any]:
 
 
 def _dec(value: Any) -> str:
-    return "" if value is None else services.format_decimal(Decimal(value))
+    return "" if value is None else format_decimal(Decimal(value))
 
 
 def _failed(exc: DomainError) -> int:
@@ -438,7 +438,7 @@ def difficulty(competition_id: int):
     context = _difficulty_context(competition)
     stored = {(f["entry_id"], f["aspect_id"]): f["factor"]
               for f in services.list_difficulty(current_user, competition_id)}
-    values = {key: services.format_decimal(v) for key, v in stored.items()}
+    values = {key: format_decimal(v) for key, v in stored.items()}
     errors: dict[tuple[int, int], list[str]] = {}
     status = 200
     form = EmptyForm()
