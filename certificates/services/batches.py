@@ -1,7 +1,7 @@
 """Bulk issuing (批量发证): a file (XLSX/CSV) or a published competition result → a batch → a background job.
 
-**Flow.** ``preview_file`` reads the upload with the worker import's reader (format sniffing, UTF-8 with or
-without BOM / GBK / GB18030 for CSV, formula-safe read-only XLSX, the row limit), checks every row and stages
+**Flow.** ``preview_file`` reads the upload with ``app.tabular`` (format sniffing, UTF-8 with or without BOM /
+GBK / GB18030 for CSV, formula-safe read-only XLSX, header aliases, size and row limits), checks every row and stages
 the result as a ``CertificateBatch`` in ``preview``: nothing is issued yet. ``confirm_batch`` moves it to
 ``queued`` with a conditional UPDATE (two confirms cannot both queue it) and queues the job in chunks
 (``app.jobs.enqueue``, submitted after the commit). Each chunk issues its rows through
@@ -33,7 +33,6 @@ batch is NotFound). Services flush; the job functions commit (they run outside r
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import logging
@@ -55,6 +54,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import defer
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app import tabular
 from app.accounts.models import Role, User
 from app.audit.services import record
 from app.crypto import id_cipher
@@ -62,8 +62,6 @@ from app.db import db, sqlite_begin_mode, utcnow
 from app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from app.orgs.models import Enterprise
 from app.people.imports import domain as import_domain
-from app.people.imports.domain import ImportFileError
-from app.people.imports.messages import file_message
 from app.people.models import Worker
 from certificates.domain import CertificateKind, CertificateStatus
 from certificates.models import Certificate, CertificateBatch, CertificateTemplate
@@ -118,7 +116,9 @@ _HEADER_NAMES: dict[str, tuple[str, ...]] = {
     "occupation": ("职业名称", "职业(工种)", "职业（工种）", "工种", "职业", "occupation", "trade"),
     "level": ("职业技能等级", "技能等级", "等级", "skill level", "level"),
 }
-HEADER_ALIASES = {import_domain.normalize_header(h): f for f, names in _HEADER_NAMES.items() for h in names}
+# The template's headers are the first aliases (what a "missing columns" message names).
+LAYOUT = tabular.Layout(tuple(tabular.Column(f, _HEADER_NAMES[f], numeric_id=f == "id_number") for f in FIELDS),
+                        required=(("name",), ("id_number", "worker_no")))
 TEMPLATE_HEADERS = ("姓名", "证件号码", "证书类型", "证书事项", "获奖等级", "发证日期")
 TEMPLATE_EXAMPLE = ("张三", "11010519491231002X", "获奖证书", "2026年市职工职业技能大赛 焊工赛项", "一等奖", "2026-05-20")
 
@@ -172,6 +172,11 @@ ROW_MESSAGES: dict[tuple[str, str], Any] = {
 GLYPHS_MESSAGE = _l("The certificate font cannot print these characters: %(chars)s.")
 FORMULA_MESSAGE = _l("Formulas are not allowed; enter plain values.")
 ALREADY_ISSUED_MESSAGE = _l("Already issued (%(serial)s): the existing certificate is kept and included.")
+# The batch's own words for two file problems (the others are app.tabular's).
+FILE_MESSAGES: dict[str, Any] = {
+    "no_rows": _l("The file has a header row but no certificates."),
+    "too_many_rows": _l("The file has more than %(max)d workers. Split it into smaller files."),
+}
 
 
 def row_message(e: dict[str, Any]) -> str:
@@ -192,6 +197,11 @@ def row_message(e: dict[str, Any]) -> str:
 def column_label(column: str) -> str:
     label = COLUMN_LABELS.get(column)
     return str(label) if label is not None else column
+
+
+def file_message(code: str, params: dict[str, Any]) -> str:
+    """The message of a file that cannot be read (``app.tabular.FileError``), in the request's language."""
+    return tabular.file_message(code, params, FILE_MESSAGES)
 
 
 def kind_choices() -> list[tuple[str, str]]:
@@ -285,55 +295,15 @@ def _check_template(actor, template_id: int | None) -> CertificateTemplate | Non
 # --- reading the file -------------------------------------------------------------------------------------
 
 
-def read_file(filename: str, data: bytes, max_rows: int) -> tuple[list[tuple[int, dict[str, str]]], set[str]]:
+def read_file(filename: str, data: bytes, max_rows: int, max_bytes: int | None = tabular.MAX_BYTES
+              ) -> tuple[list[tuple[int, dict[str, str]]], set[str]]:
     """(row number, field → text) for every non-blank data row, and the fields found in the header.
 
-    Raises ``ImportFileError`` (the worker import's codes) for a file that cannot be read.
+    ``app.tabular`` reads it (format, encodings, header aliases, duplicate and missing columns, limits); raises
+    ``app.tabular.FileError`` for a file that cannot be read.
     """
-    fmt, _encoding, raw, xlsx_text = import_domain.open_rows(filename, data, max_rows)
-    to_text = xlsx_text or str.strip
-    index: dict[str, int] | None = None
-    rows: list[tuple[int, dict[str, str]]] = []
-    try:
-        for number, row in enumerate(raw, start=1):
-            cells = [to_text(c) if c is not None else "" for c in row]
-            if not any(cells):
-                continue
-            if index is None:
-                index = {}
-                duplicates = []
-                for i, cell in enumerate(cells[: import_domain.MAX_COLUMNS]):
-                    f = HEADER_ALIASES.get(import_domain.normalize_header(cell))
-                    if f is None:
-                        continue
-                    if f in index:
-                        duplicates.append(cell)
-                    else:
-                        index[f] = i
-                if duplicates:
-                    raise ImportFileError("duplicate_headers", columns=duplicates)
-                missing = []
-                if "name" not in index:
-                    missing.append("姓名")
-                if "id_number" not in index and "worker_no" not in index:
-                    missing.append("证件号码/人员编号")
-                if missing:
-                    raise ImportFileError("missing_headers", columns=missing,
-                                          found=[c for c in cells if c][:20])
-                continue
-            if len(rows) >= max_rows:
-                raise ImportFileError("too_many_rows", max=max_rows)
-            values = {f: (cells[i] if i < len(cells) else "") for f, i in index.items()}
-            if fmt == "xlsx" and "id_number" in index and index["id_number"] < len(row):
-                v = row[index["id_number"]]
-                if isinstance(v, float | int) and not isinstance(v, bool) and abs(v) >= 1e15:
-                    values["id_number"] = import_domain.NUMERIC_ID  # 18 digits do not survive a double
-            rows.append((number, values))
-    except csv.Error as exc:
-        raise ImportFileError("not_spreadsheet") from exc
-    if index is None:
-        raise ImportFileError("empty")
-    return rows, set(index)
+    table = tabular.read_table(filename, data, LAYOUT, max_rows=max_rows, max_bytes=max_bytes)
+    return [(number, dict(zip(FIELDS, cells, strict=True))) for number, cells in table.rows], set(table.headers)
 
 
 def subject_key_for(subject: str) -> str:
@@ -407,7 +377,7 @@ def check_rows(actor, rows: list[tuple[int, dict[str, str]]], *, enterprise_id: 
     for number, v in rows:
         row_errors: list[dict[str, Any]] = []
         for f, text in list(v.items()):
-            if text and text != import_domain.NUMERIC_ID and import_domain.looks_like_formula(text):
+            if text and text != tabular.LOST_DIGITS and tabular.looks_like_formula(text):
                 row_errors.append({"column": f, "code": "formula"})
                 v[f] = ""
         name = " ".join(v.get("name", "").split())
@@ -417,7 +387,7 @@ def check_rows(actor, rows: list[tuple[int, dict[str, str]]], *, enterprise_id: 
         id_hash = worker_no = None
         id_text = v.get("id_number", "")
         id_last4 = ""
-        if id_text == import_domain.NUMERIC_ID:
+        if id_text == tabular.LOST_DIGITS:
             row_errors.append({"column": "id_number", "code": "as_number"})
         elif id_text:
             type_text = v.get("id_type", "")
@@ -550,12 +520,12 @@ def preview_file(actor, filename: str, data: bytes, *, enterprise_id: int | None
         raise BatchFileInvalid(file_message("empty", {}), code="import_empty")
     max_rows = current_app.config.get("CERTIFICATE_BATCH_MAX_ROWS", BATCH_MAX_ROWS)
     try:
-        rows, _found = read_file(filename, data, max_rows)
-    except ImportFileError as exc:
+        rows, _found = read_file(filename, data, max_rows, current_app.config.get("MAX_CONTENT_LENGTH"))
+    except tabular.FileError as exc:
         raise BatchFileInvalid(file_message(exc.code, exc.params), code=f"import_{exc.code}",
-                               details={k: v for k, v in exc.params.items() if k in ("columns", "max")}) from None
+                               details=tabular.error_details(exc)) from None
     if not rows:
-        raise BatchFileInvalid(_l("The file has a header row but no certificates."), code="import_no_rows")
+        raise BatchFileInvalid(file_message("no_rows", {}), code="import_no_rows")
     staged, errors = check_rows(actor, rows, enterprise_id=scope, default_kind=kind or (template.kind if template else None),
                                 default_subject=(subject or "").strip(), default_issued_on=issued_on)
     batch = CertificateBatch(
@@ -892,30 +862,14 @@ def preview_rows(batch: CertificateBatch, *, only_errors: bool = False) -> list[
 
 
 def error_file(batch: CertificateBatch, fmt: str = "csv") -> tuple[bytes, str, str]:
-    """(content, mimetype, filename): every reported row — row, column, reason, value, name. CSV is UTF-8
-    with a BOM (Excel); cells a spreadsheet would run as formulas get a leading apostrophe."""
+    """(content, mimetype, filename): every reported row — row, column, reason, value, name (``app.tabular.error_list``:
+    CSV with a BOM for Excel, or XLSX; formula-like cells escaped). The batch keeps no ID number, so the uploaded rows
+    themselves cannot be given back here."""
     names = {r["row"]: r.get("name", "") for r in batch.rows or []}
     header = [_("Row"), _("Full name"), _("Column"), _("Error"), _("Value in the file")]
     lines = [[e.get("row"), names.get(e.get("row"), ""), column_label(e.get("column", "")), row_message(e),
               e.get("value", "")] for e in sorted(batch.errors or [], key=lambda e: e.get("row") or 0)]
-    esc = import_domain.escape_spreadsheet_cell
-    stem = f"certificate-errors-{batch.id[:8]}"
-    if fmt == "xlsx":
-        import openpyxl
-
-        wb = openpyxl.Workbook(write_only=True)
-        ws = wb.create_sheet(_("Errors"))
-        ws.append(header)
-        for line in lines:
-            ws.append([esc(c) if isinstance(c, str) else c for c in line])
-        buf = io.BytesIO()
-        wb.save(buf)
-        return buf.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", stem + ".xlsx"
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows([[esc(c) for c in line] for line in lines])
-    return ("\ufeff" + out.getvalue()).encode("utf-8"), "text/csv; charset=utf-8", stem + ".csv"
+    return tabular.error_list(header, lines, fmt=fmt, stem=f"certificate-errors-{batch.id[:8]}")
 
 
 def template_file() -> tuple[bytes, str, str]:
@@ -936,7 +890,7 @@ def template_file() -> tuple[bytes, str, str]:
         ws[f"B{row}"].number_format = "@"
     buf = io.BytesIO()
     wb.save(buf)
-    return buf.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "certificate-batch-template.xlsx"
+    return buf.getvalue(), tabular.XLSX_MIMETYPE, "certificate-batch-template.xlsx"
 
 
 def created_at_label(value: datetime | None) -> str:

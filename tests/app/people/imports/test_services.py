@@ -48,6 +48,16 @@ def test_file_error_carries_code_and_details(world, app):
     assert counts() == before
 
 
+def test_a_file_over_the_size_limit_stores_nothing(world, app, monkeypatch):
+    data = csv_bytes([row(1)])
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", len(data) - 1)
+    before = counts()
+    with app.test_request_context(), pytest.raises(DomainError) as exc:
+        services.preview_import(world["hr_a"], None, "a.csv", data)
+    assert exc.value.code == "import_too_large" and exc.value.status == 400
+    assert counts() == before
+
+
 def test_filename_is_reduced_to_its_base_name(world, app):
     with app.test_request_context():
         imp = services.preview_import(world["hr_a"], None, "C:\\Users\\hr\\..\\名单.csv", csv_bytes([row(1)]))
