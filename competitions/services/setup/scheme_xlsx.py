@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.errors import DomainError
+from app.tabular import escape_row, unescape_formula
 from competitions.domain.scheme_document import scheme_from_rows
 from competitions.labels import AGGREGATION_LABELS, MODULE_KIND_LABELS
 from competitions.schemas.setup import format_decimal
@@ -63,7 +64,7 @@ def export_scheme_xlsx(actor, competition_id: int) -> tuple[bytes, str]:
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = _("Marking scheme")[:31]
-    ws.append([str(label) for _key, label in XLSX_COLUMNS])
+    ws.append(escape_row(str(label) for _key, label in XLSX_COLUMNS))
 
     def num(value: Decimal | None) -> Decimal | None:
         return None if value is None else Decimal(format_decimal(value))
@@ -71,13 +72,13 @@ def export_scheme_xlsx(actor, competition_id: int) -> tuple[bytes, str]:
     for m in doc["modules"]:
         for c in m["criteria"]:
             for a in c["aspects"]:
-                ws.append([
+                ws.append(escape_row([  # names are typed by users: never a formula in the sheet
                     m["name"], m["kind"], num(m["weight"]), c["name"], a["name"], a["kind"], num(a["max_mark"]),
                     num(a["scale_min"]), num(a["scale_max"]), num(a["scale_step"]), a["judges_required"],
                     a["aggregation"], a["trim_k"], a["normalize"], a["uses_difficulty"],
                     "-" if a["divergence_threshold"] is None else num(a["divergence_threshold"]),
                     "\n".join(a["level_words"]),
-                ])
+                ]))
     for column, width in zip("ABCDEFGHIJKLMNOPQ", (20, 12, 10, 24, 32, 8, 10, 10, 10, 10, 8, 14, 8, 8, 8, 10, 30),
                              strict=True):
         ws.column_dimensions[column].width = width
@@ -100,7 +101,8 @@ def _read_sheet(data: bytes) -> list[tuple[int, tuple[Any, ...]]]:
             rows = []
             for number, row in enumerate(wb.worksheets[0].iter_rows(values_only=True, max_col=40), start=1):
                 if any(c is not None and str(c).strip() for c in row):
-                    rows.append((number, row))
+                    # a cell the export escaped ('-, '=…) reads as it was
+                    rows.append((number, tuple(unescape_formula(c) if isinstance(c, str) else c for c in row)))
                     if len(rows) > MAX_XLSX_ROWS + 1:
                         raise DomainError(_("The sheet has more than %(max)d rows.", max=MAX_XLSX_ROWS), code="too_many_rows")
             return rows
