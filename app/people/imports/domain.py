@@ -57,10 +57,8 @@ _HEADER_NAMES: dict[str, tuple[str, ...]] = {
     "trade_name": ("工种", "职业", "工种名称", "职业名称", "职业(工种)", "职业（工种）", "trade", "trade name", "occupation"),
     "skill_level": ("技能等级", "职业技能等级", "等级", "skill level", "level"),
 }
-# What the "missing columns" message names (the template's headers).
-COLUMN_HEADER = {"name": "姓名", "gender": "性别", "birth_date": "出生日期", "id_type": "证件类型", "id_number": "证件号码",
-                 "mobile": "手机号", "trade_code": "工种代码", "trade_name": "工种", "skill_level": "技能等级"}
-COLUMNS: dict[str, Column] = {f: Column(f, _HEADER_NAMES[f], COLUMN_HEADER[f], numeric_id=f == "id_number") for f in FIELDS}
+# A "missing columns" message names a column by its first alias (the template's header).
+COLUMNS: dict[str, Column] = {f: Column(f, _HEADER_NAMES[f], numeric_id=f == "id_number") for f in FIELDS}
 REQUIRED_COLUMNS: tuple[tuple[str, ...], ...] = (("name",), ("id_number",), ("trade_code", "trade_name"))
 LAYOUT = Layout(tuple(COLUMNS.values()), REQUIRED_COLUMNS)
 
