@@ -111,7 +111,7 @@ def plan(actor, competition_id: int, *, template_ids: dict[str, int | None] | No
                     "achievement": level_text[: batches.ACHIEVEMENT_MAX], "details": level_details, "issued_on": None,
                     "state": "ok", "code": e.get("code"), "rank": e.get("rank"),
                 })
-    live = batches._live_certificates({(f"worker:{r['worker_id']}", r["subject_key"], r["kind"]) for r in rows})
+    live = batches.live_certificates({(f"worker:{r['worker_id']}", r["subject_key"], r["kind"]) for r in rows})
     for r in rows:
         c = live.get((f"worker:{r['worker_id']}", r["subject_key"], r["kind"]))
         if c is not None:
@@ -137,7 +137,7 @@ def issue_for_competition(actor, competition_id: int, *, template_id: int | None
     rows = staged["rows"]
     if not rows:
         raise Conflict(_l("The published results list nobody who took part."), code="batch_nothing_to_issue")
-    template = batches._check_template(actor, template_id)
+    template = batches.check_template(actor, template_id)
     running = db.session.scalar(
         db.select(CertificateBatch.id).where(CertificateBatch.competition_id == competition_id,
                                              CertificateBatch.status.in_(batches.ACTIVE)).limit(1))

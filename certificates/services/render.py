@@ -40,8 +40,9 @@ from sqlalchemy.sql import Select
 
 from app.db import db
 from app.errors import NotFound
+from certificates.looks import look_of
 from certificates.models import Certificate, CertificateIssuer, CertificateTemplateVersion
-from certificates.pdf import CertificateContent, CertificateLook, render_certificate
+from certificates.pdf import CertificateContent, render_certificate
 
 log = logging.getLogger(__name__)
 
@@ -99,19 +100,6 @@ def public_base_url() -> str:
 def verification_url(serial: str) -> str:
     """The absolute address of a certificate's public verification page (what its QR code holds)."""
     return f"{public_base_url()}/v/{serial}"
-
-
-def look_of(version: CertificateTemplateVersion | None, kind: str) -> CertificateLook:
-    """The template version's look; the kind's built-in default when the certificate has no template."""
-    if version is None:
-        from certificates.services.templates import default_look
-
-        return default_look(kind)
-    return CertificateLook(
-        title=version.title, body=version.body, issuer_name=version.issuer_name,
-        signatories=tuple(version.signatories or ()), seal_png=version.seal_png,
-        primary_color=version.primary_color, border_style=version.border_style,
-    )
 
 
 def content_of(certificate: Certificate) -> CertificateContent:

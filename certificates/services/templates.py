@@ -44,18 +44,19 @@ from app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from app.orgs.models import Enterprise
 from app.pdf import missing_glyphs
 from certificates.domain import CertificateKind, make_serial
+from certificates.looks import DEFAULT_BORDER, DEFAULT_COLOR, DEFAULT_ISSUER, DEFAULTS, default_border, look_of
 from certificates.models import Certificate, CertificateTemplate, CertificateTemplateVersion
 from certificates.pdf import (
     BORDER_STYLES,
     COLOR_RE,
     KIND_DETAIL_FIELDS,
     CertificateContent,
-    CertificateLook,
     allowed_placeholders,
     fill_placeholders,
     placeholder_problems,
     render_certificate,
 )
+from certificates.services.render import verification_url
 
 log = logging.getLogger(__name__)
 
@@ -84,26 +85,6 @@ PLACEHOLDER_LABELS = {
     "valid_until": _l("the end of validity"), "serial": _l("the certificate number"),
     "issuer_name": _l("the issuer"),
 }
-
-#: Built-in content per kind: the union-wide default templates and the look of certificates without one.
-DEFAULTS: dict[str, dict[str, str]] = {
-    "award": {"name": "获奖证书（默认）", "title": "荣誉证书",
-              "body": "{holder_name} 同志：\n在{subject}中成绩优异，荣获{achievement}。\n特发此证，以资鼓励。"},
-    "participation": {"name": "参赛证书（默认）", "title": "参赛证书",
-                      "body": "{holder_name} 同志：\n参加{subject}，完成全部竞赛项目。\n特发此证。"},
-    "skill_level": {"name": "职业技能等级证书（默认）", "title": "职业技能等级证书",
-                    "body": "{holder_name} 同志：\n经考核评价，在{occupation}职业（工种）中达到{achievement}水平。\n特发此证。"},
-    "apprentice_graduation": {"name": "出师证书（默认）", "title": "出师证书",
-                              "body": "{holder_name} 同志：\n师从{master_name}，学习{trade}技艺，经出师考核，"
-                                      "成绩{achievement}，准予出师。\n特发此证。"},
-    "craftsman_title": {"name": "工匠称号证书（默认）", "title": "荣誉证书",
-                        "body": "{holder_name} 同志：\n被授予“{achievement}”称号。\n特发此证，以资鼓励。"},
-    "studio_honor": {"name": "创新工作室荣誉证书（默认）", "title": "荣誉证书",
-                     "body": "{holder_name}：\n被命名为“{achievement}”。\n特发此证，以资鼓励。"},
-}
-DEFAULT_ISSUER = "匠心职工技能竞赛组委会"
-DEFAULT_COLOR = "#b22222"
-DEFAULT_BORDER = "double"
 
 #: Sample data of previews, per kind.
 SAMPLE_ACHIEVEMENT = {"award": "一等奖", "participation": "参赛", "skill_level": "三级/高级工",
@@ -509,16 +490,6 @@ def update_template(user, template: CertificateTemplate, *, name: Any = None, is
 # --- defaults and lookup -------------------------------------------------------------------------------
 
 
-def default_look(kind: str) -> CertificateLook:
-    d = DEFAULTS.get(kind) or DEFAULTS["award"]
-    return CertificateLook(title=d["title"], body=d["body"], issuer_name=DEFAULT_ISSUER, signatories=(),
-                           seal_png=None, primary_color=DEFAULT_COLOR, border_style=default_border(kind))
-
-
-def default_border(kind: str) -> str:
-    return "ornate" if kind == "award" else DEFAULT_BORDER
-
-
 def ensure_default_templates() -> dict[str, CertificateTemplate]:
     """One union-wide template per kind (created when the kind has none yet); returns them by kind.
 
@@ -576,8 +547,6 @@ def template_for(kind: str, enterprise_id: int | None = None) -> CertificateTemp
 
 
 def sample_content(kind: str, issuer_name: str = "", today: date | None = None) -> CertificateContent:
-    from certificates.services.render import verification_url
-
     today = today or date.today()
     serial = make_serial(kind, today.year, "0000", 1)
     fields = {name for name, _ in KIND_DETAIL_FIELDS.get(kind, ())}
@@ -600,8 +569,6 @@ def add_months(day: date, months: int) -> date:
 
 def preview_pdf(template: CertificateTemplate, version: CertificateTemplateVersion) -> bytes:
     """A real PDF of the version with sample data, marked 样张 SPECIMEN across the page."""
-    from certificates.services.render import look_of
-
     content = sample_content(template.kind)
     if version.validity_months:
         content = replace(content, valid_until=add_months(content.issued_on, version.validity_months))

@@ -4,7 +4,8 @@ Modules: ``common`` (DomainRuleError, exact numbers, half-up rounding), ``scheme
 scheme validation), ``scoring`` (aggregation, aspect points, module scores, weighted totals), ``ranking``
 (tie-break chain, shared ranks), ``awards`` (proportional, fixed counts, medals, thresholds), ``promotion``
 (rank bands → skill-level recommendations), ``stats`` (divergence flags, judge statistics), ``lifecycle``
-(state tables), ``draw`` (blind entrant codes), ``config`` (JSON shapes of the per-competition rules).
+(state tables), ``draw`` (blind entrant codes), ``config`` (JSON shapes of the per-competition rules),
+``scheme_document`` (the scheme as an import/export document: its checks, the cells of a scheme sheet).
 Everything public is re-exported here.
 """
 
@@ -80,6 +81,19 @@ from .scheme import (
     validate_mark,
     validate_scheme,
 )
+from .scheme_document import (
+    DocumentProblem,
+    cell_bool,
+    cell_decimal,
+    cell_int,
+    cell_words,
+    default_threshold,
+    document_problems,
+    row_of,
+    scale_levels,
+    scheme_from_rows,
+    spec_from_document,
+)
 from .scoring import GRID_LIMIT, EntryScore, aggregate, aspect_points, score_entries, score_entry, weighted_total
 from .stats import (
     DEFAULT_DIVERGENCE_THRESHOLD,
@@ -112,6 +126,7 @@ __all__ = [
     "CompetitionEvent",
     "CompetitionState",
     "Divergence",
+    "DocumentProblem",
     "DomainRuleError",
     "EntryScore",
     "FixedCountAwards",
@@ -139,6 +154,10 @@ __all__ = [
     "ThresholdAward",
     "TieBreakKey",
     "aggregate",
+    "cell_bool",
+    "cell_decimal",
+    "cell_int",
+    "cell_words",
     "check_tie_break",
     "tie_break_to_json",
     "tie_break_from_json",
@@ -152,7 +171,9 @@ __all__ = [
     "assign_awards",
     "check_bands",
     "check_scheme",
+    "default_threshold",
     "detect_divergences",
+    "document_problems",
     "draw_codes",
     "draw_module_codes",
     "exact",
@@ -167,8 +188,12 @@ __all__ = [
     "require_decimal",
     "round_count",
     "round_half_up",
+    "row_of",
+    "scale_levels",
+    "scheme_from_rows",
     "score_entries",
     "score_entry",
+    "spec_from_document",
     "spread",
     "transition",
     "validate_aspect",

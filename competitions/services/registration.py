@@ -16,7 +16,6 @@ all-or-nothing: one bad worker id or file row and nothing is written. Services f
 
 from __future__ import annotations
 
-import csv
 import os
 import random
 import secrets
@@ -31,6 +30,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from app import tabular
 from app.audit.services import record
 from app.crypto import id_cipher
 from app.db import db, utcnow
@@ -38,8 +38,7 @@ from app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from app.orgs.models import Enterprise
 from app.people.domain import validate_other_id
 from app.people.imports import domain as import_domain
-from app.people.imports.domain import ImportFileError
-from app.people.imports.messages import file_message, row_message
+from app.people.imports.messages import COLUMN_LABELS, file_message, row_message
 from app.people.models import Worker
 from competitions.domain import (
     CompetitionState,
@@ -452,6 +451,7 @@ class FileResult:
     rows: list[dict[str, Any]] = field(default_factory=list)  # {"row", "worker_id", "name"}
     errors: list[dict[str, Any]] = field(default_factory=list)  # {"row", "column", "code", "message"}
     entries: list[Entry] = field(default_factory=list)
+    table: tabular.Table | None = field(default=None, repr=False)  # the file as read (for the file with errors)
 
     @property
     def valid_count(self) -> int:
@@ -459,51 +459,28 @@ class FileResult:
         return sum(1 for r in self.rows if r["row"] not in bad)
 
 
-def read_registration_file(filename: str, data: bytes, max_rows: int = REGISTRATION_MAX_ROWS
-                           ) -> list[tuple[int, str, str, str]]:
-    """(row number, name, id type text, id number text) per non-blank data row of an XLSX/CSV file.
+# The file's columns: the worker import's spellings of 姓名, 证件类型 and 证件号码; 证件号码 is required.
+LAYOUT = tabular.Layout((import_domain.COLUMNS["name"], import_domain.COLUMNS["id_type"], import_domain.COLUMNS["id_number"]),
+                        required=(("id_number",),))
+FILE_COLUMN_LABELS = {"name": COLUMN_LABELS["name"], "id_type": COLUMN_LABELS["id_type"],
+                      "id_number": COLUMN_LABELS["id_number"], "": _l("Whole file")}
 
-    The worker import's reader (format sniffing, CSV encodings, formula-safe XLSX reading) with this
-    file's columns: 证件号码 is required, 姓名 and 证件类型 are optional (the import's header aliases).
+
+def read_registration_file(filename: str, data: bytes, max_rows: int = REGISTRATION_MAX_ROWS,
+                           max_bytes: int | None = tabular.MAX_BYTES) -> tuple[tabular.Table, list[tuple[int, list[str]]]]:
+    """The file read by ``app.tabular`` (format, encodings, header aliases, duplicate columns, limits, blank rows)
+    with this file's columns, and its rows: (row number, [name, id type text, id number text]).
+
+    Raises ``app.tabular.FileError``. The table keeps the rows as uploaded, for the file with an error column.
     """
-    fmt, _encoding, raw, xlsx_text = import_domain.open_rows(filename, data, max_rows)
-    to_text = xlsx_text or str.strip
-    rows: list[tuple[int, str, str, str]] = []
-    index: dict[str, int] | None = None
-    try:
-        for number, row in enumerate(raw, start=1):
-            cells = [to_text(c) if c is not None else "" for c in row]
-            if not any(cells):
-                continue
-            if index is not None and fmt == "xlsx" and index["id_number"] < len(row):
-                v = row[index["id_number"]]
-                if isinstance(v, float | int) and not isinstance(v, bool) and abs(v) >= 1e15:
-                    cells[index["id_number"]] = import_domain.NUMERIC_ID  # 18 digits do not survive a double
-            if index is None:
-                index = {}
-                for i, cell in enumerate(cells):
-                    f = import_domain.HEADER_ALIASES.get(import_domain.normalize_header(cell))
-                    if f in FILE_COLUMNS and f not in index:
-                        index[f] = i
-                if "id_number" not in index:
-                    raise ImportFileError("missing_headers", columns=[import_domain.COLUMN_HEADER["id_number"]])
-                continue
-            if len(rows) >= max_rows:
-                raise ImportFileError("too_many_rows", max=max_rows)
-            name, id_type, id_number = (cells[index[f]] if f in index and index[f] < len(cells) else ""
-                                        for f in FILE_COLUMNS)
-            rows.append((number, name, id_type, id_number))
-    except csv.Error as exc:
-        raise ImportFileError("not_spreadsheet") from exc
-    if index is None:
-        raise ImportFileError("empty")
-    return rows
+    table = tabular.read_table(filename, data, LAYOUT, max_rows=max_rows, max_bytes=max_bytes, keep_source=True)
+    return table, list(table.rows)
 
 
 def _file_error(row: int | None, column: str, code: str, message: str | None = None) -> dict[str, Any]:
     if message is None:
         message = str(ITEM_MESSAGES[code]) if code in ITEM_MESSAGES else row_message({"column": column, "code": code})
-    return {"row": row, "column": column, "code": code, "message": message}
+    return tabular.row_error(row, column, code, message)
 
 
 def register_from_file(actor, competition_id: int, filename: str, data: bytes, *, dry_run: bool) -> FileResult:
@@ -520,28 +497,29 @@ def register_from_file(actor, competition_id: int, filename: str, data: bytes, *
     if not data:
         raise RegistrationFileInvalid(file_message("empty", {}), code="import_empty")
     try:
-        rows = read_registration_file(filename, data, current_app.config.get("REGISTRATION_MAX_ROWS",
-                                                                              REGISTRATION_MAX_ROWS))
-    except ImportFileError as exc:
+        table, rows = read_registration_file(filename, data, current_app.config.get("REGISTRATION_MAX_ROWS",
+                                                                                     REGISTRATION_MAX_ROWS),
+                                             current_app.config.get("MAX_CONTENT_LENGTH"))
+    except tabular.FileError as exc:
         raise RegistrationFileInvalid(file_message(exc.code, exc.params), code=f"import_{exc.code}",
-                                      details={k: v for k, v in exc.params.items() if k in ("columns", "max")}) from None
+                                      details=tabular.error_details(exc)) from None
     if not rows:
         raise RegistrationFileInvalid(file_message("no_rows", {}), code="import_no_rows")
 
-    result = FileResult(dry_run=dry_run, row_count=len(rows))
+    result = FileResult(dry_run=dry_run, row_count=len(rows), table=table)
     cipher = id_cipher()
     hashed: list[tuple[int, str, str]] = []  # (row, name, hash)
-    for number, name, id_type_text, id_text in rows:
+    for number, (name, id_type_text, id_text) in rows:
         id_type = import_domain.ID_TYPES.get(id_type_text) if id_type_text else "resident"
         if id_type is None:
             id_type = import_domain.ID_TYPES.get(" ".join(id_type_text.lower().replace("_", " ").split()))
         if id_type is None:
             result.errors.append(_file_error(number, "id_type", "unknown"))
             continue
-        if id_text == import_domain.NUMERIC_ID:
+        if id_text == tabular.LOST_DIGITS:
             result.errors.append(_file_error(number, "id_number", "as_number"))
             continue
-        if not id_text or import_domain.looks_like_formula(id_text):
+        if not id_text or tabular.looks_like_formula(id_text):
             result.errors.append(_file_error(number, "id_number", "missing" if not id_text else "format"))
             continue
         id_number = import_domain.normalize_id_text(id_text)
@@ -588,6 +566,19 @@ def register_from_file(actor, competition_id: int, filename: str, data: bytes, *
                                      "again."), details={"errors": result.errors, "row_count": result.row_count})
     result.entries = _write(actor, competition, plan, source="file")
     return result
+
+
+def file_errors(actor, competition_id: int, filename: str, data: bytes, fmt: str) -> tuple[bytes, str, str]:
+    """(content, mimetype, filename) of a checked file's errors, from a fresh dry run (nothing is stored between
+    preview and confirmation): ``csv``/``xlsx`` list them (row, column, error); ``fix`` is the uploaded file itself
+    with an error column (XLSX), to correct and upload again."""
+    result = register_from_file(actor, competition_id, filename, data, dry_run=True)
+    stem = f"registration-errors-{competition_id}"
+    if fmt == "fix":
+        return tabular.fix_file(result.table, result.errors), tabular.XLSX_MIMETYPE, stem + ".xlsx"
+    lines = [[e["row"] if e["row"] is not None else "", str(FILE_COLUMN_LABELS.get(e["column"], e["column"])),
+              e["message"]] for e in result.errors]
+    return tabular.error_list([_("Row"), _("Column"), _("Error")], lines, fmt=fmt, stem=stem)
 
 
 # --- the draw (抽签) -----------------------------------------------------------------------------------

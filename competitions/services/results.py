@@ -34,6 +34,7 @@ from app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from app.orgs.models import Enterprise
 from app.people.domain import mask_name
 from app.people.models import Worker
+from app.tabular import escape_row
 from competitions.domain import (
     DomainRuleError,
     ModuleSpec,
@@ -468,7 +469,7 @@ def export_xlsx(actor: User, competition_id: int) -> tuple[bytes, str]:
     if results.decoded:
         header += [_("Full name"), _("Enterprise")]
     header += [m["name"] for m in results.modules] + [_("Total"), _("Awards"), _("Recommended level")]
-    ws.append([str(h) for h in header])
+    ws.append(escape_row(str(h) for h in header))
     for e in results.entries:
         row: list[Any] = [e["rank"], e["code"]]
         if results.decoded:
@@ -478,7 +479,7 @@ def export_xlsx(actor: User, competition_id: int) -> tuple[bytes, str]:
         row += [None if e["total"] is None else Decimal(e["total"]),
                 "、".join(a["label"] for a in e["awards"]),
                 None if not e["promotion"] else e["promotion"]["recommended_level"]]
-        ws.append(row)
+        ws.append(escape_row(row))  # names come from users: never a formula in the sheet
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue(), f"results-{competition.id if competition else competition_id}.xlsx"

@@ -20,9 +20,9 @@ from app.auth import roles_required
 from app.db import db
 from app.errors import DomainError, NotFound, PermissionDenied
 from competitions.forms.registration import AppealDecisionForm, AppealForm, DecisionForm
+from competitions.labels import state_label
 from competitions.services import appeals as services
 from competitions.services.common import get_competition, is_organizer
-from competitions.services.setup import state_label
 
 bp = Blueprint("competitions_appeals", __name__, template_folder="../templates")
 

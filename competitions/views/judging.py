@@ -30,13 +30,13 @@ from app.db import db
 from app.errors import DomainError, NotFound
 from competitions.forms.judging import ChiefChangeForm, ConfirmForm, DivergenceForm, LockForm, PaperMarkForm
 from competitions.forms.registration import AppealDecisionForm
+from competitions.labels import MODULE_KIND_LABELS, state_label
 from competitions.models import ScoreSheet
 from competitions.services import appeals as appeal_services
 from competitions.services import judging as judging_services
 from competitions.services import marks as marks_services
 from competitions.services.common import get_competition
 from competitions.services.marks import fraction_text, text_of
-from competitions.services.setup import MODULE_KIND_LABELS, state_label
 
 bp = Blueprint("competitions_judging", __name__, template_folder="../templates")
 

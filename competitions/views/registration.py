@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import csv
 import io
 from collections import Counter
 
@@ -40,8 +39,6 @@ from app.errors import DomainError, NotFound, PermissionDenied
 from app.orgs.models import Enterprise
 from app.people import services as people_services
 from app.people.domain import mask_id
-from app.people.imports.domain import escape_spreadsheet_cell
-from app.people.imports.messages import COLUMN_LABELS
 from app.people.labels import SKILL_LEVEL_LABELS
 from competitions.domain import CompetitionState
 from competitions.forms.registration import (
@@ -52,19 +49,17 @@ from competitions.forms.registration import (
     RegistrationFileConfirmForm,
     RegistrationFileForm,
 )
+from competitions.labels import LEVEL_LABELS, state_label
 from competitions.models import Competition, Entry, ModuleCode, Panel, PanelJudge
 from competitions.services import registration as services
 from competitions.services.appeals import FILING_PHASES
 from competitions.services.common import audit_stream, get_competition, is_organizer
-from competitions.services.setup import LEVEL_LABELS, state_label
 
 bp = Blueprint("competitions_registration", __name__, template_folder="../templates")
 
 ORGANIZERS = (Role.ORGANIZER, Role.ADMIN)
 ENTRIES_PER_PAGE = 100
 PICKER_PER_PAGE = 50
-FILE_COLUMN_LABELS = {"name": COLUMN_LABELS.get("name", _l("Name")), "id_type": COLUMN_LABELS.get("id_type", _l("ID type")),
-                      "id_number": COLUMN_LABELS.get("id_number", _l("ID number")), "": _l("Whole file")}
 
 
 # The pages' own words for an entry's status ("Registered" alone reads like a date column).
@@ -79,7 +74,7 @@ ENTRY_STATUS_LABELS = {
 @bp.context_processor
 def _labels():
     return {"status_labels": ENTRY_STATUS_LABELS, "state_label": state_label, "level_labels": LEVEL_LABELS,
-            "mask_id": mask_id, "skill_labels": SKILL_LEVEL_LABELS, "file_column_labels": FILE_COLUMN_LABELS}
+            "mask_id": mask_id, "skill_labels": SKILL_LEVEL_LABELS, "file_column_labels": services.FILE_COLUMN_LABELS}
 
 
 def _refused(exc: DomainError) -> int:
@@ -264,33 +259,12 @@ def file_confirm(competition_id: int):
 @bp.route("/registrations/<int:competition_id>/file/errors", methods=["POST"])
 @roles_required(Role.HR)
 def file_errors(competition_id: int):
-    """The error file of a checked registration file (CSV, or XLSX), built from a fresh check."""
+    """The errors of a checked registration file (CSV or XLSX), or the file itself with an error column."""
     competition = _hr_competition(competition_id)
     form = RegistrationFileConfirmForm()
     filename, data = _posted_file(form)
-    result = services.register_from_file(current_user, competition.id, filename, data, dry_run=True)
-    header = [_("Row"), _("Column"), _("Error")]
-    lines = [[e["row"] if e["row"] is not None else "", str(FILE_COLUMN_LABELS.get(e["column"], e["column"])),
-              e["message"]] for e in result.errors]
-    stem = f"registration-errors-{competition.id}"
-    if form.format.data == "xlsx":
-        import openpyxl
-
-        wb = openpyxl.Workbook(write_only=True)
-        ws = wb.create_sheet(_("Errors"))
-        ws.append(header)
-        for line in lines:
-            ws.append([escape_spreadsheet_cell(c) if isinstance(c, str) else c for c in line])
-        buf = io.BytesIO()
-        wb.save(buf)
-        return send_file(io.BytesIO(buf.getvalue()), as_attachment=True, download_name=stem + ".xlsx",
-                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows([[escape_spreadsheet_cell(c) for c in line] for line in lines])
-    return send_file(io.BytesIO(("\ufeff" + out.getvalue()).encode("utf-8")), mimetype="text/csv; charset=utf-8",
-                     as_attachment=True, download_name=stem + ".csv")
+    content, mimetype, download = services.file_errors(current_user, competition.id, filename, data, form.format.data)
+    return send_file(io.BytesIO(content), mimetype=mimetype, as_attachment=True, download_name=download)
 
 
 @bp.route("/registrations/<int:competition_id>/entries/<int:entry_id>/withdraw", methods=["POST"])

@@ -24,11 +24,13 @@ from app.accounts.models import Role
 from app.auth import roles_required
 from app.db import db
 from app.errors import DomainError
+from app.people.labels import SKILL_LEVEL_LABELS
+from competitions.labels import LEVEL_LABELS, MODULE_KIND_LABELS, state_label
 from competitions.services import promotions as promotion_services
 from competitions.services import results as services
 from competitions.services import results_pdf
 from competitions.services.promotions import TITLE_LABELS
-from competitions.services.setup import managed_competition, state_label
+from competitions.services.setup import managed_competition
 
 bp = Blueprint("competitions_results", __name__, template_folder="../templates")
 
@@ -47,9 +49,6 @@ PHASE_LABELS = {
 
 def results_labels() -> dict:
     """Label helpers shared by the results and board templates (codes in, translated text out)."""
-    from app.people.labels import SKILL_LEVEL_LABELS
-    from competitions.services.setup import LEVEL_LABELS, MODULE_KIND_LABELS, state_label
-
     def promotion_text(promotion: dict | None) -> str:
         if not promotion:
             return ""

@@ -30,10 +30,11 @@ from app.orgs.models import Enterprise, chain_member
 from app.orgs.services import enterprise_choices
 from app.people.labels import SKILL_LEVEL_LABELS
 from app.people.services import trade_choices
+from competitions import labels
 from competitions.domain import CompetitionEvent, allowed_events
 from competitions.forms import setup as forms
 from competitions.models import Entry
-from competitions.schemas.setup import LEVELS, SETUP_EVENTS, STATES, SetupSchemeDocSchema, decimal_problem
+from competitions.schemas.setup import LEVELS, SETUP_EVENTS, STATES, SetupSchemeDocSchema, decimal_problem, format_decimal
 from competitions.services import judging
 from competitions.services import registration as registration_services
 from competitions.services import setup as services
@@ -48,14 +49,14 @@ MAX_ENTRIES = 5000
 
 @bp.context_processor
 def _labels() -> dict[str, Any]:
-    return {"state_label": services.state_label, "event_label": services.event_label,
-            "level_labels": services.LEVEL_LABELS, "kind_labels": services.MODULE_KIND_LABELS,
-            "aggregation_labels": services.AGGREGATION_LABELS, "award_labels": AWARD_LABELS,
+    return {"state_label": labels.state_label, "event_label": labels.event_label,
+            "level_labels": labels.LEVEL_LABELS, "kind_labels": labels.MODULE_KIND_LABELS,
+            "aggregation_labels": labels.AGGREGATION_LABELS, "award_labels": AWARD_LABELS,
             "skill_labels": SKILL_LEVEL_LABELS, "dec": _dec}
 
 
 def _dec(value: Any) -> str:
-    return "" if value is None else services.format_decimal(Decimal(value))
+    return "" if value is None else format_decimal(Decimal(value))
 
 
 def _failed(exc: DomainError) -> int:
@@ -147,7 +148,7 @@ def index():
                                             trade_id=trade_id, q=q, page=page, per_page=per_page)
     return _render("index.html", pagination=pagination, status=200, filter_status=status, filter_level=level, q=q,
                    filter_trade=trade_id, trades=trade_choices(trade_id), per_page=per_page,
-                   states=list(services.iter_states()))
+                   states=list(labels.iter_states()))
 
 
 @bp.route("/competitions/new", methods=["GET", "POST"])
@@ -176,7 +177,7 @@ def _field_failed(form, exc: DomainError) -> int:
     for p in (exc.details or {}).get("problems", []) if isinstance(exc.details, dict) else []:
         name = p.get("path", "")
         if name in form:
-            form[name].errors = list(form[name].errors) + [forms.translate_message(p.get("message", ""))]
+            form[name].errors = list(form[name].errors) + [labels.translate_message(p.get("message", ""))]
             shown = True
     if not shown or exc.status != 422:
         flash(str(exc.message), "error")
@@ -295,8 +296,8 @@ def transition(competition_id: int):
     except DomainError as exc:
         status = _failed(exc)
         return _detail(services.managed_competition(current_user, competition_id), status, form)
-    flash(_("Done: %(event)s. The competition is now %(state)s.", event=services.event_label(step.event),
-            state=services.state_label(step.to_status)), "success")
+    flash(_("Done: %(event)s. The competition is now %(state)s.", event=labels.event_label(step.event),
+            state=labels.state_label(step.to_status)), "success")
     return redirect(url_for(".detail", competition_id=competition_id))
 
 
@@ -385,7 +386,7 @@ def scheme_edit(competition_id: int):
         modules = forms.editor_state(services.scheme_document(competition)) or [forms.new_module()]
         if not editable:
             flash(_("The marking scheme cannot change once the competition is running (it is %(state)s).",
-                    state=services.state_label(competition.status)), "warning")
+                    state=labels.state_label(competition.status)), "warning")
     elif not form.validate_on_submit():
         modules, status = forms.parse_editor(request.form), 400
         flash(_("The form expired. Please try again."), "error")
@@ -437,7 +438,7 @@ def difficulty(competition_id: int):
     context = _difficulty_context(competition)
     stored = {(f["entry_id"], f["aspect_id"]): f["factor"]
               for f in services.list_difficulty(current_user, competition_id)}
-    values = {key: services.format_decimal(v) for key, v in stored.items()}
+    values = {key: format_decimal(v) for key, v in stored.items()}
     errors: dict[tuple[int, int], list[str]] = {}
     status = 200
     form = EmptyForm()
@@ -460,7 +461,7 @@ def difficulty(competition_id: int):
                     errors[key] = [_("Enter a number.")]
                     continue
                 if factor is not None and decimal_problem(factor):
-                    errors[key] = [forms.translate_message(decimal_problem(factor))]
+                    errors[key] = [labels.translate_message(decimal_problem(factor))]
                     continue
                 if factor == stored.get(key) or (factor is None and key not in stored):
                     continue
@@ -478,7 +479,7 @@ def difficulty(competition_id: int):
                     path = p.get("path", "")
                     index = path[1:path.find("]")] if path.startswith("[") else ""
                     if index.isdigit() and int(index) < len(keys):
-                        errors.setdefault(keys[int(index)], []).append(forms.translate_message(p.get("message", "")))
+                        errors.setdefault(keys[int(index)], []).append(labels.translate_message(p.get("message", "")))
                 competition = services.managed_competition(current_user, competition_id)
             else:
                 flash(_("Difficulty factors saved (%(count)d changed).", count=len(items)), "success")
@@ -492,7 +493,7 @@ def difficulty(competition_id: int):
 
 def _tie_break_options(competition) -> list[tuple[str, str]]:
     options = [("completion_time", _("Completion time"))]
-    options += [(f"module_kind:{kind}", _("All %(kind)s modules", kind=str(services.MODULE_KIND_LABELS[kind])))
+    options += [(f"module_kind:{kind}", _("All %(kind)s modules", kind=str(labels.MODULE_KIND_LABELS[kind])))
                 for kind in forms.TIE_BREAK_KINDS]
     options += [(f"module:{m.id}", _("Module: %(name)s", name=m.name)) for m in competition.modules]
     return options
@@ -542,7 +543,7 @@ def rules(competition_id: int):
         else:
             for p in problems:
                 if p.get("path") in settings:
-                    settings[p["path"]].errors = list(settings[p["path"]].errors) + [forms.translate_message(p["message"])]
+                    settings[p["path"]].errors = list(settings[p["path"]].errors) + [labels.translate_message(p["message"])]
         return _rules_page(services.managed_competition(current_user, competition_id), settings, state, errors, status)
     flash(_("The rules were saved."), "success")
     return redirect(url_for(".rules", competition_id=competition_id))

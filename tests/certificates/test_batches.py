@@ -272,3 +272,27 @@ def test_api_upload_confirm_and_details(world, client):
     bad = client.post("/api/v1/certificates/batches", headers=headers, content_type="multipart/form-data",
                       data={"file": (io.BytesIO(b"\x89PNG\r\n"), "x.csv")})
     assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "import_not_spreadsheet"
+
+
+@pytest.mark.parametrize("prefix", ["=", "+", "-", "@", "\t", "\r"])
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_error_file_escapes_every_formula_prefix(app_ctx, prefix, fmt):
+    import openpyxl
+    from flask import current_app
+
+    from certificates.models import CertificateBatch
+    from certificates.services import batches
+
+    batch = CertificateBatch(id="b" * 32, rows=[{"row": 2, "name": prefix + "名", "state": "bad"}],
+                             errors=[{"row": 2, "column": "kind", "code": "unknown", "value": prefix + "SUM(A1)"}])
+    with current_app.test_request_context():
+        content, _mimetype, _name = batches.error_file(batch, fmt)
+    if fmt == "csv":
+        cells = [c for line in csv.reader(io.StringIO(content.decode("utf-8-sig"), newline="")) for c in line]
+    else:
+        ws = openpyxl.load_workbook(io.BytesIO(content)).active
+        assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
+        cells = [c.value for row in ws.iter_rows() for c in row]
+    texts = [c for c in cells if isinstance(c, str) and c]
+    assert not any(t[0] in "=+-@\t\r" for t in texts)
+    assert sum(1 for t in texts if t[0] == "'") == 2

@@ -245,6 +245,34 @@ def test_file_error_download_csv_and_xlsx(world, as_role, known):
     assert _count(world) == 0
 
 
+@pytest.mark.parametrize("prefix", ["=", "+", "-", "@"])  # (a leading tab or CR is stripped from every cell read)
+def test_file_with_an_error_column_reads_back_as_the_upload(world, as_role, known, prefix):
+    from app import tabular
+    from competitions.services import registration as services
+
+    b = as_role("hr_a")
+    (a1, n1) = known["a1"]
+    data = f"序号,姓名,证件号码\n1,{prefix}1+2,12345\n\n2,{a1.name},{n1}\n".encode()
+    encoded = base64.b64encode(data).decode()
+    resp = b.post(_hr_url(world, "/file/errors"), {"content": encoded, "filename": "x.csv", "format": "fix"})
+    assert resp.status_code == 200 and resp.mimetype == tabular.XLSX_MIMETYPE
+    ws = openpyxl.load_workbook(io.BytesIO(resp.data)).active
+    assert [c.value for c in ws[1]] == ["序号", "姓名", "证件号码", "Errors"]
+    assert [c.value for c in ws[2]][:3] == ["1", f"'{prefix}1+2", "12345"] and "18" in ws.cell(2, 4).value  # 18 chars
+    assert ws.cell(3, 1).value is None and ws.cell(4, 2).value == a1.name and ws.cell(4, 4).value is None
+    table = tabular.read_table("fixed.xlsx", resp.data, services.LAYOUT, max_rows=10)
+    assert list(table.rows) == [(2, [f"{prefix}1+2", "", "12345"]), (4, [a1.name, "", n1])]
+    assert _count(world) == 0
+
+
+def test_two_columns_for_one_field_are_refused(world, as_role, known):
+    (a1, n1) = known["a1"]
+    data = f"姓名,名字,证件号码\n{a1.name},{a1.name},{n1}\n".encode()
+    resp = _upload(as_role("hr_a"), world, data)
+    assert resp.status_code == 400 and "These columns appear more than once: 名字" in _text(resp)
+    assert _count(world) == 0
+
+
 @pytest.mark.parametrize("data, status", [(b"", 400), (b"\x00\x01garbage", 400)])
 def test_unreadable_file_is_4xx_on_the_page(world, as_role, data, status):
     resp = _upload(as_role("hr_a"), world, data, "x.xlsx")

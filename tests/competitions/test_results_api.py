@@ -142,6 +142,22 @@ def test_xlsx_export(rw):  # noqa: F811
     assert str(rows[2][6]) == "89.33"
 
 
+@pytest.mark.parametrize("prefix", ["=", "+", "-", "@", "\t", "\r"])
+def test_xlsx_export_escapes_formula_cells(rw, prefix):  # noqa: F811
+    rw.fill()
+    rw.lock_all()
+    rw.post("organizer", "/decode")
+    rw.theory.name = prefix + "SUM(A1)"
+    rw.enterprises[0].name = prefix + "cmd|' /C calc'!A0"
+    db.session.commit()
+    sheet = load_workbook(io.BytesIO(rw.client.get(rw.url("/results.xlsx"), headers=rw.headers("organizer")).data)).active
+    cells = [c for row in sheet.iter_rows() for c in row]
+    texts = [c.value for c in cells if isinstance(c.value, str)]
+    assert all(c.data_type != "f" for c in cells)
+    assert not any(t[0] in "=+-@\t\r" for t in texts)
+    assert sum(1 for t in texts if t[0] == "'" and t[2:] in ("SUM(A1)", "cmd|' /C calc'!A0")) >= 2
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_permissions(rw, role):  # noqa: F811
     rw.fill()

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from app.db import db
+from app.errors import DomainError
 from competitions.domain import (
     CHINESE_TIE_BREAK,
     FixedCountAwards,
@@ -93,7 +94,7 @@ def test_the_service_itself_refuses_more_than_4_decimals(setup):
     """Not only the API schema: any caller of the service (the difficulty grid's form too) is refused, never rounded."""
     cid = setup.with_scheme()
     mine, dive = setup.entry(cid), aspect("难度动作")
-    with pytest.raises(services.DomainError) as refused:
+    with pytest.raises(DomainError) as refused:
         services.set_difficulty(setup.users["organizer"], cid,
                                 [{"entry_id": mine.id, "aspect_id": dive.id, "factor": Decimal("1.00001")}])
     assert [(p["path"], p["code"]) for p in refused.value.details["problems"]] == [("[0].factor", "too_precise")]

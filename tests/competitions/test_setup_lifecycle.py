@@ -4,12 +4,13 @@ the audit log, and two attempts at the same step (only one applies)."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from app.db import db
+from app.db import db, utcnow
 from app.errors import Conflict, PermissionDenied
+from competitions import labels
 from competitions.domain import TRANSITIONS, CompetitionEvent, CompetitionState
-from competitions.models import CompetitionTransition, Module
+from competitions.models import Competition, CompetitionTransition, Module
 from competitions.services import setup as services
 from tests.competitions import setup_support
 
@@ -155,8 +156,8 @@ def test_conditional_update_refuses_a_concurrent_change(setup, app, monkeypatch)
 
     def meanwhile(competition):
         real_guard(competition)
-        db.session.execute(services.update(services.Competition.__table__)
-                           .where(services.Competition.id == cid).values(status="registration_open"))
+        db.session.execute(update(Competition.__table__)
+                           .where(Competition.id == cid).values(status="registration_open"))
 
     monkeypatch.setitem(services.GUARDS, CompetitionEvent.OPEN_REGISTRATION, meanwhile)
     resp = setup.step(cid, "open_registration")
@@ -211,7 +212,7 @@ def test_closing_scoring_needs_every_module_locked(setup):
     cid = setup.with_scheme()
     setup.run_to(cid, "running")
     modules = db.session.scalars(select(Module).where(Module.competition_id == cid).order_by(Module.position)).all()
-    modules[0].locked_at = services.utcnow()
+    modules[0].locked_at = utcnow()
     db.session.flush()
     resp = setup.call("organizer", "POST", f"/api/v1/competitions/{cid}/transitions", {"event": "close_scoring"},
                       headers={"Accept-Language": "en"})
@@ -239,5 +240,5 @@ def test_history_is_for_organizers(setup):
 
 
 def test_state_labels_cover_every_state():
-    assert set(services.STATE_LABELS) == set(CompetitionState)
-    assert set(services.EVENT_LABELS) == set(CompetitionEvent)
+    assert set(labels.STATE_LABELS) == set(CompetitionState)
+    assert set(labels.EVENT_LABELS) == set(CompetitionEvent)

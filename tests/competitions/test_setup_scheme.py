@@ -296,6 +296,27 @@ def test_xlsx_export_import_round_trip(setup, lang):
     assert setup.audit("scheme_replaced", other)[-1].details["source"] == "xlsx"
 
 
+@pytest.mark.parametrize("prefix", ["=", "+", "-", "@", "\t", "\r"])
+def test_xlsx_export_escapes_formula_cells_and_reads_them_back(setup, prefix):
+    doc = sample_scheme()
+    doc["modules"][1]["name"] = prefix + "SUM(A1)"
+    doc["modules"][1]["criteria"][0]["name"] = prefix + "cmd|' /C calc'!A0"
+    doc["modules"][1]["criteria"][0]["aspects"][0]["level_words"] = [prefix + "差", "合格", "良好", "优秀"]
+    cid = setup.create()
+    assert setup.put(url(cid), doc).status_code == 200
+    stored = raw_json(setup.get(url(cid)))
+    content = _xlsx_of(setup, cid)
+    cells = [c for row in _sheet(content).iter_rows() for c in row]
+    assert all(c.data_type != "f" for c in cells)
+    texts = [c.value for c in cells if isinstance(c.value, str)]
+    assert not any(t[0] in "=+-@\t\r" for t in texts)
+    assert "'-" in texts  # the divergence threshold "never" as well
+    other = setup.create(name="另一场")
+    resp = _upload(setup, other, content)
+    assert resp.status_code == 200, resp.get_json()
+    assert strip_ids(raw_json(setup.get(url(other)))) == strip_ids(stored)
+
+
 def test_xlsx_headers_in_the_other_language_and_codes_are_understood(setup):
     cid = setup.with_scheme()
     ws = _sheet(_xlsx_of(setup, cid, "en"))

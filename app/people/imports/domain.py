@@ -1,8 +1,8 @@
-"""Pure rules of the worker import: read XLSX/CSV bytes, map the header row, validate every row.
+"""Pure rules of the worker import: the columns of the file, and the validation of every row.
 
-No Flask, no database. The reader turns bytes into rows of text (detecting the format and, for CSV,
-the encoding); ``validate_rows`` checks each row once with precompiled regexes and lookup tables,
-hashes and encrypts valid ID numbers through the functions it is given, and returns *staged rows*
+No Flask, no database. ``app.tabular`` reads the bytes into rows of text with the worker columns (format,
+encoding, header aliases, limits); ``validate_rows`` checks each row once with precompiled regexes and lookup
+tables, hashes and encrypts valid ID numbers through the functions it is given, and returns *staged rows*
 (``STAGED_*`` positions) plus error entries ``{"row", "column", "code", ...}``. Views translate the
 codes. The plain ID number never leaves this module: staged rows carry its hash, its last four
 characters and its encrypted copy only.
@@ -15,19 +15,14 @@ normalizers of ``app.people.domain`` run only for the unusual values.
 from __future__ import annotations
 
 import base64
-import codecs
-import csv
-import io
 import re
 import unicodedata
-import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from datetime import time as dtime
-from operator import itemgetter
+from datetime import date
 from typing import Any
 
+from app import tabular
 from app.people.domain import (
     MIN_WORKING_AGE,
     normalize_mobile,
@@ -36,6 +31,7 @@ from app.people.domain import (
     validate_name,
     validate_other_id,
 )
+from app.tabular import FORMULA_START, LOST_DIGITS, MAX_BYTES, Column, Layout, Table, looks_like_formula
 
 # --- columns -----------------------------------------------------------------------------------
 
@@ -61,28 +57,15 @@ _HEADER_NAMES: dict[str, tuple[str, ...]] = {
     "trade_name": ("工种", "职业", "工种名称", "职业名称", "职业(工种)", "职业（工种）", "trade", "trade name", "occupation"),
     "skill_level": ("技能等级", "职业技能等级", "等级", "skill level", "level"),
 }
-
-
-def normalize_header(text: Any) -> str:
-    """'证件号码*' / ' ID_Number ' / '姓名（必填）' → a lookup key."""
-    t = unicodedata.normalize("NFKC", str(text if text is not None else "")).strip().lower()
-    t = re.sub(r"\((必填|选填|可选|required|optional)\)", "", t)
-    t = t.replace("_", " ").replace("*", "").replace("：", "").replace(":", "")
-    return " ".join(t.split())
-
-
-HEADER_ALIASES: dict[str, str] = {normalize_header(h): f for f, names in _HEADER_NAMES.items() for h in names}
-
-# What the "missing columns" message names (the template's headers).
+# A "missing columns" message names a column by its first alias (the template's header).
+COLUMNS: dict[str, Column] = {f: Column(f, _HEADER_NAMES[f], numeric_id=f == "id_number") for f in FIELDS}
 REQUIRED_COLUMNS: tuple[tuple[str, ...], ...] = (("name",), ("id_number",), ("trade_code", "trade_name"))
-COLUMN_HEADER = {"name": "姓名", "gender": "性别", "birth_date": "出生日期", "id_type": "证件类型", "id_number": "证件号码",
-                 "mobile": "手机号", "trade_code": "工种代码", "trade_name": "工种", "skill_level": "技能等级"}
+LAYOUT = Layout(tuple(COLUMNS.values()), REQUIRED_COLUMNS)
 
 # Error entries name the column by one of these keys (both trade spellings report as "trade").
 ERROR_COLUMNS = ("name", "gender", "birth_date", "id_type", "id_number", "mobile", "trade", "skill_level")
 _ERROR_COLUMN = ("name", "gender", "birth_date", "id_type", "id_number", "mobile", "trade", "trade", "skill_level")
 
-MAX_COLUMNS = 64  # columns read from a sheet; a header beyond this is ignored
 MAX_VALUE_CHARS = 64  # raw values kept for the preview and the error file are cut to this
 
 
@@ -156,21 +139,7 @@ def parse_birth_date(text: str) -> date | None | str:
 
 # --- formulas ------------------------------------------------------------------------------------
 
-FORMULA_START = "=+-@"
-# '=…' and '@…' are formulas; '+…'/'-…' are unless the rest is number-like (+86 138 0013 8000, -).
-_FORMULA_RE = re.compile(r"[=@]|[+\-](?![\d\s().\-]*$)")
-_FORMULA_ANY = re.compile("\x1f[=+\\-@]")  # some cell of "\x1f".join(cells) starts like a formula
-
-
-def looks_like_formula(text: str) -> bool:
-    return bool(text) and text[0] in FORMULA_START and _FORMULA_RE.match(text) is not None
-
-
-def escape_spreadsheet_cell(value: Any) -> Any:
-    """Neutralize CSV/formula injection in an exported cell: a leading ' makes it plain text."""
-    if isinstance(value, str) and value and value[0] in "=+-@\t\r":
-        return "'" + value
-    return value
+_FORMULA_ANY = re.compile("\x1f[" + re.escape(FORMULA_START) + "]")  # some cell of "\x1f".join(cells) starts like one
 
 
 # --- resident ID (fast path of app.people.domain.validate_resident_id) ------------------------
@@ -220,230 +189,10 @@ def normalize_id_text(text: str) -> str:
 # --- reading files ------------------------------------------------------------------------------
 
 
-class ImportFileError(Exception):
-    """The file as a whole cannot be imported; ``code`` names why, ``params`` fill the message."""
-
-    def __init__(self, code: str, **params: Any) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
-
-
-_ZIP_MAGIC = b"PK\x03\x04"
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, .doc
-_BINARY_MAGICS = (b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"%PDF", b"\x1f\x8b", b"Rar!", b"7z\xbc\xaf")
-NUMERIC_ID = "\x00number"  # an ID number that a spreadsheet stored as a (rounded) number
-
-
-def sniff_format(filename: str, data: bytes) -> str:
-    """'xlsx' or 'csv' from the bytes (the name only decides the error message)."""
-    head = data[:8192]
-    if not data.strip(b" \t\r\n\x00") or data in (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-        raise ImportFileError("empty")
-    if head.startswith(_ZIP_MAGIC):
-        return "xlsx"
-    if head.startswith(_OLE_MAGIC):
-        raise ImportFileError("xls")
-    if (filename or "").lower().endswith((".xlsx", ".xlsm")):
-        raise ImportFileError("bad_xlsx")
-    if head.startswith(_BINARY_MAGICS):
-        raise ImportFileError("not_spreadsheet")
-    if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise ImportFileError("not_spreadsheet")
-    return "csv"
-
-
-def decode_text(data: bytes) -> tuple[str, str]:
-    """(text, encoding label): UTF-8 with or without BOM, UTF-16 with BOM, GBK, then GB18030."""
-    if data.startswith(codecs.BOM_UTF8):
-        try:
-            return data[3:].decode("utf-8"), "UTF-8-BOM"
-        except UnicodeDecodeError:
-            raise ImportFileError("encoding") from None
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return data.decode("utf-16"), "UTF-16"
-        except UnicodeDecodeError:
-            raise ImportFileError("encoding") from None
-    for codec, label in (("utf-8", "UTF-8"), ("gbk", "GBK"), ("gb18030", "GB18030")):
-        try:
-            return data.decode(codec), label
-        except UnicodeDecodeError:
-            continue
-    raise ImportFileError("encoding")
-
-
-def _csv_rows(text: str) -> Iterator[list[str]]:
-    first = text[: text.find("\n") if "\n" in text else len(text)]
-    delimiter = max(",\t;", key=first.count) if any(c in first for c in ",\t;") else ","
-    if "\x00" in text:
-        raise ImportFileError("not_spreadsheet")
-    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
-
-
-def _xlsx_text(v: Any) -> str:
-    if v is None:
-        return ""
-    if type(v) is str:
-        return v.strip()
-    if isinstance(v, bool):
-        return str(v)
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        return str(int(v)) if v.is_integer() else repr(v)
-    if isinstance(v, datetime):
-        return v.date().isoformat() if v.time() == dtime() else v.isoformat(sep=" ")
-    if isinstance(v, date):
-        return v.isoformat()
-    return str(v).strip()
-
-
-def _xlsx_rows(data: bytes, max_rows: int) -> list[tuple[Any, ...]]:
-    """The rows of the first worksheet (read-only mode, values only; formulas come as '=…').
-
-    Reading stops after the header and ``max_rows`` + 1 non-blank rows: enough to say "too many".
-    """
-    import openpyxl
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # openpyxl warns about styles and extensions it ignores
-        try:
-            wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
-        except Exception as exc:  # any failure to open means: not a workbook we can read
-            raise ImportFileError("bad_xlsx") from exc
-        try:
-            if not wb.worksheets:
-                raise ImportFileError("bad_xlsx")
-            rows, filled = [], 0
-            for row in wb.worksheets[0].iter_rows(values_only=True, max_col=MAX_COLUMNS):
-                rows.append(row)
-                if any(c is not None for c in row):
-                    filled += 1
-                    if filled > max_rows + 1:
-                        break
-            return rows
-        except ImportFileError:
-            raise
-        except Exception as exc:
-            raise ImportFileError("bad_xlsx") from exc
-        finally:
-            wb.close()
-
-
-@dataclass
-class Table:
-    """A file read into its header mapping and an iterator of (row number, cells in FIELDS order)."""
-
-    file_format: str
-    encoding: str | None
-    headers: dict[str, str]  # field → header text as in the file
-    rows: Iterator[tuple[int, list[str]]]
-    ignored_headers: list[str] = field(default_factory=list)
-
-
-def map_headers(header: Iterable[Any]) -> tuple[list[int], dict[str, str], list[str]]:
-    """Column index per field (-1 when absent), field → header text, ignored headers.
-
-    Raises ``missing_headers`` (naming what is missing) or ``duplicate_headers``.
-    """
-    index = [-1] * len(FIELDS)
-    texts: dict[str, str] = {}
-    ignored, duplicates = [], []
-    for i, cell in enumerate(header):
-        text = str(cell).strip() if cell is not None else ""
-        if not text:
-            continue
-        f = HEADER_ALIASES.get(normalize_header(text))
-        if f is None:
-            ignored.append(text)
-            continue
-        k = FIELDS.index(f)
-        if index[k] >= 0:
-            duplicates.append(text)
-            continue
-        index[k] = i
-        texts[f] = text
-    if duplicates:
-        raise ImportFileError("duplicate_headers", columns=duplicates)
-    missing = ["/".join(COLUMN_HEADER[f] for f in group) for group in REQUIRED_COLUMNS
-               if all(index[FIELDS.index(f)] < 0 for f in group)]
-    if missing:
-        raise ImportFileError("missing_headers", columns=missing, found=[str(c) for c in header if c not in (None, "")][:20])
-    return index, texts, ignored
-
-
-def open_rows(filename: str, data: bytes, max_rows: int
-              ) -> tuple[str, str | None, Iterable[Any], Callable[[Any], str] | None]:
-    """Sniff the format and open the raw rows: (format, CSV encoding, rows, ``to_text``).
-
-    XLSX rows hold cells as openpyxl reads them (``to_text`` turns one into text, formulas refused);
-    CSV rows are lists of strings (``to_text`` is None). Other readers of spreadsheets (e.g. the
-    competition registration file) build on this, so every upload gets the same sniffing and encodings.
-    """
-    fmt = sniff_format(filename, data)
-    if fmt == "xlsx":
-        return fmt, None, _xlsx_rows(data, max_rows), _xlsx_text
-    text, encoding = decode_text(data)
-    return fmt, encoding, _csv_rows(text), None
-
-
-def read_table(filename: str, data: bytes, max_rows: int) -> Table:
-    """Detect the format (and encoding), map the header row; rows are read lazily.
-
-    Blank rows are skipped; the row number is the one a spreadsheet shows (the header's row is 1 when
-    it is the first line). More than ``max_rows`` data rows raise ``too_many_rows`` while reading.
-    """
-    fmt, encoding, raw, to_text = open_rows(filename, data, max_rows)
-    it = iter(enumerate(raw, start=1))
-    header = None
-    try:
-        for _number, row in it:
-            if any((c.strip() if isinstance(c, str) else c is not None) for c in row):
-                header = row
-                break
-    except csv.Error as exc:
-        raise ImportFileError("not_spreadsheet") from exc
-    if header is None:
-        raise ImportFileError("empty")
-    index, texts, ignored = map_headers(header)
-    return Table(fmt, encoding, texts, _data_rows(it, index, to_text, max_rows), ignored)
-
-
-def _data_rows(it: Iterator[tuple[int, Any]], index: list[int], to_text: Callable[[Any], str] | None,
-               max_rows: int) -> Iterator[tuple[int, list[str]]]:
-    width = max(index) + 1
-    # An absent field has index -1: every row gets one empty cell appended, which row[-1] then reads.
-    get = itemgetter(*index)
-    id_col = index[F_ID_NUMBER]
-    strip = str.strip
-    count = 0
-    try:
-        for number, row in it:
-            if to_text is None:  # CSV: a list of strings
-                if not row or not "".join(row).strip():
-                    continue
-                if len(row) < width:
-                    row.extend([""] * (width - len(row)))
-                row.append("")
-                cells = list(map(strip, get(row)))
-            else:
-                if all(c is None or (type(c) is str and not c.strip()) for c in row):
-                    continue
-                row = list(row)
-                if len(row) < width:
-                    row.extend([None] * (width - len(row)))
-                row.append(None)
-                cells = list(map(to_text, get(row)))
-                v = row[id_col]
-                if isinstance(v, float | int) and not isinstance(v, bool) and abs(v) >= 1e15:
-                    cells[F_ID_NUMBER] = NUMERIC_ID  # 18 digits do not survive a double
-            count += 1
-            if count > max_rows:
-                raise ImportFileError("too_many_rows", max=max_rows)
-            yield number, cells
-    except csv.Error as exc:
-        raise ImportFileError("not_spreadsheet") from exc
+def read_table(filename: str, data: bytes, max_rows: int, max_bytes: int | None = MAX_BYTES) -> Table:
+    """The file read with the worker columns by ``app.tabular`` (format, encoding, header, limits, blank rows);
+    rows are read lazily, cells in ``FIELDS`` order."""
+    return tabular.read_table(filename, data, LAYOUT, max_rows=max_rows, max_bytes=max_bytes)
 
 
 # --- validating rows -------------------------------------------------------------------------------
@@ -556,7 +305,7 @@ def validate_rows(rows: Iterable[tuple[int, list[str]]], *, trades_by_code: dict
                 row_errors.append((F_ID_TYPE, "unknown", _cut(id_type_text)))
         id_number = ""
         id_ok = False
-        if id_text == NUMERIC_ID:
+        if id_text == LOST_DIGITS:
             row_errors.append((F_ID_NUMBER, "as_number", None))
         elif not id_text:
             if not formulas & (1 << F_ID_NUMBER):

@@ -1,4 +1,4 @@
-"""Translated texts of the worker import: column labels, row error messages, file error messages.
+"""Translated texts of the worker import: column labels, row error messages, its words for file errors.
 
 Lazy strings (``_l``) keyed by the codes ``app.people.imports.domain`` returns; the preview page,
 the API and the downloadable error file all use them, so they read the same everywhere.
@@ -10,6 +10,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
+from app import tabular
 from app.people import labels as people_labels
 from app.people.domain import MIN_WORKING_AGE
 
@@ -60,16 +61,9 @@ ROW_MESSAGES: dict[tuple[str, str], Any] = {
 FORMULA_MESSAGE = _l("Formulas are not allowed; enter plain values.")
 UNKNOWN_ROW_MESSAGE = _l("This value is not valid.")
 
+# The worker import's own words for two file problems (the others are app.tabular's).
 FILE_MESSAGES: dict[str, Any] = {
-    "no_file": _l("Choose a file to upload."),
-    "empty": _l("The file is empty."),
     "no_rows": _l("The file has a header row but no workers."),
-    "missing_headers": _l("Required columns are missing: %(columns)s. Download the template to see the expected header row."),
-    "duplicate_headers": _l("These columns appear more than once: %(columns)s."),
-    "not_spreadsheet": _l("This is not a spreadsheet. Upload an XLSX or CSV file."),
-    "xls": _l("Old Excel files (.xls) cannot be read. Save the file as XLSX or CSV and upload it again."),
-    "bad_xlsx": _l("The file is not a valid XLSX workbook. Save it again from Excel or WPS as XLSX, or as CSV."),
-    "encoding": _l("The text encoding of the CSV file was not recognized. Save it as UTF-8 or GBK."),
     "too_many_rows": _l("The file has more than %(max)d workers. Split it into smaller files."),
 }
 
@@ -108,25 +102,10 @@ def column_label(column: str) -> str:
     return str(label) if label is not None else column
 
 
-def _join(items: list[str]) -> str:
-    """A list in the reader's language: "姓名、证件号码和工种" / "name, ID number, and trade"."""
-    from babel.lists import format_list
-    from flask_babel import get_locale
-
-    return format_list([str(i) for i in items], locale=get_locale()) if items else ""
-
-
 def file_message(code: str, params: dict[str, Any]) -> str:
-    from flask_babel import gettext as _
+    """The message of a file that cannot be imported (``app.tabular.FileError``), in the request's language."""
+    return tabular.file_message(code, params, FILE_MESSAGES)
 
-    if code == "missing_headers":
-        return _("Required columns are missing: %(columns)s. Download the template to see the expected header row.",
-                 columns=_join(params.get("columns", [])))
-    if code == "duplicate_headers":
-        return _("These columns appear more than once: %(columns)s.", columns=_join(params.get("columns", [])))
-    if code == "too_many_rows":
-        return _("The file has more than %(max)d workers. Split it into smaller files.", max=params.get("max", 0))
-    return str(FILE_MESSAGES.get(code, FILE_MESSAGES["not_spreadsheet"]))
 
 # The worker pages' labels, so both read the same (keys are the stored codes: "M", "resident", 3, …).
 GENDER_LABELS = people_labels.GENDER_LABELS

@@ -15,7 +15,6 @@ Services flush, never commit (the request does).
 from __future__ import annotations
 
 import binascii
-import csv
 import io
 import json
 import os
@@ -34,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app import tabular
 from app.audit.services import record
 from app.crypto import id_cipher
 from app.db import db, utcnow
@@ -53,10 +53,10 @@ from app.people.imports.domain import (
     STAGED_NAME,
     STAGED_ROW,
     STAGED_TRADE,
-    ImportFileError,
 )
 from app.people.imports.messages import column_label, file_message, row_message
 from app.people.models import Trade, Worker, WorkerImport
+from app.tabular import FileError
 
 PREVIEW = "preview"
 CONFIRMED = "confirmed"
@@ -179,12 +179,13 @@ def preview_import(actor, enterprise_id: int | None, filename: str, data: bytes,
     by_code, by_name = _trade_index()
     protector = id_cipher()
     try:
-        table = domain.read_table(filename, data, current_app.config["IMPORT_MAX_ROWS"])
+        table = domain.read_table(filename, data, current_app.config["IMPORT_MAX_ROWS"],
+                                  current_app.config.get("MAX_CONTENT_LENGTH"))
         staged = domain.validate_rows(table.rows, trades_by_code=by_code, trades_by_name=by_name,
                                       hash_id=protector.hash, encrypt_id=protector.encrypt, today=today or date.today())
-    except ImportFileError as exc:
+    except FileError as exc:
         raise ImportFileInvalid(file_message(exc.code, exc.params), code=f"import_{exc.code}",
-                                details={k: v for k, v in exc.params.items() if k in ("columns", "max")}) from None
+                                details=tabular.error_details(exc)) from None
     if not staged.rows:
         raise ImportFileInvalid(file_message("no_rows", {}), code="import_no_rows")
     domain.mark_registered(staged, _registered(list(staged.hashes)), ent_id)
@@ -388,31 +389,12 @@ def translated_errors(imp: WorkerImport) -> list[dict[str, Any]]:
 
 
 def error_file(imp: WorkerImport, fmt: str = "csv") -> tuple[bytes, str, str]:
-    """(content, mimetype, filename) listing every error: row, column, message, value.
-
-    CSV is UTF-8 with a BOM so Excel opens it; cells that a spreadsheet would run as formulas are
-    prefixed with an apostrophe.
-    """
+    """(content, mimetype, filename) listing every error: row, column, message, value (``app.tabular.error_list``:
+    CSV with a BOM so Excel opens it, or XLSX; formula-like cells escaped). Never an ID number: the preview keeps
+    none, so the uploaded rows themselves cannot be given back here."""
     header = [_("Row"), _("Column"), _("Error"), _("Value in the file")]
     lines = [[e["row"], column_label(e["column"]), row_message(e), e.get("value", "")] for e in imp.errors or []]
-    esc = domain.escape_spreadsheet_cell
-    stem = f"import-errors-{imp.id[:8]}"
-    if fmt == "xlsx":
-        import openpyxl
-
-        wb = openpyxl.Workbook(write_only=True)
-        ws = wb.create_sheet(_("Errors"))
-        ws.append(header)
-        for line in lines:
-            ws.append([esc(str(c)) if isinstance(c, str) else c for c in line])
-        buf = io.BytesIO()
-        wb.save(buf)
-        return buf.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", stem + ".xlsx"
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows([[esc(c) for c in line] for line in lines])
-    return ("\ufeff" + out.getvalue()).encode("utf-8"), "text/csv; charset=utf-8", stem + ".csv"
+    return tabular.error_list(header, lines, fmt=fmt, stem=f"import-errors-{imp.id[:8]}")
 
 
 def template_file() -> tuple[bytes, str, str]:
@@ -437,7 +419,7 @@ def template_file() -> tuple[bytes, str, str]:
     trades = wb.create_sheet(_("Trades"))
     trades.append([_("Trade code"), _("Trade")])
     for code, name in db.session.execute(select(Trade.code, Trade.name).where(Trade.is_active.is_(True)).order_by(Trade.code)):
-        trades.append([code, name])
+        trades.append(tabular.escape_row([code, name]))  # names come from the catalogue: never a formula
     values = wb.create_sheet(_("Allowed values"))
     values.append([_("Document type"), _("Skill level"), _("Gender")])
     id_types = list(domain.ID_TYPE_LABEL.values())
@@ -447,4 +429,4 @@ def template_file() -> tuple[bytes, str, str]:
                        ("男", "女")[i] if i < 2 else None])
     buf = io.BytesIO()
     wb.save(buf)
-    return buf.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "worker-import-template.xlsx"
+    return buf.getvalue(), tabular.XLSX_MIMETYPE, "worker-import-template.xlsx"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import codecs
 import csv
 import io
 from datetime import date
@@ -15,6 +14,7 @@ from hypothesis import strategies as st
 from app.crypto import IdCipher
 from app.people.domain import id_check_char, validate_resident_id
 from app.people.imports import domain as d
+from app.tabular import LOST_DIGITS, FileError, normalize_header
 
 TODAY = date(2026, 6, 1)
 CIPHER = IdCipher("test-key", base64.urlsafe_b64encode(b"k" * 32).decode())
@@ -68,22 +68,6 @@ def test_parse_skill_level(text, expected):
     assert d.parse_skill_level(text) == expected
 
 
-@pytest.mark.parametrize(("text", "formula"), [
-    ("=1+1", True), ("=HYPERLINK(\"x\")", True), ("@SUM(A1)", True), ("@", True), ("+A1", True),
-    ("-2+3+cmd|' /C calc'!A0", True), ("+cmd|' /C calc'!A0", True),
-    ("+86 138 0013 8000", False), ("-", False), ("-1", False), ("张三", False), ("", False), ("a=b", False),
-])
-def test_looks_like_formula(text, formula):
-    assert d.looks_like_formula(text) is formula
-
-
-@pytest.mark.parametrize(("value", "escaped"), [
-    ("=1+2", "'=1+2"), ("+1", "'+1"), ("-x", "'-x"), ("@x", "'@x"), ("\t=1", "'\t=1"), ("ok", "ok"), (5, 5), ("", ""),
-])
-def test_escape_spreadsheet_cell(value, escaped):
-    assert d.escape_spreadsheet_cell(value) == escaped
-
-
 @pytest.mark.parametrize(("header", "field"), [
     ("姓名", "name"), ("姓名*", "name"), (" Name ", "name"), ("姓名（必填）", "name"), ("证件号码", "id_number"),
     ("身份证号", "id_number"), ("ID_Number", "id_number"), ("工种代码", "trade_code"), ("工种", "trade_name"),
@@ -91,47 +75,22 @@ def test_escape_spreadsheet_cell(value, escaped):
     ("证件类型", "id_type"), ("性别", "gender"), ("Sex", "gender"),
 ])
 def test_header_aliases(header, field):
-    assert d.HEADER_ALIASES[d.normalize_header(header)] == field
+    assert d.LAYOUT.columns[d.LAYOUT.aliases[normalize_header(header)]].key == field
 
 
 def test_map_headers_reports_missing_and_duplicates():
-    with pytest.raises(d.ImportFileError) as exc:
-        d.map_headers(["姓名", "手机号"])
+    with pytest.raises(FileError) as exc:
+        d.LAYOUT.map_header(["姓名", "手机号"])
     assert exc.value.code == "missing_headers" and exc.value.params["columns"] == ["证件号码", "工种代码/工种"]
-    with pytest.raises(d.ImportFileError) as exc:
-        d.map_headers(["姓名", "Name", "证件号码", "工种"])
+    with pytest.raises(FileError) as exc:
+        d.LAYOUT.map_header(["姓名", "Name", "证件号码", "工种"])
     assert exc.value.code == "duplicate_headers" and exc.value.params["columns"] == ["Name"]
-    index, texts, ignored = d.map_headers(["序号", "姓名", None, "证件号码", "工种"])
+    index, texts, ignored, _error_column = d.LAYOUT.map_header(["序号", "姓名", "", "证件号码", "工种"])
     assert index[d.F_NAME] == 1 and index[d.F_ID_NUMBER] == 3 and index[d.F_TRADE_NAME] == 4 and index[d.F_MOBILE] == -1
     assert ignored == ["序号"] and texts["name"] == "姓名"
 
 
-# --- reading bytes -------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("data", "label"), [
-    ("姓名".encode(), "UTF-8"), (codecs.BOM_UTF8 + "姓名".encode(), "UTF-8-BOM"), ("姓名".encode("gbk"), "GBK"),
-    ("刘䶮".encode("gb18030"), "GB18030"), ("姓名".encode("utf-16"), "UTF-16"), (b"name", "UTF-8"),
-])
-def test_decode_text(data, label):
-    text, got = d.decode_text(data)
-    assert got == label and text in ("姓名", "刘䶮", "name")
-
-
-@pytest.mark.parametrize(("filename", "data", "result"), [
-    ("a.csv", b"a,b", "csv"), ("a.xlsx", b"PK\x03\x04rest", "xlsx"), ("a.csv", b"PK\x03\x04", "xlsx"),
-    ("a.xlsx", b"a,b", "bad_xlsx"), ("a.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "xls"),
-    ("a.csv", b"\x89PNG\r\n", "not_spreadsheet"),
-    ("a.csv", b"a,b\x00c", "not_spreadsheet"), ("a.csv", b"", "empty"), ("a.csv", b" \r\n", "empty"),
-    ("a.csv", codecs.BOM_UTF8, "empty"), ("a.txt", "姓名".encode("utf-16"), "csv"),
-])
-def test_sniff_format(filename, data, result):
-    if result in ("csv", "xlsx"):
-        assert d.sniff_format(filename, data) == result
-    else:
-        with pytest.raises(d.ImportFileError) as exc:
-            d.sniff_format(filename, data)
-        assert exc.value.code == result
+# --- reading bytes (the reader itself: tests/app/test_tabular.py) ---------------------------------------
 
 
 def test_read_table_skips_blank_rows_and_numbers_rows_like_a_spreadsheet():
@@ -143,7 +102,7 @@ def test_read_table_skips_blank_rows_and_numbers_rows_like_a_spreadsheet():
 def test_read_table_counts_rows_against_the_limit():
     text = "姓名,证件号码,工种\n" + "张三,X,电工\n" * 4
     table = d.read_table("a.csv", text.encode(), 3)
-    with pytest.raises(d.ImportFileError) as exc:
+    with pytest.raises(FileError) as exc:
         list(table.rows)
     assert exc.value.code == "too_many_rows" and exc.value.params == {"max": 3}
 
@@ -180,7 +139,7 @@ def test_fast_resident_check_agrees_on_real_shapes(born, seq, last):
     ({"id_number": "11010519900101A234"}, [("id_number", "format")]),
     ({"id_number": "110105" + "19900230" + "0011"}, [("id_number", "date")]),
     ({"id_number": rid(1)[:-1] + ("1" if rid(1)[-1] != "1" else "2")}, [("id_number", "check")]),
-    ({"id_number": d.NUMERIC_ID}, [("id_number", "as_number")]),
+    ({"id_number": LOST_DIGITS}, [("id_number", "as_number")]),
     ({"id_number": rid(5, date(2015, 1, 1))}, [("birth_date", "too_young")]),
     ({"id_number": rid(1).lower()}, []),
     ({"id_number": rid(1).translate(FULL_WIDTH)}, []),  # typed with a Chinese IME

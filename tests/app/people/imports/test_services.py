@@ -48,6 +48,16 @@ def test_file_error_carries_code_and_details(world, app):
     assert counts() == before
 
 
+def test_a_file_over_the_size_limit_stores_nothing(world, app, monkeypatch):
+    data = csv_bytes([row(1)])
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", len(data) - 1)
+    before = counts()
+    with app.test_request_context(), pytest.raises(DomainError) as exc:
+        services.preview_import(world["hr_a"], None, "a.csv", data)
+    assert exc.value.code == "import_too_large" and exc.value.status == 400
+    assert counts() == before
+
+
 def test_filename_is_reduced_to_its_base_name(world, app):
     with app.test_request_context():
         imp = services.preview_import(world["hr_a"], None, "C:\\Users\\hr\\..\\名单.csv", csv_bytes([row(1)]))
@@ -72,3 +82,47 @@ def test_stale_previews_expire_and_drop_their_staged_rows(world, app):
         assert fresh.status == "preview" and len(fresh.rows) == 1
         with pytest.raises(DomainError):
             services.confirm_import(world["hr_a"], old.id)
+
+
+PREFIXES = ["=", "+", "-", "@", "\t", "\r"]
+
+
+def _cells(content: bytes, fmt: str) -> list:
+    import csv
+    import io
+
+    import openpyxl
+
+    if fmt == "csv":
+        return [c for line in csv.reader(io.StringIO(content.decode("utf-8-sig"), newline="")) for c in line]
+    ws = openpyxl.load_workbook(io.BytesIO(content)).active
+    assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
+    return [c.value for row in ws.iter_rows() for c in row]
+
+
+@pytest.mark.parametrize("prefix", PREFIXES)
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_error_file_escapes_every_formula_prefix(app, prefix, fmt):
+    from app.people.models import WorkerImport
+
+    imp = WorkerImport(id="a" * 32, errors=[{"row": 2, "column": "trade", "code": "unknown", "value": prefix + "SUM(A1)"}])
+    with app.test_request_context():
+        content, _mimetype, _name = services.error_file(imp, fmt)
+    texts = [c for c in _cells(content, fmt) if isinstance(c, str) and c]
+    assert not any(t[0] in "=+-@\t\r" for t in texts)
+    assert any(t[0] == "'" and t.endswith("SUM(A1)") for t in texts)
+
+
+@pytest.mark.parametrize("prefix", PREFIXES)
+def test_template_escapes_catalogue_names(app, create_trade, prefix):
+    import io
+
+    import openpyxl
+
+    create_trade(name=prefix + "SUM(A1)")
+    with app.test_request_context():
+        content, _mimetype, _name = services.template_file()
+    trades = openpyxl.load_workbook(io.BytesIO(content)).worksheets[1]
+    names = [row[1] for row in trades.iter_rows(values_only=True)]
+    assert any(n and n[0] == "'" and n.endswith("SUM(A1)") for n in names)
+    assert not any(n and n[0] in "=+-@\t\r" for n in names)
