@@ -1,12 +1,19 @@
-"""Workers, trades (the occupational catalogue), consents and staged imports."""
+"""Workers (the person), their employments, trades (the occupational catalogue), consents and staged imports.
+
+``Worker`` is the person: one row per ID number for life, whatever enterprise they work for. ``Employment`` rows
+are their employment history; ``Worker.enterprise_id`` is a copy of the current employment's enterprise, which
+every "own enterprise" rule reads (HR scope, conflicts of interest). Only ``app.people.employment`` changes it after
+the worker is created (``move``); a worker's first employment is written with the worker row (``_first_employment``).
+"""
 
 from __future__ import annotations
 
+import contextvars
 import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, LargeBinary, String, event, insert, inspect, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import db, utcnow
@@ -57,6 +64,49 @@ class Worker(db.Model):
 
     enterprise: Mapped[Enterprise] = relationship(lazy="joined", innerjoin=True)
     trade: Mapped[Trade | None] = relationship(lazy="joined")
+
+
+class Employment(db.Model):
+    """A period in which a worker works for an enterprise: from ``started_on`` up to, not including, ``ended_on``
+    (NULL: the current employment). At most one current employment per worker (a partial unique index)."""
+
+    __table_args__ = (
+        Index("uq_employment_current_worker", "worker_id", unique=True,
+              sqlite_where=text("ended_on IS NULL"), postgresql_where=text("ended_on IS NULL")),
+        CheckConstraint("ended_on IS NULL OR ended_on >= started_on", name="ends_after_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id", ondelete="CASCADE"), index=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
+    started_on: Mapped[date]
+    ended_on: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    enterprise: Mapped[Enterprise] = relationship(lazy="joined", innerjoin=True)
+
+
+# Set only by ``app.people.employment.move`` while it changes a worker's current employment.
+moving_employer: contextvars.ContextVar[bool] = contextvars.ContextVar("moving_employer", default=False)
+
+
+@event.listens_for(Worker.enterprise_id, "set")
+def _employer_follows_employment(worker: Worker, value, oldvalue, initiator) -> None:
+    """A stored worker changes enterprise only through an employment (``app.people.employment.move``), so the copy in
+    ``Worker.enterprise_id`` and the current employment never disagree."""
+    if value != oldvalue and inspect(worker).persistent and not moving_employer.get():
+        raise RuntimeError("Worker.enterprise_id follows the current employment: use app.people.employment.move")
+
+
+@event.listens_for(Worker, "after_insert")
+def _first_employment(mapper, connection, worker: Worker) -> None:
+    """Every worker starts with one current employment at the enterprise that registered them, from that day on
+    (bulk inserts that bypass the ORM write theirs with ``app.people.employment.start_missing``)."""
+    from app.people.employment import local_date
+
+    connection.execute(insert(Employment.__table__).values(
+        worker_id=worker.id, enterprise_id=worker.enterprise_id, started_on=local_date(worker.created_at),
+        created_at=utcnow()))
 
 
 class ConsentEvent(db.Model):

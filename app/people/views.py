@@ -16,7 +16,7 @@ from app.accounts.models import Role
 from app.auth import roles_required
 from app.db import db
 from app.errors import DomainError
-from app.people import services
+from app.people import employment, services
 from app.people.domain import mask_id, mask_mobile, mask_name, validate_id_number
 from app.people.forms import ConsentForm, TradeForm, WorkerForm
 from app.people.labels import (
@@ -129,7 +129,8 @@ def worker_new():
 @roles_required(Role.HR)
 def worker(worker_id: int):
     w = services.get_worker(current_user, worker_id)
-    return render_template("people/worker.html", worker=w, empty=EmptyForm(), consents=services.consent_state(w))
+    return render_template("people/worker.html", worker=w, empty=EmptyForm(), consents=services.consent_state(w),
+                           employments=employment.history(w))
 
 
 @bp.route("/workers/<int:worker_id>/edit", methods=["GET", "POST"])
@@ -259,7 +260,7 @@ def trade_reactivate(trade_id: int):
 def me():
     w = services.own_worker(current_user)
     return render_template("people/me.html", worker=w, consents=services.consent_state(w),
-                           history=services.consent_history(w), form=ConsentForm())
+                           history=services.consent_history(w), form=ConsentForm(), employments=employment.history(w))
 
 
 @bp.route("/my/consents", methods=["POST"])
