@@ -53,6 +53,13 @@ CONSENT_FIELDS = {
     ConsentPurpose.TALENT_POOL: "talent_pool_consent_at",
 }
 
+TRANSFER_STATUS_LABELS = {
+    "pending": _l("Waiting for a decision"),
+    "confirmed": _l("Confirmed"),
+    "declined": _l("Declined"),
+    "cancelled": _l("Cancelled"),
+}
+
 NAME_MESSAGES = {
     "missing": _l("Please enter the name."),
     "length": _l("The name may have at most 64 characters."),

@@ -109,6 +109,31 @@ def _first_employment(mapper, connection, worker: Worker) -> None:
         created_at=utcnow()))
 
 
+class Transfer(db.Model):
+    """A new employer's request to take over a worker's record (转入), waiting for the worker or the current
+    employer's HR to confirm or decline it (``app.people.transfers``). At most one pending request per worker."""
+
+    __table_args__ = (
+        Index("uq_transfer_pending_worker", "worker_id", unique=True,
+              sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id", ondelete="CASCADE"), index=True)
+    from_enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
+    to_enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | confirmed | declined | cancelled
+    name_given: Mapped[str] = mapped_column(String(64))  # the name the new employer's HR typed
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    decided_at: Mapped[datetime | None]
+
+    worker: Mapped[Worker] = relationship(lazy="joined", innerjoin=True)
+    from_enterprise: Mapped[Enterprise] = relationship(foreign_keys=[from_enterprise_id], lazy="joined", innerjoin=True)
+    to_enterprise: Mapped[Enterprise] = relationship(foreign_keys=[to_enterprise_id], lazy="joined", innerjoin=True)
+
+
 class ConsentEvent(db.Model):
     """History of every consent given or withdrawn (PIPL Art. 25 separate consent)."""
 

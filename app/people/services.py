@@ -265,7 +265,8 @@ def _already_registered(id_hash: str, enterprise_ids: set[int], exclude_id: int 
         message = _l("This ID number is already registered for a worker of your enterprise "
                      "(look in the list, including inactive workers).")
     else:
-        message = _l("This ID number is already registered.")
+        message = _l("This ID number is already registered. If the person now works for you, ask for their "
+                     "transfer on the Transfers page: they keep one record.")
     raise Conflict(message, code="id_registered", details={"id_number": [str(message)]})
 
 

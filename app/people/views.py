@@ -259,8 +259,11 @@ def trade_reactivate(trade_id: int):
 @roles_required(Role.WORKER)
 def me():
     w = services.own_worker(current_user)
+    from app.people.transfers import services as transfers
+
     return render_template("people/me.html", worker=w, consents=services.consent_state(w),
-                           history=services.consent_history(w), form=ConsentForm(), employments=employment.history(w))
+                           history=services.consent_history(w), form=ConsentForm(), employments=employment.history(w),
+                           transfers=[transfers.view(current_user, t) for t in transfers.list_transfers(current_user)])
 
 
 @bp.route("/my/consents", methods=["POST"])

@@ -1,0 +1,67 @@
+"""JSON API of transfers between employers: the same service calls as the HTML views."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_login import current_user
+
+from app.accounts.models import Role
+from app.api import Blueprint
+from app.auth import roles_required
+from app.people.transfers import services
+from app.people.transfers.schemas import TransferListSchema, TransferRequestSchema, TransferSchema
+
+blp = Blueprint("transfers_api", __name__, url_prefix="/api/v1", description="Transfers of workers between employers")
+
+
+@blp.route("/transfers")
+class Transfers(MethodView):
+    @roles_required(Role.HR, Role.WORKER)
+    @blp.response(200, TransferListSchema)
+    def get(self):
+        """Transfers you are a side of: HR of either enterprise, or the worker; pending first"""
+        return {"items": [services.view(current_user, t) for t in services.list_transfers(current_user)]}
+
+    @roles_required(Role.HR)
+    @blp.arguments(TransferRequestSchema)
+    @blp.response(201, TransferSchema)
+    @blp.alt_response(404, description="No registered person has this number and name")
+    @blp.alt_response(409, description="Already your worker, or a transfer is already pending")
+    @blp.alt_response(422, description="Invalid fields")
+    def post(self, data):
+        """Ask to take over a person registered by another enterprise"""
+        enterprise_id = data.pop("enterprise_id", None)
+        return services.view(current_user, services.request_transfer(current_user, enterprise_id, data))
+
+
+@blp.route("/transfers/<int:transfer_id>")
+class TransferItem(MethodView):
+    @roles_required(Role.HR, Role.WORKER)
+    @blp.response(200, TransferSchema)
+    @blp.alt_response(404, description="Not a transfer you are a side of")
+    def get(self, transfer_id: int):
+        """One transfer"""
+        return services.view(current_user, services.get_transfer(current_user, transfer_id))
+
+
+def _action(name: str, doc: str, *roles: str):
+    action = getattr(services, f"{name}_transfer")
+
+    class Action(MethodView):
+        @roles_required(*roles)
+        @blp.response(200, TransferSchema)
+        @blp.alt_response(403, description="Not your decision")
+        @blp.alt_response(404, description="Not a transfer you are a side of")
+        @blp.alt_response(409, description="Already decided")
+        def post(self, transfer_id: int):
+            return services.view(current_user, action(current_user, transfer_id))
+
+    Action.post.__doc__ = doc
+    Action.__name__ = f"Transfer{name.title()}"
+    blp.route(f"/transfers/<int:transfer_id>/{name}")(Action)
+
+
+_action("confirm", "Confirm: the worker moves to the requesting enterprise (the worker or their current HR)",
+        Role.HR, Role.WORKER)
+_action("decline", "Decline (the worker or their current HR)", Role.HR, Role.WORKER)
+_action("cancel", "Cancel your request (the requesting HR)", Role.HR)
