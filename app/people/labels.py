@@ -48,6 +48,13 @@ CONSENT_EXPLANATIONS = {
     ),
 }
 
+# The version of each explanation above, stored with every consent given or withdrawn: change the text, raise it.
+CONSENT_NOTICE_VERSIONS = {
+    ConsentPurpose.PUBLICITY: "1",
+    ConsentPurpose.TALENT_POOL: "1",
+}
+
+# The worker's attribute that tells since when they consent (scope "all"), for pages and the API.
 CONSENT_FIELDS = {
     ConsentPurpose.PUBLICITY: "publicity_consent_at",
     ConsentPurpose.TALENT_POOL: "talent_pool_consent_at",

@@ -13,8 +13,22 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, LargeBinary, String, event, insert, inspect, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    case,
+    event,
+    insert,
+    inspect,
+    null,
+    select,
+    text,
+)
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from app.db import db, utcnow
 from app.orgs.models import Enterprise
@@ -30,8 +44,14 @@ class IdType(enum.StrEnum):
 
 
 class ConsentPurpose(enum.StrEnum):
+    """What a worker may consent to. A new purpose needs its label, explanation and notice version
+    (``app.people.labels``) and, where pages show it with the worker, a ``Worker.<purpose>_consent_at`` below."""
+
     PUBLICITY = "publicity"  # name on public results
     TALENT_POOL = "talent_pool"  # anonymized profile visible to other enterprises
+
+
+ALL_SCOPES = "all"  # a consent's scope when it is not narrowed to one competition or context
 
 
 class Trade(db.Model):
@@ -57,8 +77,6 @@ class Worker(db.Model):
     trade_id: Mapped[int | None] = mapped_column(ForeignKey("trade.id"), index=True)
     skill_level: Mapped[int | None]  # 5 (初级工) … 1 (高级技师)
     is_active: Mapped[bool] = mapped_column(default=True)
-    publicity_consent_at: Mapped[datetime | None]
-    talent_pool_consent_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -134,15 +152,47 @@ class Transfer(db.Model):
     to_enterprise: Mapped[Enterprise] = relationship(foreign_keys=[to_enterprise_id], lazy="joined", innerjoin=True)
 
 
-class ConsentEvent(db.Model):
-    """History of every consent given or withdrawn (PIPL Art. 25 separate consent)."""
+class Consent(db.Model):
+    """One consent given or withdrawn (PIPL Art. 25 separate consent): rows are only ever added, each with its time,
+    its actor and the version of the notice the worker was shown. What holds now is the latest row (``consent_since``).
+
+    ``scope`` narrows a consent: "all" (everything the purpose covers) or one context such as "competition:42". A
+    scope's own latest row overrides the "all" one there, so a worker can consent for one competition only, or
+    everywhere but one.
+    """
+
+    __table_args__ = (Index("ix_consent_worker_purpose_scope", "worker_id", "purpose", "scope", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id", ondelete="CASCADE"), index=True)
-    purpose: Mapped[str] = mapped_column(String(16))
+    worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(String(32))  # a ConsentPurpose
+    scope: Mapped[str] = mapped_column(String(64), default=ALL_SCOPES)
     is_granted: Mapped[bool]
+    notice_version: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+
+def consent_since(worker_id, purpose: str, scope: str = ALL_SCOPES):
+    """SQL: since when the worker ``worker_id`` (a column or a value) consents to ``purpose`` in ``scope`` — the
+    time of the grant in force — or NULL when they do not. The scope's latest row decides; without one, the latest
+    "all" row; without any row, no consent (the default is off). The one definition of "consents now", for one
+    worker (``app.people.consents.consents``), a page of workers (``Worker.publicity_consent_at``) or a whole
+    competition's results in one query."""
+    scopes = [ALL_SCOPES] if scope == ALL_SCOPES else [str(scope), ALL_SCOPES]
+    return (select(case((Consent.is_granted, Consent.at), else_=null()))
+            .where(Consent.worker_id == worker_id, Consent.purpose == ConsentPurpose(purpose).value,
+                   Consent.scope.in_(scopes))
+            .order_by(case((Consent.scope == ALL_SCOPES, 1), else_=0), Consent.at.desc(), Consent.id.desc())
+            .limit(1).correlate_except(Consent).scalar_subquery())
+
+
+# What each purpose's consent is now (scope "all"), read with the worker where a page needs it (deferred: the group
+# "consents" loads both in one go, or lists undefer it into their own query).
+Worker.publicity_consent_at = column_property(consent_since(Worker.id, ConsentPurpose.PUBLICITY.value),
+                                              deferred=True, group="consents")
+Worker.talent_pool_consent_at = column_property(consent_since(Worker.id, ConsentPurpose.TALENT_POOL.value),
+                                                deferred=True, group="consents")
 
 
 class WorkerImport(db.Model):

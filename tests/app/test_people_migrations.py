@@ -1,5 +1,5 @@
 """The person model's data migrations keep existing data, on SQLite and PostgreSQL: workers get their current
-employment; a downgrade gives back what was there before.
+employment; consent columns and their history become consent rows; a downgrade gives back what was there before.
 
 Each test builds the database of the revision before the change with plain SQL, upgrades over the change, checks
 the moved data, downgrades and checks again.
@@ -11,13 +11,15 @@ from pathlib import Path
 
 import pytest
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from app.db import db
 
 MIGRATIONS = str(Path(__file__).resolve().parents[2] / "migrations")
 BEFORE_EMPLOYMENT = "b8e05f3a6c21"
 EMPLOYMENT = "2d8c5d24abd0"
+TRANSFERS = "1ba239d748e3"
+CONSENTS = "258f8bc91b61"
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -70,3 +72,44 @@ def test_every_worker_gets_its_current_employment_and_a_downgrade_drops_them(old
     assert _rows("SELECT id, enterprise_id FROM worker ORDER BY id") == [(1, 1), (2, 1), (3, 2)]
     upgrade(directory=MIGRATIONS, revision=EMPLOYMENT)
     assert len(_rows("SELECT id FROM employment")) == 3
+
+
+def _events() -> None:
+    """Worker 1: publicity given, withdrawn, given again (its column agrees). Worker 2: an event says given but the
+    column says not (written without its event). Worker 3: talent pool in the column only."""
+    with db.engine.begin() as conn:
+        for wid, purpose, granted, at in ((1, "publicity", True, "2025-03-10 08:00:00"),
+                                          (1, "publicity", False, "2025-03-20 08:00:00"),
+                                          (1, "publicity", True, "2025-04-01 09:00:00"),
+                                          (2, "publicity", True, "2025-05-01 08:00:00")):
+            conn.execute(text("INSERT INTO consent_event (worker_id, purpose, is_granted, at, actor_id) "
+                              "VALUES (:w, :p, :g, :at, 1)"), {"w": wid, "p": purpose, "g": granted, "at": at})
+
+
+@pytest.mark.no_transaction
+def test_consent_columns_and_history_become_rows_and_come_back(old_app):
+    _seed()
+    upgrade(directory=MIGRATIONS, revision=TRANSFERS)
+    _events()
+    upgrade(directory=MIGRATIONS, revision=CONSENTS)
+    rows = _rows("SELECT worker_id, purpose, scope, is_granted, notice_version, at, actor_id FROM consent ORDER BY id")
+    assert [(w, p, s, bool(g), v, str(at)[:16], a) for w, p, s, g, v, at, a in rows] == [
+        (1, "publicity", "all", True, "1", "2025-03-10 08:00", 1),
+        (1, "publicity", "all", False, "1", "2025-03-20 08:00", 1),
+        (1, "publicity", "all", True, "1", "2025-04-01 09:00", 1),
+        (2, "publicity", "all", True, "1", "2025-05-01 08:00", 1),
+        (2, "publicity", "all", False, "1", "2025-05-01 08:00", None),  # the column said: not given
+        (3, "talent_pool", "all", True, "1", "2025-06-01 10:00", None),  # the column said: given
+    ]
+    columns = {c["name"] for c in inspect(db.engine).get_columns("worker")}
+    assert not {"publicity_consent_at", "talent_pool_consent_at"} & columns
+    assert "consent_event" not in inspect(db.engine).get_table_names()
+    assert len(_rows("SELECT id FROM employment")) == 3  # the worker table kept its rows and their references
+
+    downgrade(directory=MIGRATIONS, revision=TRANSFERS)
+    state = _rows("SELECT id, publicity_consent_at, talent_pool_consent_at FROM worker ORDER BY id")
+    assert [(w, p and str(p)[:16], t and str(t)[:16]) for w, p, t in state] == [
+        (1, "2025-04-01 09:00", None), (2, None, None), (3, None, "2025-06-01 10:00")]
+    assert len(_rows("SELECT id FROM consent_event")) == 6
+    upgrade(directory=MIGRATIONS, revision=CONSENTS)
+    assert len(_rows("SELECT id FROM consent")) == 6  # the events again, and the columns now agree with them
