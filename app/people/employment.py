@@ -12,34 +12,21 @@ module is its only writer after the worker is created:
   ``Worker.enterprise_id`` raises);
 * ``mismatches`` finds any worker whose copy and employments disagree (the tests check it after every flow).
 
-Dates are calendar days in the installation's time zone (``BABEL_DEFAULT_TIMEZONE``, Asia/Shanghai).
+Dates are calendar days in the installation's time zone (``app.db.local_date``).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
-from flask import current_app
 from sqlalchemy import and_, func, insert, literal, or_, select
 
-from app.db import db, utcnow
+from app.db import db, local_date, utcnow
 from app.people.models import Employment, Worker, moving_employer
-
-DEFAULT_TIME_ZONE = "Asia/Shanghai"
-
-
-def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or DEFAULT_TIME_ZONE)
-
-
-def local_date(at: datetime | None) -> date:
-    """The calendar day of ``at`` (default: now) in the installation's time zone."""
-    return (at or datetime.now(UTC)).astimezone(_zone()).date()
 
 
 def today() -> date:
-    return local_date(None)
+    return local_date()
 
 
 def current_employment(worker: Worker) -> Employment | None:

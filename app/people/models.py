@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
-from app.db import db, utcnow
+from app.db import db, local_date, utcnow
 from app.orgs.models import Enterprise
 
 
@@ -120,8 +120,6 @@ def _employer_follows_employment(worker: Worker, value, oldvalue, initiator) -> 
 def _first_employment(mapper, connection, worker: Worker) -> None:
     """Every worker starts with one current employment at the enterprise that registered them, from that day on
     (bulk inserts that bypass the ORM write theirs with ``app.people.employment.start_missing``)."""
-    from app.people.employment import local_date
-
     connection.execute(insert(Employment.__table__).values(
         worker_id=worker.id, enterprise_id=worker.enterprise_id, started_on=local_date(worker.created_at),
         created_at=utcnow()))

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.db import db
+from app.db import db, local_date
 from app.people import employment, services
 from app.people.imports import services as imports
 from app.people.models import Employment, Worker
@@ -24,7 +24,7 @@ def _employments(worker) -> list[tuple[int, date, date | None]]:
 def test_a_registered_worker_starts_with_one_current_employment(people):
     hr = people["users"]["hr_a"]
     worker = services.create_worker(hr, None, new_worker_data(people["trade"].id))
-    assert _employments(worker) == [(people["ent_a"].id, employment.local_date(worker.created_at), None)]
+    assert _employments(worker) == [(people["ent_a"].id, local_date(worker.created_at), None)]
     assert employment.current_employment(worker).enterprise_id == worker.enterprise_id
     assert employment.mismatches([worker.id, people["worker_a"].id, people["worker_b"].id]) == []
 
@@ -33,8 +33,8 @@ def test_the_first_employment_starts_on_the_local_day_of_registration(people, ap
     # 2026-03-01 17:30 UTC is already 2 March in Beijing
     from datetime import UTC, datetime
 
-    assert employment.local_date(datetime(2026, 3, 1, 17, 30, tzinfo=UTC)) == date(2026, 3, 2)
-    assert employment.local_date(datetime(2026, 3, 1, 15, 30, tzinfo=UTC)) == date(2026, 3, 1)
+    assert local_date(datetime(2026, 3, 1, 17, 30, tzinfo=UTC)) == date(2026, 3, 2)
+    assert local_date(datetime(2026, 3, 1, 15, 30, tzinfo=UTC)) == date(2026, 3, 1)
 
 
 def test_the_database_allows_one_current_employment_per_worker(people):
