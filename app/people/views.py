@@ -28,6 +28,7 @@ from app.people.labels import (
     SKILL_LEVEL_LABELS,
 )
 from app.people.models import ConsentPurpose
+from app.people.transfers import services as transfers
 
 bp = Blueprint("people", __name__, template_folder="templates")
 
@@ -259,8 +260,6 @@ def trade_reactivate(trade_id: int):
 @roles_required(Role.WORKER)
 def me():
     w = services.own_worker(current_user)
-    from app.people.transfers import services as transfers
-
     return render_template("people/me.html", worker=w, consents=consents.consent_state(w),
                            history=consents.consent_history(w), form=ConsentForm(), employments=employment.history(w),
                            transfers=[transfers.view(current_user, t) for t in transfers.list_transfers(current_user)])
