@@ -24,6 +24,7 @@ from app.db import db, utcnow
 from app.errors import PermissionDenied
 from app.people.labels import CONSENT_FIELDS, CONSENT_NOTICE_VERSIONS
 from app.people.models import ALL_SCOPES, Consent, ConsentPurpose, Worker, consent_since
+from app.people.services import ValidationFailed
 
 __all__ = ["ALL_SCOPES", "consent_since", "consenting", "consents", "scope_of"]
 
@@ -39,8 +40,6 @@ def _purpose(purpose: str) -> ConsentPurpose:
     try:
         return ConsentPurpose(purpose)
     except ValueError:
-        from app.people.services import ValidationFailed
-
         raise ValidationFailed({"purpose": [_l("Unknown consent.")]}) from None
 
 

@@ -44,24 +44,37 @@ class TransferItem(MethodView):
         return services.view(current_user, services.get_transfer(current_user, transfer_id))
 
 
-def _action(name: str, doc: str, *roles: str):
-    action = getattr(services, f"{name}_transfer")
-
-    class Action(MethodView):
-        @roles_required(*roles)
-        @blp.response(200, TransferSchema)
-        @blp.alt_response(403, description="Not your decision")
-        @blp.alt_response(404, description="Not a transfer you are a side of")
-        @blp.alt_response(409, description="Already decided")
-        def post(self, transfer_id: int):
-            return services.view(current_user, action(current_user, transfer_id))
-
-    Action.post.__doc__ = doc
-    Action.__name__ = f"Transfer{name.title()}"
-    blp.route(f"/transfers/<int:transfer_id>/{name}")(Action)
+@blp.route("/transfers/<int:transfer_id>/confirm")
+class TransferConfirm(MethodView):
+    @roles_required(Role.HR, Role.WORKER)
+    @blp.response(200, TransferSchema)
+    @blp.alt_response(403, description="Not your decision (the requesting HR)")
+    @blp.alt_response(404, description="Not a transfer you are a side of")
+    @blp.alt_response(409, description="Already decided")
+    def post(self, transfer_id: int):
+        """Confirm: the worker moves to the requesting enterprise (the worker or the HR of their current enterprise)"""
+        return services.view(current_user, services.confirm_transfer(current_user, transfer_id))
 
 
-_action("confirm", "Confirm: the worker moves to the requesting enterprise (the worker or their current HR)",
-        Role.HR, Role.WORKER)
-_action("decline", "Decline (the worker or their current HR)", Role.HR, Role.WORKER)
-_action("cancel", "Cancel your request (the requesting HR)", Role.HR)
+@blp.route("/transfers/<int:transfer_id>/decline")
+class TransferDecline(MethodView):
+    @roles_required(Role.HR, Role.WORKER)
+    @blp.response(200, TransferSchema)
+    @blp.alt_response(403, description="Not your decision (the requesting HR)")
+    @blp.alt_response(404, description="Not a transfer you are a side of")
+    @blp.alt_response(409, description="Already decided")
+    def post(self, transfer_id: int):
+        """Decline (the worker or the HR of their current enterprise)"""
+        return services.view(current_user, services.decline_transfer(current_user, transfer_id))
+
+
+@blp.route("/transfers/<int:transfer_id>/cancel")
+class TransferCancel(MethodView):
+    @roles_required(Role.HR)
+    @blp.response(200, TransferSchema)
+    @blp.alt_response(403, description="Not your request")
+    @blp.alt_response(404, description="Not a transfer you are a side of")
+    @blp.alt_response(409, description="Already decided")
+    def post(self, transfer_id: int):
+        """Cancel your request (the requesting HR)"""
+        return services.view(current_user, services.cancel_transfer(current_user, transfer_id))
