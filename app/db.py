@@ -15,8 +15,9 @@ need a second write path, and the project keeps one.
 from __future__ import annotations
 
 import contextvars
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Engine, MetaData, Numeric, String, event
@@ -34,6 +35,15 @@ NAMING_CONVENTION = {
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def local_date(at: datetime | None = None) -> date:
+    """The calendar day of ``at`` (default: now) in the installation's time zone (``BABEL_DEFAULT_TIMEZONE``,
+    Asia/Shanghai): the days of employments, memberships and the like."""
+    from flask import current_app
+
+    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Shanghai")
+    return (at or utcnow()).astimezone(zone).date()
 
 
 class UTCDateTime(TypeDecorator):

@@ -21,11 +21,12 @@ from app.accounts import services as accounts
 from app.accounts.models import Role, User, UserRole
 from app.audit.services import record
 from app.crypto import id_cipher
-from app.db import db, utcnow
+from app.db import db
 from app.models import AppSetting
 from app.orgs.models import Enterprise, IndustryChain
+from app.people import consents
 from app.people.domain import id_check_char, uscc_check_char
-from app.people.models import ConsentEvent, Trade, Worker
+from app.people.models import Trade, Worker
 from app.people.seed import seed_trades
 
 SEED_KEY = "demo_seed"
@@ -132,18 +133,13 @@ def load_demo() -> bool:
                 id_hash=id_hash, id_last4=number[-4:], id_encrypted=cipher.encrypt(number), mobile=mobile,
                 trade_id=trades[trade_code].id if trade_code in trades else None, skill_level=level,
             )
-            if i % 3 == 0:
-                worker.publicity_consent_at = utcnow()
             db.session.add(worker)
         workers.append(worker)
     db.session.flush()
-    # Consent always comes with its history row, as if the worker had given it (PIPL: provable consent).
-    for worker in workers:
-        if worker.publicity_consent_at is not None and not db.session.scalar(
-            select(ConsentEvent.id).where(ConsentEvent.worker_id == worker.id).limit(1)
-        ):
-            db.session.add(ConsentEvent(worker_id=worker.id, purpose="publicity", is_granted=True,
-                                        at=worker.publicity_consent_at))
+    # Every third worker has given the publicity consent: a consent row, as if the worker had given it (PIPL: provable).
+    for worker in workers[::3]:
+        if not consents.consents(worker, "publicity"):
+            consents.record_consent(worker, "publicity", True, actor_id=None)
 
     for role, username, display, ent_idx, worker_idx in DEMO_USERS:
         user = db.session.scalar(select(User).where(User.username == username))

@@ -1,13 +1,14 @@
-"""Users, their scoped roles and personal API tokens."""
+"""Users, their roles (HR scoped to an enterprise), memberships (roles within one studio, pairing, …) and personal
+API tokens."""
 
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import db, utcnow
@@ -73,6 +74,30 @@ class UserRole(db.Model):
 
     user: Mapped[User] = relationship(back_populates="roles")
     enterprise: Mapped[Enterprise | None] = relationship(lazy="joined")
+
+
+class Membership(db.Model):
+    """A role held within one scope for a period: a studio's leader (``studio_leader`` in ``studio`` 7), a pairing's
+    master (``pairing_master`` in ``pairing`` 12). Held by a user, or by a worker — a person who may have no account
+    yet; the account linked to that worker holds it then. ``[started_on, ended_on)``, ``ended_on`` NULL: open.
+    The one check is ``app.accounts.services.has_scope``; domains register their role names there."""
+
+    __table_args__ = (
+        CheckConstraint("(user_id IS NULL) <> (worker_id IS NULL)", name="user_or_worker"),
+        CheckConstraint("ended_on IS NULL OR ended_on >= started_on", name="ends_after_start"),
+        Index("ix_membership_scope", "scope_type", "scope_id", "role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("worker.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    scope_type: Mapped[str] = mapped_column(String(32))
+    scope_id: Mapped[int]
+    started_on: Mapped[date]
+    ended_on: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
 
 class ApiToken(db.Model):

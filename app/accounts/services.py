@@ -1,23 +1,23 @@
-"""Use cases for users, roles, login and API tokens. Services flush; the request commits."""
+"""Use cases for users, roles, memberships, login and API tokens. Services flush; the request commits."""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import joinedload, lazyload
 
-from app.accounts.models import ApiToken, Role, User, UserRole, live_token
+from app.accounts.models import ApiToken, Membership, Role, User, UserRole, live_token
 from app.audit.services import record
 from app.crypto import token_digest
-from app.db import db, utcnow
+from app.db import db, local_date, utcnow
 from app.errors import Conflict, DomainError, NotFound, PermissionDenied
 
 _hasher = PasswordHasher()
@@ -249,3 +249,90 @@ def revoke_token(user: User, token_id: int) -> None:
         token.revoked_at = utcnow()
         db.session.flush()
         record("token_revoked", token, actor=user)
+
+
+# --- memberships: roles within one scope ------------------------------------------------------------------------
+#
+# Roles that are not enterprise-wide — a studio's leader, a pairing's master — are ``Membership`` rows: (role,
+# scope_type, scope_id) for a period, held by a user or by a worker. Each domain registers its role names with the
+# scope type they live in (``register_scoped_role("studio_leader", "studio")``) and asks ``has_scope`` before
+# letting someone act in that scope; routes keep declaring their roles (``app.auth``) as before.
+
+SCOPED_ROLES: dict[str, str] = {}  # role name → the scope type it is held in
+
+
+def register_scoped_role(role: str, scope_type: str) -> None:
+    """Declare a scoped role (a domain does so when it is imported). Registering it again is a no-op."""
+    known = SCOPED_ROLES.setdefault(role, scope_type)
+    if known != scope_type:
+        raise ValueError(f"scoped role {role!r} is already held in {known!r} scopes")
+
+
+def _scoped_role(role: str, scope_type: str) -> None:
+    if SCOPED_ROLES.get(role) != scope_type:
+        raise ValueError(f"unknown scoped role {role!r} in {scope_type!r} (see register_scoped_role)")
+
+
+def _in_force(day: date):
+    return Membership.started_on <= day, or_(Membership.ended_on.is_(None), Membership.ended_on > day)
+
+
+def _held_by(user):
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    held = Membership.user_id == user.id
+    return or_(held, Membership.worker_id == user.worker_id) if user.worker_id else held
+
+
+def has_scope(user, role: str, scope_type: str, scope_id: int, *, on: date | None = None) -> bool:
+    """Whether ``user`` holds ``role`` in the scope ``scope_type`` ``scope_id`` on ``on`` (default today), directly
+    or through the worker linked to the account. The one permission check of memberships; one query."""
+    _scoped_role(role, scope_type)
+    held = _held_by(user)
+    if held is None:
+        return False
+    return bool(db.session.scalar(select(exists().where(
+        held, Membership.role == role, Membership.scope_type == scope_type, Membership.scope_id == scope_id,
+        *_in_force(on or local_date())))))
+
+
+def scope_ids(user, role: str, scope_type: str, *, on: date | None = None) -> set[int]:
+    """The scopes of ``scope_type`` in which ``user`` holds ``role`` (for lists: "the studios I lead")."""
+    _scoped_role(role, scope_type)
+    held = _held_by(user)
+    if held is None:
+        return set()
+    return set(db.session.scalars(select(Membership.scope_id).where(
+        held, Membership.role == role, Membership.scope_type == scope_type, *_in_force(on or local_date()))))
+
+
+def add_membership(role: str, scope_type: str, scope_id: int, *, user: User | None = None, worker=None,
+                   started_on: date | None = None, ended_on: date | None = None, actor: User | None = None
+                   ) -> Membership:
+    """Give ``role`` in one scope to a user or a worker (exactly one). No permission check: the domain's service that
+    calls it (e.g. naming a studio's leader) checks its own. Audited."""
+    _scoped_role(role, scope_type)
+    if (user is None) == (worker is None):
+        raise ValueError("a membership is held by a user or by a worker")
+    membership = Membership(user_id=user.id if user else None, worker_id=worker.id if worker else None, role=role,
+                            scope_type=scope_type, scope_id=scope_id, started_on=started_on or local_date(),
+                            ended_on=ended_on, created_by_id=actor.id if actor else None)
+    db.session.add(membership)
+    db.session.flush()
+    record("membership_added", membership, {"role": role, "scope_type": scope_type, "scope_id": scope_id,
+                                            "user_id": membership.user_id, "worker_id": membership.worker_id,
+                                            "started_on": membership.started_on.isoformat(),
+                                            "ended_on": ended_on.isoformat() if ended_on else None}, actor=actor)
+    return membership
+
+
+def end_membership(membership: Membership, *, on: date | None = None, actor: User | None = None) -> Membership:
+    """End an open membership on ``on`` (default today; it no longer holds from that day). Audited."""
+    if membership.ended_on is not None:
+        raise Conflict(_l("This membership has already ended."), code="membership_ended")
+    membership.ended_on = max(on or local_date(), membership.started_on)
+    db.session.flush()
+    record("membership_ended", membership, {"role": membership.role, "scope_type": membership.scope_type,
+                                            "scope_id": membership.scope_id,
+                                            "ended_on": membership.ended_on.isoformat()}, actor=actor)
+    return membership

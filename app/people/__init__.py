@@ -1,4 +1,4 @@
-"""People: workers, trades, consents, masking, and the bulk import of workers."""
+"""People: workers, employments, transfers between employers, trades, consents, masking, and the bulk import."""
 
 from flask_babel import lazy_gettext as _l
 
@@ -8,8 +8,8 @@ from app.domains import Area, Domain
 DOMAIN = Domain(
     name="people", package="app.people", position=30,
     models=("app.people.models",),
-    blueprints=("app.people.views:bp", "app.people.imports.views:bp"),
-    api=("app.people.api:blp", "app.people.imports.api:blp"),
+    blueprints=("app.people.views:bp", "app.people.imports.views:bp", "app.people.transfers.views:bp"),
+    api=("app.people.api:blp", "app.people.imports.api:blp", "app.people.transfers.api:blp"),
     areas=(
         Area("people.trades", _l("Trades"), _l("The occupational catalogue"), MANAGERS, position=300),
         Area("people.workers", _l("Workers"), _l("Workers of your enterprise"), (Role.HR,), position=310),

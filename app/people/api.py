@@ -12,7 +12,7 @@ from flask_login import current_user
 from app.accounts.models import Role
 from app.api import Blueprint, page_body
 from app.auth import login_required, roles_required
-from app.people import services
+from app.people import consents, services
 from app.people.models import ConsentPurpose
 from app.people.schemas import (
     ConsentsSchema,
@@ -102,9 +102,9 @@ class WorkerReactivate(MethodView):
 
 
 def _consents(worker) -> dict:
-    state = services.consent_state(worker)
+    state = consents.consent_state(worker)
     out: dict = {p: {"granted": at is not None, "at": at} for p, at in state.items()}
-    out["history"] = services.consent_history(worker)
+    out["history"] = consents.consent_history(worker)
     return out
 
 
@@ -122,7 +122,7 @@ class MyConsents(MethodView):
     def put(self, data):
         """Give or withdraw your consents; purposes left out stay as they are"""
         worker = services.own_worker(current_user)
-        services.set_consents(current_user, worker, {ConsentPurpose(k).value: v for k, v in data.items()})
+        consents.set_consents(current_user, worker, {ConsentPurpose(k).value: v for k, v in data.items()})
         return _consents(worker)
 
 

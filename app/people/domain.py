@@ -225,3 +225,30 @@ def validate_trade_code(value: str | None) -> str | None:
     if not v:
         return "missing"
     return None if TRADE_CODE_RE.match(v) else "format"
+
+
+# --- transfers between employers (转入) ------------------------------------------------------------
+
+TRANSFER_PENDING = "pending"
+TRANSFER_TRANSITIONS = {
+    (TRANSFER_PENDING, "confirm"): "confirmed",  # by the worker or the current employer's HR: the worker moves
+    (TRANSFER_PENDING, "decline"): "declined",  # by the same people: nothing moves
+    (TRANSFER_PENDING, "cancel"): "cancelled",  # by the requesting employer's HR
+}
+
+
+def transfer_transition(status: str, event: str) -> str | None:
+    """The status after ``event``, or None when ``event`` is not possible in ``status``."""
+    return TRANSFER_TRANSITIONS.get((status, event))
+
+
+def normalize_name(value: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", value or "").split())
+
+
+def same_name(typed: str, stored: str) -> bool:
+    """Whether a typed name is the stored one, up to spaces (王 转岗 is 王转岗), full-width letters and letter case."""
+    def key(name: str) -> str:
+        return "".join(normalize_name(name).split()).casefold()
+
+    return key(typed) == key(stored)

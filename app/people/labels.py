@@ -48,9 +48,23 @@ CONSENT_EXPLANATIONS = {
     ),
 }
 
+# The version of each explanation above, stored with every consent given or withdrawn: change the text, raise it.
+CONSENT_NOTICE_VERSIONS = {
+    ConsentPurpose.PUBLICITY: "1",
+    ConsentPurpose.TALENT_POOL: "1",
+}
+
+# The worker's attribute that tells since when they consent (scope "all"), for pages and the API.
 CONSENT_FIELDS = {
     ConsentPurpose.PUBLICITY: "publicity_consent_at",
     ConsentPurpose.TALENT_POOL: "talent_pool_consent_at",
+}
+
+TRANSFER_STATUS_LABELS = {
+    "pending": _l("Waiting for a decision"),
+    "confirmed": _l("Confirmed"),
+    "declined": _l("Declined"),
+    "cancelled": _l("Cancelled"),
 }
 
 NAME_MESSAGES = {

@@ -98,16 +98,18 @@ class ConsentStateSchema(ma.Schema):
     at = ma.fields.DateTime(allow_none=True, metadata={"description": "When it was given; null when not given"})
 
 
-class ConsentEventSchema(ma.Schema):
+class ConsentRowSchema(ma.Schema):
     purpose = ma.fields.String()
+    scope = ma.fields.String(metadata={"description": "\"all\", or the one context it is narrowed to (e.g. competition:42)"})
     is_granted = ma.fields.Boolean()
     at = ma.fields.DateTime()
+    notice_version = ma.fields.String(metadata={"description": "The version of the explanation the worker was shown"})
 
 
 class ConsentsSchema(ma.Schema):
     publicity = ma.fields.Nested(ConsentStateSchema)
     talent_pool = ma.fields.Nested(ConsentStateSchema)
-    history = ma.fields.List(ma.fields.Nested(ConsentEventSchema))
+    history = ma.fields.List(ma.fields.Nested(ConsentRowSchema))
 
 
 class ConsentsUpdateSchema(ma.Schema):

@@ -3,9 +3,9 @@
 HR manages the workers of its own enterprises only: every load goes through ``hr_enterprise_ids``
 and a worker of another enterprise is ``NotFound`` (never a hint that it exists). ID numbers are
 validated, then kept only as a keyed hash (duplicates, lookup), the last four characters and an
-encrypted copy; nothing here returns or audits the number itself. Consents belong to the worker:
-only the worker's own user changes them, each change is timestamped, kept as a ``ConsentEvent`` and
-audited. Organizers and admins manage the trade catalogue.
+encrypted copy; nothing here returns or audits the number itself. Consents are ``app.people.consents``,
+employments ``app.people.employment``, transfers ``app.people.transfers``. Organizers and admins manage the
+trade catalogue.
 """
 
 from __future__ import annotations
@@ -17,18 +17,17 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager, defaultload, lazyload
+from sqlalchemy.orm import contains_eager, defaultload, lazyload, undefer_group
 
 from app.accounts.models import Role
 from app.audit.services import record
 from app.crypto import id_cipher
-from app.db import db, utcnow
+from app.db import db
 from app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from app.orgs.models import Enterprise
 from app.people import domain
 from app.people.labels import (
     BIRTH_DATE_MESSAGES,
-    CONSENT_FIELDS,
     GENDER_MESSAGES,
     MISMATCH_MESSAGES,
     MOBILE_MESSAGES,
@@ -37,7 +36,7 @@ from app.people.labels import (
     RESIDENT_ID_MESSAGES,
     TRADE_CODE_MESSAGES,
 )
-from app.people.models import ConsentEvent, ConsentPurpose, IdType, Trade, Worker
+from app.people.models import IdType, Trade, Worker
 
 TRADE_MANAGERS = (Role.ORGANIZER, Role.ADMIN)
 WORKER_FIELDS = ("name", "gender", "birth_date", "id_type", "id_number", "mobile", "trade_id", "skill_level")
@@ -122,7 +121,8 @@ def list_workers(actor, *, enterprise_id: int | None = None, q: str = "", status
     """One page of the actor's workers: a count and one joined select, whatever the page size."""
     scope = _scope(actor, enterprise_id)
     stmt = (select(Worker).outerjoin(Worker.trade)
-            .options(contains_eager(Worker.trade), defaultload(Worker.enterprise).lazyload(Enterprise.chains))
+            .options(contains_eager(Worker.trade), defaultload(Worker.enterprise).lazyload(Enterprise.chains),
+                     undefer_group("consents"))
             .where(Worker.enterprise_id.in_(scope)))
     active = STATUS_FILTERS.get(status, True)
     if active is not None:
@@ -265,7 +265,8 @@ def _already_registered(id_hash: str, enterprise_ids: set[int], exclude_id: int 
         message = _l("This ID number is already registered for a worker of your enterprise "
                      "(look in the list, including inactive workers).")
     else:
-        message = _l("This ID number is already registered.")
+        message = _l("This ID number is already registered. If the person now works for you, ask for their "
+                     "transfer on the Transfers page: they keep one record.")
     raise Conflict(message, code="id_registered", details={"id_number": [str(message)]})
 
 
@@ -339,45 +340,6 @@ def set_worker_active(actor, worker: Worker, active: bool) -> Worker:
     db.session.flush()
     record("worker_reactivated" if active else "worker_deactivated", worker)
     return worker
-
-
-# --- consents --------------------------------------------------------------------------------------
-
-
-def consent_state(worker: Worker) -> dict[str, Any]:
-    """{purpose: time given or None} for every purpose."""
-    return {p.value: getattr(worker, CONSENT_FIELDS[p]) for p in ConsentPurpose}
-
-
-def consent_history(worker: Worker, limit: int = 100) -> list[ConsentEvent]:
-    return list(db.session.scalars(
-        select(ConsentEvent).where(ConsentEvent.worker_id == worker.id)
-        .order_by(ConsentEvent.at.desc(), ConsentEvent.id.desc()).limit(limit)
-    ))
-
-
-def set_consent(actor, worker: Worker, purpose: str, granted: bool) -> bool:
-    """Give or withdraw one consent; only the worker's own user may. Returns whether it changed."""
-    if not actor.has_role(Role.WORKER) or actor.worker_id != worker.id:
-        raise PermissionDenied(_l("Only the worker can give or withdraw a consent."))
-    try:
-        purpose_enum = ConsentPurpose(purpose)
-    except ValueError:
-        raise ValidationFailed({"purpose": [_l("Unknown consent.")]}) from None
-    column = CONSENT_FIELDS[purpose_enum]
-    if (getattr(worker, column) is not None) == granted:
-        return False
-    now = utcnow()
-    setattr(worker, column, now if granted else None)
-    db.session.add(ConsentEvent(worker_id=worker.id, purpose=purpose_enum.value, is_granted=granted, at=now, actor_id=actor.id))
-    db.session.flush()
-    record("consent_granted" if granted else "consent_withdrawn", worker, {"purpose": purpose_enum.value})
-    return True
-
-
-def set_consents(actor, worker: Worker, changes: dict[str, bool]) -> list[str]:
-    """Several purposes at once (API PUT); returns the purposes that changed."""
-    return [p for p, granted in changes.items() if set_consent(actor, worker, p, granted)]
 
 
 # --- trades ----------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from app.accounts.models import Role
 from app.auth import roles_required
 from app.db import db
 from app.errors import DomainError
-from app.people import services
+from app.people import consents, employment, services
 from app.people.domain import mask_id, mask_mobile, mask_name, validate_id_number
 from app.people.forms import ConsentForm, TradeForm, WorkerForm
 from app.people.labels import (
@@ -28,6 +28,7 @@ from app.people.labels import (
     SKILL_LEVEL_LABELS,
 )
 from app.people.models import ConsentPurpose
+from app.people.transfers import services as transfers
 
 bp = Blueprint("people", __name__, template_folder="templates")
 
@@ -129,7 +130,8 @@ def worker_new():
 @roles_required(Role.HR)
 def worker(worker_id: int):
     w = services.get_worker(current_user, worker_id)
-    return render_template("people/worker.html", worker=w, empty=EmptyForm(), consents=services.consent_state(w))
+    return render_template("people/worker.html", worker=w, empty=EmptyForm(), consents=consents.consent_state(w),
+                           employments=employment.history(w))
 
 
 @bp.route("/workers/<int:worker_id>/edit", methods=["GET", "POST"])
@@ -258,8 +260,9 @@ def trade_reactivate(trade_id: int):
 @roles_required(Role.WORKER)
 def me():
     w = services.own_worker(current_user)
-    return render_template("people/me.html", worker=w, consents=services.consent_state(w),
-                           history=services.consent_history(w), form=ConsentForm())
+    return render_template("people/me.html", worker=w, consents=consents.consent_state(w),
+                           history=consents.consent_history(w), form=ConsentForm(), employments=employment.history(w),
+                           transfers=[transfers.view(current_user, t) for t in transfers.list_transfers(current_user)])
 
 
 @bp.route("/my/consents", methods=["POST"])
@@ -272,7 +275,7 @@ def consent():
         return redirect(url_for("people.me"))
     granted = form.granted.data == "1"
     purpose = ConsentPurpose(form.purpose.data)
-    if services.set_consent(current_user, w, purpose.value, granted):
+    if consents.set_consent(current_user, w, purpose.value, granted):
         label = CONSENT_LABELS[purpose]
         flash(_("You gave your consent: %(what)s.", what=label) if granted
               else _("You withdrew your consent: %(what)s.", what=label), "success")

@@ -13,7 +13,7 @@ Who may do what:
   judges see in the module — the module code with 二次加密 — the text, status, times and decision; never the
   worker, the enterprise, their ids, the entry id or who filed it, whose name would give the enterprise away)
   and decides them. An appeal of another module, or of an entrant the chief judge is conflicted with (回避:
-  ``judging.conflicts_of``; the organizer decides those), is "not found" to them; a judge who is the chief of
+  ``judging.conflict_column``; the organizer decides those), is "not found" to them; a judge who is the chief of
   no module of the competition is refused. Upholding before publication asks the chief judge to correct the
   marks (changes after the lock, ``competitions.services.marks.chief_change_mark``).
 * The organizer (or an admin) sees every appeal and may decide any open one: ``uphold`` (the note says what
@@ -45,7 +45,7 @@ from app.db import db, utcnow
 from app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from competitions.domain import CompetitionState, DomainRuleError
 from competitions.domain.appeals import AppealState, AppealWindow, WindowAnchor, WindowState, appeal_transition, appeal_window
-from competitions.models import Appeal, Competition, DeclaredConflict, Entry, Module, Panel, ResultVersion
+from competitions.models import Appeal, Competition, Entry, Module, Panel, ResultVersion
 from competitions.services.common import audit_stream, get_competition, is_organizer, require_organizer
 
 OPEN = AppealState.OPEN.value
@@ -265,7 +265,8 @@ def _chief_views(actor, competition: Competition, module_ids: set[int], *where) 
         return []
     decider = aliased(User)
     rows = db.session.execute(
-        select(Appeal, Entry.worker_id, Entry.enterprise_id, Module.name, decider.display_name)
+        select(Appeal, judging.conflict_column(actor.id, competition).label("conflict"), Module.name,
+               decider.display_name)
         .join(Entry, Entry.id == Appeal.entry_id)
         .join(Module, Module.id == Appeal.module_id)
         .outerjoin(decider, decider.id == Appeal.decided_by_id)
@@ -273,17 +274,10 @@ def _chief_views(actor, competition: Competition, module_ids: set[int], *where) 
         .order_by((Appeal.status != OPEN), Appeal.filed_at.desc(), Appeal.id.desc())).all()
     if not rows:
         return []
-    entry_ids = {a.entry_id for a, *_rest in rows}
-    declared = set(db.session.scalars(select(DeclaredConflict.entry_id).where(
-        DeclaredConflict.judge_id == actor.id, DeclaredConflict.entry_id.in_(entry_ids))))
-    conflicts = judging.conflicts_of(
-        actor.id, [(a.entry_id, worker_id, enterprise_id, a.entry_id in declared)
-                   for a, worker_id, enterprise_id, _m, _d in rows],
-        same_chain_rule=competition.conflict_same_chain, ties=judging.judge_ties(actor.id))
     codes = {m: judging.codes_for_module(m) for m in {a.module_id for a, *_rest in rows}}
     return [ChiefAppealView(a.id, competition.id, a.module_id, module_name, codes[a.module_id].get(a.entry_id),
                             a.text, a.status, a.filed_at, a.decision or "", a.decided_at, decided_by)
-            for a, _w, _e, module_name, decided_by in rows if conflicts.get(a.entry_id) is None]
+            for a, conflict, module_name, decided_by in rows if conflict is None]
 
 
 def list_appeals_for_chief(actor, competition_id: int, *, module_id: int | None = None, status: str | None = None

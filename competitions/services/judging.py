@@ -3,29 +3,34 @@
 
 Functions other areas call (the marks area when a mark arrives, results, the board):
 
-* ``conflicted(judge_id, entry)`` → ``"own_entry" | "own_enterprise" | "declared" | "same_chain" | None``
+* ``conflicted(judge_id, entry)`` → the reason code of the first conflict rule that holds (``"own_entry"``,
+  ``"own_enterprise"``, ``"former_enterprise"``, ``"declared"``, ``"same_chain"``, or one another domain registered in
+  ``competitions.conflicts``), or None; ``conflict_column(judge_id, competition)`` the same as SQL, for a statement
+  over entries (the appeals list puts it into its own query)
 * ``assignable_entries(judge_id, module_id)`` → the entries the judge may see and mark in that module
 * ``entry_for_code(competition_id, module_id, code)`` → the approved entry behind a code (or None);
-  ``entries_for_codes(competition, {(module_id, code), …})`` the same for many codes in one query (plain rows)
+  ``entries_for_codes(competition, {(module_id, code), …}, judge_id=…)`` the same for many codes in one query (plain
+  rows, with the judge's conflict with each)
 * ``assigned_entry(judge_id, module_id, code)`` → the same, but NotFound unless the judge is on the
   module's panel and not conflicted (one uniform "not found": a judge cannot probe why)
 * ``codes_for_module(module_id)`` → {entry id: the code judges see in that module}
 * ``is_panel_member`` / ``is_chief_judge`` / ``get_panel``
 
-A judge's enterprises are those of their ``JudgeProfile``, of the worker record linked to their account,
-and any they are HR of. Judges never receive worker names, enterprises, worker ids or entry ids
-(entry ids are sequence numbers and would leak the registration order): only codes.
+The conflict rules live in ``competitions.conflicts``, each a SQL condition, so the same rules decide what a judge is
+shown and whether a mark is taken, in the statements that read the entries anyway. Judges never receive worker
+names, enterprises, worker ids or entry ids (entry ids are sequence numbers and would leak the registration order):
+only codes.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, exists, literal_column, select, union_all
+from sqlalchemy import bindparam, exists, func, null, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -33,8 +38,8 @@ from app.accounts.models import Role, User, UserRole
 from app.audit.services import record
 from app.db import db
 from app.errors import Conflict, DomainError, NotFound, PermissionDenied
-from app.orgs.models import Enterprise, chain_member
-from app.people.models import Worker
+from app.orgs.models import Enterprise
+from competitions import conflicts
 from competitions.models import (
     Competition,
     Criterion,
@@ -52,31 +57,52 @@ APPROVED = "approved"
 CLOSED_PHASES = frozenset({"scoring_closed", "published"})  # panels and conflicts are settled by then
 HIDDEN_PHASES = frozenset({"draft"})  # competitions a judge is not shown yet
 
-CONFLICT_REASONS = {
-    "own_entry": _l("The judge is this entrant."),
-    "own_enterprise": _l("The entrant belongs to the judge's enterprise."),
-    "declared": _l("The judge declared a conflict of interest with this entrant."),
-    "same_chain": _l("The entrant's enterprise is in the same industry chain as the judge's."),
-}
+
+# --- conflicts of interest: the rules of competitions.conflicts on entries -----------------------------------------
+
+
+def _pair(judge, entry) -> conflicts.Pair:
+    """The (judge, entry) pair of a statement over ``entry`` (the ``Entry`` class or the entry table's columns)."""
+    return conflicts.Pair(judge=judge, entry=entry.id, worker=entry.worker_id, enterprise=entry.enterprise_id)
+
+
+def conflict_column(judge_id: int, competition: Competition, entry=Entry):
+    """SQL: why ``judge_id`` may not see or mark the entry (a reason code), or NULL — a column for any statement over
+    ``entry``."""
+    return conflicts.reason(_pair(judge_id, entry), conflicts.rules_for(competition))
+
+
+def _not_conflicted_clause(judge_id: int, competition: Competition):
+    """SQL: Entry rows that ``conflicted`` would pass (the same rules, for many entries at once)."""
+    return conflicts.none_of(_pair(judge_id, Entry), conflicts.rules_for(competition))
+
+
+def conflicted(judge_id: int, entry: Entry, *, competition: Competition | None = None) -> str | None:
+    """Why ``judge_id`` may not see or mark ``entry`` (a reason code), or None. Checked again whenever a mark
+    arrives. One query."""
+    competition = competition or db.session.get(Competition, entry.competition_id)
+    return db.session.scalar(select(conflict_column(judge_id, competition)).where(Entry.id == entry.id))
+
+
+def conflict_counts(judge_id: int, competition: Competition) -> dict[str, int]:
+    """Reason code → how many approved entries of the competition it keeps from the judge. One query."""
+    reason = conflict_column(judge_id, competition).label("reason")
+    rows = select(reason).where(Entry.competition_id == competition.id, Entry.status == APPROVED).subquery()
+    return dict(db.session.execute(select(rows.c.reason, func.count()).where(rows.c.reason.is_not(None))
+                                   .group_by(rows.c.reason)).all())
+
+
+def conflict_labels(competition: Competition) -> list[tuple[str, str]]:
+    """(reason code, translated heading) of every rule in force in the competition, most severe first."""
+    return [(r.code, str(r.label)) for r in conflicts.rules_for(competition)]
+
+
+def judge_enterprises(judge_id: int) -> set[int]:
+    """The enterprises the conflict rules count as the judge's (current employment, judge profile, HR roles)."""
+    return set(db.session.scalars(conflicts.judge_enterprises(judge_id)))
 
 
 # --- pure helpers ------------------------------------------------------------------------------------
-
-
-def conflict_reason(*, judge_worker_id: int | None, judge_enterprises: set[int], judge_chains: set[int],
-                    entry_worker_id: int, entry_enterprise_id: int, entry_chains: set[int], declared: bool,
-                    same_chain_rule: bool) -> str | None:
-    """The first conflict of interest between a judge and an entry, or None (pure; the order is the
-    order of severity)."""
-    if judge_worker_id is not None and judge_worker_id == entry_worker_id:
-        return "own_entry"
-    if entry_enterprise_id in judge_enterprises:
-        return "own_enterprise"
-    if declared:
-        return "declared"
-    if same_chain_rule and judge_chains & entry_chains:
-        return "same_chain"
-    return None
 
 
 def panel_problems(judge_ids: Sequence[int], judges: set[int], chief_judge_id: int | None) -> dict[str, Any]:
@@ -95,103 +121,6 @@ def panel_problems(judge_ids: Sequence[int], judges: set[int], chief_judge_id: i
     if chief_judge_id is not None and chief_judge_id not in seen:
         problems["chief_judge_id"] = "not_member"
     return problems
-
-
-# --- the judge's side: enterprises and chains ----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class JudgeTies:
-    worker_id: int | None
-    enterprises: frozenset[int]
-    chains: frozenset[int] = field(default_factory=frozenset)
-
-
-def judge_ties(judge_id: int) -> JudgeTies:
-    """The judge's own worker record, enterprises (profile, linked worker, HR roles) and their chains. One query
-    (a mark arriving re-checks conflicts with it)."""
-    worker: int | None = None
-    enterprises: set[int] = set()
-    chains: set[int] = set()
-    for kind, value in db.session.execute(_ties_statement(), {"judge": judge_id}):
-        if kind == "w":
-            worker = value
-        elif value is None:
-            continue
-        elif kind == "e":
-            enterprises.add(value)
-        else:
-            chains.add(value)
-    return JudgeTies(worker, frozenset(enterprises), frozenset(chains))
-
-
-@functools.cache
-def _ties_statement():
-    """Rows (kind, id) for the judge ``judge``: ("w", the judge's worker id), ("e", an enterprise of the judge), ("c",
-    a chain of one)."""
-    judge = bindparam("judge")
-    u, w, p, r, cm = User.__table__.c, Worker.__table__.c, JudgeProfile.__table__.c, UserRole.__table__.c, chain_member.c
-    linked = select(w.enterprise_id).select_from(
-        User.__table__.join(Worker.__table__, w.id == u.worker_id)).where(u.id == judge)
-    profile = select(p.enterprise_id).where(p.user_id == judge)
-    hr = select(r.enterprise_id).where(r.user_id == judge, r.role == Role.HR, r.enterprise_id.is_not(None))
-    theirs = union_all(linked, profile, hr).subquery()
-
-    return union_all(
-        select(literal_column("'w'").label("kind"), u.worker_id.label("value")).where(u.id == judge),
-        select(literal_column("'e'").label("kind"), theirs.c.enterprise_id.label("value")),
-        select(literal_column("'c'").label("kind"), cm.chain_id.label("value"))
-        .join_from(theirs, chain_member, cm.enterprise_id == theirs.c.enterprise_id),
-    )
-
-
-def conflicted(judge_id: int, entry: Entry, *, competition: Competition | None = None,
-               ties: JudgeTies | None = None) -> str | None:
-    """Why ``judge_id`` may not see or mark ``entry`` ("own_entry", "own_enterprise", "declared",
-    "same_chain"), or None. Call it whenever a mark arrives; pass ``ties`` when checking many entries."""
-    competition = competition or db.session.get(Competition, entry.competition_id)
-    ties = ties or judge_ties(judge_id)
-    declared = db.session.scalar(select(exists().where(
-        DeclaredConflict.entry_id == entry.id, DeclaredConflict.judge_id == judge_id)))
-    entry_chains: set[int] = set()
-    if competition.conflict_same_chain and ties.chains:
-        entry_chains = set(db.session.scalars(select(chain_member.c.chain_id).where(
-            chain_member.c.enterprise_id == entry.enterprise_id)))
-    return conflict_reason(judge_worker_id=ties.worker_id, judge_enterprises=set(ties.enterprises),
-                           judge_chains=set(ties.chains), entry_worker_id=entry.worker_id,
-                           entry_enterprise_id=entry.enterprise_id, entry_chains=entry_chains, declared=bool(declared),
-                           same_chain_rule=competition.conflict_same_chain)
-
-
-def conflicts_of(judge_id: int, entries: Sequence[tuple[int, int, int, bool]], *, same_chain_rule: bool,
-                 ties: JudgeTies) -> dict[int, str | None]:
-    """``conflicted`` for many entries at once (the marks area checks a whole batch): ``entries`` are rows of
-    (entry id, worker id, enterprise id, declared), ``declared`` read by the caller (a declared conflict of
-    ``judge_id`` with the entry). The entries' chains are read in one query, and only when the rule needs them."""
-    entry_chains: dict[int, set[int]] = {}
-    if same_chain_rule and ties.chains and entries:
-        for enterprise_id, chain_id in db.session.execute(select(chain_member.c.enterprise_id, chain_member.c.chain_id)
-                                                          .where(chain_member.c.enterprise_id.in_({e[2] for e in entries}))):
-            entry_chains.setdefault(enterprise_id, set()).add(chain_id)
-    enterprises, chains = set(ties.enterprises), set(ties.chains)
-    return {entry_id: conflict_reason(judge_worker_id=ties.worker_id, judge_enterprises=enterprises, judge_chains=chains,
-                                      entry_worker_id=worker_id, entry_enterprise_id=enterprise_id,
-                                      entry_chains=entry_chains.get(enterprise_id, set()), declared=bool(declared),
-                                      same_chain_rule=same_chain_rule)
-            for entry_id, worker_id, enterprise_id, declared in entries}
-
-
-def _not_conflicted_clause(judge_id: int, competition: Competition, ties: JudgeTies):
-    """SQL: Entry rows that ``conflicted`` would pass (the same rules, for many entries at once)."""
-    clauses = [~exists().where(DeclaredConflict.entry_id == Entry.id, DeclaredConflict.judge_id == judge_id)]
-    if ties.worker_id is not None:
-        clauses.append(Entry.worker_id != ties.worker_id)
-    if ties.enterprises:
-        clauses.append(Entry.enterprise_id.not_in(list(ties.enterprises)))
-    if competition.conflict_same_chain and ties.chains:
-        clauses.append(~exists().where(chain_member.c.enterprise_id == Entry.enterprise_id,
-                                       chain_member.c.chain_id.in_(list(ties.chains))))
-    return and_(*clauses)
 
 
 # --- panels ----------------------------------------------------------------------------------------------
@@ -217,9 +146,8 @@ def assignable_entries(judge_id: int, module_id: int) -> list[Entry]:
     if module is None or not is_panel_member(judge_id, module_id):
         return []
     competition = module.competition
-    ties = judge_ties(judge_id)
     stmt = (select(Entry).where(Entry.competition_id == competition.id, Entry.status == APPROVED,
-                                Entry.code.is_not(None), _not_conflicted_clause(judge_id, competition, ties))
+                                Entry.code.is_not(None), _not_conflicted_clause(judge_id, competition))
             .order_by(Entry.code))
     return list(db.session.scalars(stmt).unique())
 
@@ -242,8 +170,7 @@ def judge_codes(judge_id: int, module_id: int) -> list[str]:
     if module is None or not is_panel_member(judge_id, module_id):
         return []
     competition = module.competition
-    ties = judge_ties(judge_id)
-    ok = _not_conflicted_clause(judge_id, competition, ties)
+    ok = _not_conflicted_clause(judge_id, competition)
     base = (Entry.competition_id == competition.id, Entry.status == APPROVED, Entry.code.is_not(None))
     if competition.uses_module_codes:
         stmt = (select(ModuleCode.code).join(Entry, Entry.id == ModuleCode.entry_id)
@@ -266,30 +193,31 @@ def entry_for_code(competition_id: int, module_id: int, code: str) -> Entry | No
 
 
 class CodedEntry(NamedTuple):
-    """An approved entry behind a code: what the conflict rules need (``conflicts_of`` takes these rows), with
-    whether the judge asked about declared a conflict with it."""
+    """An approved entry behind a code, with the conflict of the judge asked about (``entries_for_codes``)."""
 
     id: int
     worker_id: int
     enterprise_id: int
-    declared: bool
+    conflict: str | None  # why that judge may not mark it (a reason code); None: they may, or no judge was asked
 
 
 def entries_for_codes(competition, pairs: set[tuple[int, str]], *, judge_id: int | None = None
                       ) -> dict[tuple[int, str], CodedEntry]:
     """(module id, code) → the approved entry behind it (its module code with 二次加密, else its entry code), for
-    many codes in one query (the marks area checks a whole batch with it). ``competition`` needs ``id`` and
-    ``uses_module_codes``; ``declared`` tells whether ``judge_id`` declared a conflict with the entry."""
+    many codes in one query (the marks area checks a whole batch with it), with ``judge_id``'s conflict with each
+    entry read by the same query. ``competition`` needs ``id``, ``uses_module_codes`` and what the conflict rules
+    ask of it (``conflict_same_chain``)."""
     pairs = {(m, c) for m, c in pairs if isinstance(c, str) and 0 < len(c) <= 16}
     if not pairs:
         return {}
     module_codes = bool(competition.uses_module_codes)
+    rules = conflicts.rules_for(competition) if judge_id is not None else None
     params = {"cid": competition.id, "judge": judge_id, "codes": sorted({c for _m, c in pairs}),
               "mids": sorted({m for m, _c in pairs})}
     found: dict[Any, CodedEntry] = {}
-    for r in db.session.execute(_entries_statement(module_codes), params):
+    for r in db.session.execute(_entries_statement(module_codes, rules), params):
         found[(r.module_id, r.code) if module_codes else r.code] = CodedEntry(r.id, r.worker_id, r.enterprise_id,
-                                                                               r.declared)
+                                                                               r.conflict)
     out = {}
     for m, c in pairs:
         entry = found.get((m, c) if module_codes else c)
@@ -299,13 +227,13 @@ def entries_for_codes(competition, pairs: set[tuple[int, str]], *, judge_id: int
 
 
 @functools.cache
-def _entries_statement(module_codes: bool):
-    """Approved entries of the competition ``cid`` by code, with whether the judge ``judge`` declared a conflict with
-    each."""
-    e, mc, dc = Entry.__table__, ModuleCode.__table__, DeclaredConflict.__table__
+def _entries_statement(module_codes: bool, rules: tuple[conflicts.Rule, ...] | None):
+    """Approved entries of the competition ``cid`` by code, with the conflict of the judge ``judge`` with each under
+    ``rules`` (none asked: NULL)."""
+    e, mc = Entry.__table__, ModuleCode.__table__
     codes = bindparam("codes", expanding=True)
-    declared = exists().where(dc.c.entry_id == e.c.id, dc.c.judge_id == bindparam("judge"))
-    stmt = select(e.c.id, e.c.worker_id, e.c.enterprise_id, declared.label("declared"))
+    conflict = null() if rules is None else conflicts.reason(_pair(bindparam("judge"), e.c), rules)
+    stmt = select(e.c.id, e.c.worker_id, e.c.enterprise_id, conflict.label("conflict"))
     if module_codes:
         stmt = stmt.add_columns(mc.c.module_id, mc.c.code).select_from(e.join(mc, mc.c.entry_id == e.c.id)).where(
             mc.c.module_id.in_(bindparam("mids", expanding=True)), mc.c.code.in_(codes))
@@ -586,5 +514,5 @@ def assignments(actor) -> list[Assignment]:
 
 def describe_conflict(reason: str | None) -> str | None:
     """The translated text of a ``conflicted`` reason (for organizers' pages)."""
-    return None if reason is None else str(CONFLICT_REASONS[reason])
+    return conflicts.message(reason)
 

@@ -10,7 +10,8 @@
 * **Publication** freezes a ``ResultVersion`` (n+1). The first version moves the competition from
   scoring_closed to published; a later one is a correction and needs a reason. The snapshot keeps the full rows
   (organizers) and the public rows: a worker's name only with publicity consent at publication time (masked
-  otherwise), the enterprise name only with that consent.
+  otherwise), the enterprise name only with that consent. Consent is ``app.people.consents``' answer for the
+  competition's scope ("competition:<id>", else the worker's general consent).
 
 Services load, check permissions, call the engine and flush — never commit.
 """
@@ -32,8 +33,9 @@ from app.audit.services import record
 from app.db import db, utcnow
 from app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from app.orgs.models import Enterprise
+from app.people.consents import consent_since, scope_of
 from app.people.domain import mask_name
-from app.people.models import Worker
+from app.people.models import ConsentPurpose, Worker
 from app.tabular import escape_row
 from competitions.domain import (
     DomainRuleError,
@@ -124,7 +126,8 @@ def _load_scheme(competition_id: int) -> tuple[list[Module], Scheme]:
 def _load_entries(competition_id: int) -> list[dict[str, Any]]:
     rows = db.session.execute(
         select(Entry.id, Entry.code, Entry.completion_seconds, Entry.worker_id, Entry.enterprise_id, Worker.name,
-               Worker.skill_level, Worker.publicity_consent_at, Enterprise.name)
+               Worker.skill_level, consent_since(Worker.id, ConsentPurpose.PUBLICITY, scope_of("competition", competition_id)),
+               Enterprise.name)
         .select_from(Entry).join(Worker, Worker.id == Entry.worker_id)
         .join(Enterprise, Enterprise.id == Entry.enterprise_id)
         .where(Entry.competition_id == competition_id, Entry.status == "approved")

@@ -26,7 +26,7 @@ from app.api import parse_json_exact
 from app.auth import roles_required
 from app.db import db
 from app.errors import DomainError
-from app.orgs.models import Enterprise, chain_member
+from app.orgs.models import Enterprise
 from app.orgs.services import enterprise_choices
 from app.people.labels import SKILL_LEVEL_LABELS
 from app.people.services import trade_choices
@@ -560,25 +560,16 @@ def _judges_page(competition, status: int = 200):
                                                             per_page=MAX_ENTRIES)
     entries = page.items
     by_id = {e.id: e for e in entries}
-    ties = {line.user.id: judging.judge_ties(line.user.id) for line in judges}
-    enterprise_ids = {e for t in ties.values() for e in t.enterprises}
+    enterprises = {line.user.id: judging.judge_enterprises(line.user.id) for line in judges}
+    known = {e for ids in enterprises.values() for e in ids}
     names = dict(db.session.execute(select(Enterprise.id, Enterprise.name).where(
-        Enterprise.id.in_(list(enterprise_ids)))).all()) if enterprise_ids else {}
-    per_enterprise = Counter(e.enterprise_id for e in entries)
-    entry_chains: dict[int, set[int]] = {}
-    if competition.conflict_same_chain and entries:
-        for ent, chain in db.session.execute(select(chain_member.c.enterprise_id, chain_member.c.chain_id).where(
-                chain_member.c.enterprise_id.in_({e.enterprise_id for e in entries}))):
-            entry_chains.setdefault(ent, set()).add(chain)
+        Enterprise.id.in_(list(known)))).all()) if known else {}
+    labels = judging.conflict_labels(competition)
     automatic = {}
-    for judge_id, t in ties.items():
-        own = sum(per_enterprise[e] for e in t.enterprises)
-        chain = 0
-        if competition.conflict_same_chain and t.chains:
-            chain = sum(1 for e in entries if e.enterprise_id not in t.enterprises
-                        and entry_chains.get(e.enterprise_id, set()) & set(t.chains))
-        automatic[judge_id] = {"enterprises": [names.get(e, "") for e in sorted(t.enterprises)], "own": own,
-                               "chain": chain}
+    for judge_id, ids in enterprises.items():
+        counts = judging.conflict_counts(judge_id, competition)
+        automatic[judge_id] = {"enterprises": sorted(names.get(e, "") for e in ids),
+                               "excluded": [(label, counts[code]) for code, label in labels if counts.get(code)]}
     judge_names = {line.user.id: line.user.display_name for line in judges}
     conflict_rows = [{"conflict": c, "judge": judge_names.get(c.judge_id, "—"), "entry": by_id.get(c.entry_id),
                       "codes": judging.conflict_codes(current_user, c)} for c in conflicts]

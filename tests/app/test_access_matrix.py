@@ -92,11 +92,20 @@ def world(app, create_enterprise, create_worker, create_user, create_trade):
     imp = WorkerImport(id="a" * 32, enterprise_id=ent_a.id, created_by_id=users["hr_a"].id, filename="a.csv",
                        file_format="csv", rows=[], errors=[])
     db.session.add(imp)
+    # A third enterprise asks for another worker of A, whom hr_a (the current employer) decides about. The first
+    # confirm moves that worker (not worker_a); each later step on the transfer is a 409 (a decided transfer answers
+    # that first).
+    from app.people.models import Transfer
+
+    ent_c, mover = create_enterprise(name="丙企业"), create_worker(enterprise=ent_a, name="甲调动")
+    transfer = Transfer(worker_id=mover.id, from_enterprise_id=ent_a.id, to_enterprise_id=ent_c.id,
+                        name_given=mover.name, requested_by_id=create_user(Role.HR, enterprise=ent_c).id)
+    db.session.add(transfer)
     db.session.flush()
     args = {
         "worker_id": worker_a.id, "enterprise_id": ent_a.id, "user_id": victim.id, "chain_id": chain.id,
         "trade_id": trade.id, "import_id": imp.id, "token_id": token.id, "role_id": victim.roles[0].id,
-        "code": "en", "filename": "css/app.css",
+        "transfer_id": transfer.id, "code": "en", "filename": "css/app.css",
         "competition_id": competition.id, "module_id": module.id, "entry_id": entry.id, "mark_id": mark.id, "number": 1,
     }
     world = {"users": users, "args": args, "worker_a": worker_a, "worker_b": worker_b, "ent_a": ent_a,
@@ -133,7 +142,7 @@ def _allowed(access, role: str) -> bool:
 # Domains add objects and URL arguments for their routes in tests/<domain>/access_world.py:
 # ``extend(world)`` adds to world["args"]; ``SCOPED_ARGS`` names arguments that are enterprise A's objects.
 WORLD_EXTENSIONS = [importlib.import_module(f"tests.{pkg}.access_world") for pkg in ("competitions", "certificates")]
-SCOPED_ARGS = ("worker_id", "import_id", "entry_id") + tuple(
+SCOPED_ARGS = ("worker_id", "import_id", "transfer_id", "entry_id") + tuple(
     arg for extension in WORLD_EXTENSIONS for arg in getattr(extension, "SCOPED_ARGS", ())
 )  # objects of enterprise A
 

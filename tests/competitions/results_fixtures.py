@@ -155,13 +155,14 @@ class ResultsWorld:
 
 def build_world(client, create_enterprise, create_worker, create_user) -> ResultsWorld:
     from app.accounts.services import create_token
+    from app.people.consents import record_consent
     from competitions.services import board
 
     board.reset_cache()
     enterprises = [create_enterprise(name=n) for n in ENTERPRISES]
     workers = [create_worker(enterprise=e, name=n, skill_level=level)
                for e, n, level in zip(enterprises, NAMES, LEVELS, strict=True)]
-    workers[0].publicity_consent_at = utcnow() - timedelta(days=1)
+    record_consent(workers[0], "publicity", True, actor_id=None, at=utcnow() - timedelta(days=1))
     users = {
         "organizer": create_user(Role.ORGANIZER),
         "admin": create_user(Role.ADMIN),

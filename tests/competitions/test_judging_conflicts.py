@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.accounts.models import Role
+from app.accounts.models import Role, UserRole
 from app.db import db
 from app.errors import NotFound
 from competitions.models import DeclaredConflict, JudgeProfile, ModuleCode
@@ -33,21 +33,35 @@ def _profile(user, enterprise) -> None:
     "kw, expected",
     [
         ({}, None),
-        ({"judge_worker_id": 7}, "own_entry"),
-        ({"judge_enterprises": {1}}, "own_enterprise"),
+        ({"judge_worker": True}, "own_entry"),
+        ({"judge_enterprise": "a"}, "own_enterprise"),
         ({"declared": True}, "declared"),
-        ({"judge_chains": {9}, "entry_chains": {9}, "same_chain_rule": True}, "same_chain"),
-        ({"judge_chains": {9}, "entry_chains": {9}, "same_chain_rule": False}, None),
-        ({"judge_chains": {9}, "entry_chains": {8}, "same_chain_rule": True}, None),
-        ({"judge_enterprises": {1}, "declared": True}, "own_enterprise"),
-        ({"judge_enterprises": {2}, "judge_chains": {9}, "entry_chains": {9}, "same_chain_rule": True}, "same_chain"),
+        ({"judge_enterprise": "c", "same_chain_rule": True}, "same_chain"),
+        ({"judge_enterprise": "c", "same_chain_rule": False}, None),
+        ({"judge_enterprise": "b", "same_chain_rule": True}, None),
+        ({"judge_enterprise": "a", "declared": True}, "own_enterprise"),
+        ({"judge_enterprise": "c", "declared": True, "same_chain_rule": True}, "declared"),
+        ({"judge_worker": True, "judge_enterprise": "a", "declared": True}, "own_entry"),
     ],
 )
-def test_conflict_reason_table(kw, expected):
-    args = {"judge_worker_id": None, "judge_enterprises": set(), "judge_chains": set(), "entry_worker_id": 7,
-            "entry_enterprise_id": 1, "entry_chains": set(), "declared": False, "same_chain_rule": False}
-    args.update(kw)
-    assert judging.conflict_reason(**args) == expected
+def test_conflict_reason_table(world, field, create_user, kw, expected):
+    """The entrant is A's worker (A and C share an industry chain, B is outside); the first rule that holds, in the
+    order of severity, is the reason — the same for one entry and in the bulk list."""
+    entry = field["a1"]
+    judge = create_user(Role.JUDGE)
+    if kw.get("judge_worker"):  # the entrant's own account, made a judge
+        judge = next(u for u in world.users.values() if u.worker_id == entry.worker_id)
+        judge.roles.append(UserRole(role=Role.JUDGE))
+    if kw.get("judge_enterprise"):
+        _profile(judge, getattr(world, f"ent_{kw['judge_enterprise']}"))
+    if kw.get("declared"):
+        db.session.add(DeclaredConflict(competition_id=world.competition.id, entry_id=entry.id, judge_id=judge.id))
+    world.competition.conflict_same_chain = kw.get("same_chain_rule", False)
+    db.session.flush()
+    assert judging.conflicted(judge.id, entry) == expected
+    module3, _aspects = fixtures.make_module(world.competition, 3, "模块三")
+    fixtures.set_panel(module3, [judge])
+    assert (entry.id in {e.id for e in judging.assignable_entries(judge.id, module3.id)}) == (expected is None)
 
 
 def test_own_enterprise_is_always_a_conflict(world, field):

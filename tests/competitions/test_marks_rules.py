@@ -1,6 +1,6 @@
 """The marks API checks a batch with a few plain-row reads (``_plan``: the competition with the batch's aspects and
-the judge's seats, the entries behind the codes with declared conflicts, the keys and current marks, the judge's
-ties) and stores with Core statements. What the ORM did implicitly must still happen: the board learns of the new
+the judge's seats, the entries behind the codes with the judge's conflicts under every rule, the keys and current
+marks) and stores with Core statements. What the ORM did implicitly must still happen: the board learns of the new
 mark, the same-chain rule and module codes (二次加密) are applied as ``judging`` applies them, and a paper batch
 still needs the chief judge or an organizer."""
 
@@ -31,7 +31,7 @@ def _selects(statements: list[str]) -> list[str]:
 
 def test_a_batch_reads_as_often_as_one_mark(mw):  # noqa: F811
     """A fixed number of reads checks a batch (the competition, the aspects with the judge's seats, the entries
-    behind the codes, keys and current marks, the judge's ties), whatever its size."""
+    behind the codes with the judge's conflicts, keys and current marks), whatever its size."""
     a1, a2 = mw.a1.id, mw.a2.id
     responses = []
     one = statements_run(lambda: responses.append(mw.post("j2", "/marks", [item("K101", a1, "2")])))

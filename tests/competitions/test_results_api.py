@@ -107,9 +107,9 @@ def test_published_view_masks_names_without_consent(rw):  # noqa: F811
     rw.ready_to_publish()
     assert rw.post("organizer", "/results/publish", {}).status_code == 201
     # consent given after publication does not change the frozen public view
-    from app.db import utcnow
+    from app.people.consents import record_consent
 
-    rw.workers[1].publicity_consent_at = utcnow()
+    record_consent(rw.workers[1], "publicity", True, actor_id=None)
     db.session.commit()
     for role in ROLES:
         resp = rw.get(role, "/results/published")

@@ -52,7 +52,9 @@ ROW_MESSAGES: dict[tuple[str, str], Any] = {
     ),
     ("id_number", "duplicate"): _l("The same ID number is already in row %(first_row)s of this file."),
     ("id_number", "registered_here"): _l("This worker is already registered in your enterprise."),
-    ("id_number", "registered_elsewhere"): _l("This ID number is already registered with another enterprise."),
+    ("id_number", "registered_elsewhere"): _l("This ID number is already registered with another enterprise. If "
+                                              "the person now works for you, ask for their transfer on the "
+                                              "Transfers page."),
     ("mobile", "format"): _l("A mobile number has 11 digits and starts with 13 to 19."),
     ("trade", "missing"): _l("The trade is missing."),
     ("trade", "unknown"): _l("Unknown trade; use an occupational code such as 6-31-01-03 or a trade name from the catalogue."),

@@ -5,9 +5,12 @@ among registered workers, and stages the result as a ``WorkerImport`` (rows alre
 encrypted; the plain ID number is never stored). Nothing touches the worker table until
 ``confirm_import``: it refuses a preview with errors, flips the status with a conditional UPDATE
 (so two concurrent confirms cannot both write), and writes every staged row with one bulk INSERT
-inside a savepoint. The unique ID hash re-checks duplicates against the database at that moment:
-if anyone registered one of these workers meanwhile, the INSERT fails as a whole, nothing is
-written and HR is told to upload again. HR of one enterprise never sees another's import (404).
+inside a savepoint, then the new workers' first employments with one INSERT … SELECT. The unique
+ID hash re-checks duplicates against the database at that moment: if anyone registered one of
+these workers meanwhile, the INSERT fails as a whole, nothing is written and HR is told to upload
+again. HR of one enterprise never sees another's import (404). A row whose ID number a worker of
+another enterprise holds is refused (without naming the enterprise): that person changes
+employer through a transfer (``app.people.transfers``), which keeps their one record.
 
 Services flush, never commit (the request does).
 """
@@ -39,6 +42,7 @@ from app.crypto import id_cipher
 from app.db import db, utcnow
 from app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from app.orgs.models import Enterprise
+from app.people import employment
 from app.people.imports import domain
 from app.people.imports.domain import (
     STAGED_BAD,
@@ -291,6 +295,7 @@ def confirm_import(actor, import_id: str) -> WorkerImport:
     try:
         with db.session.begin_nested():
             created = _insert_workers(imp.enterprise_id, staged)
+            employment.start_missing(imp.enterprise_id)
     except IntegrityError:
         taken = _registered([r[STAGED_ID_HASH] for r in staged])
         raise Conflict(

@@ -125,7 +125,8 @@ class ModuleState:
 
 
 def _module_state(competition: Competition, module: Module) -> ModuleState:
-    """Entries × aspects × judges of one module in a fixed number of queries (plus the judges' conflict ties)."""
+    """Entries × aspects × judges of one module in a fixed number of queries (plus one per panel judge: the entries
+    they may mark)."""
     panel, member_ids = panel_members(module.id)
     aspects = module_aspects(module.id)
     specs = {a.id: aspect_spec(a, module.id) for a in aspects}

@@ -151,10 +151,10 @@ def _result(w: _Item, judge_id: int, status: str, current: Mark | None) -> MarkR
 def _check(actor: User, competition: Competition, work: list[_Item], judge_id: int, paper: bool
            ) -> tuple[dict[tuple[int, int], Mark], dict[tuple[int, int], int]]:
     """Every problem of every item (raised together), or the judge's current marks of the batch's cells and how many
-    other judges have a current mark in each. Four to six queries whatever the size of the batch: the aspects with
-    their modules and the judge's seats, the entries behind the codes with declared conflicts, the stored keys and
-    current marks, the judge's ties (only when an item gets as far as the conflict check) and the entries' chains
-    (only when the same-chain rule needs them)."""
+    other judges have a current mark in each. Three queries whatever the size of the batch and however many conflict
+    rules there are: the aspects with their modules and the judge's seats, the entries behind the codes with the
+    judge's conflict with each (every rule of ``competitions.conflicts``, in the same statement), the stored keys and
+    current marks."""
     errors: list[dict[str, Any]] = []
     aspects = _batch_aspects(competition.id, {w.data.aspect_id for w in work if isinstance(w.data.aspect_id, int)},
                              judge_id, actor.id)
@@ -163,7 +163,6 @@ def _check(actor: User, competition: Competition, work: list[_Item], judge_id: i
                       if w.data.aspect_id in aspects and isinstance(w.data.code, str)}, judge_id=judge_id)
     keys = {w.data.idempotency_key for w in work if isinstance(w.data.idempotency_key, str)}
     by_key, cells = _stored(keys, {e.id for e in entries.values()}, set(aspects))
-    conflicts: dict[int, str | None] | None = None
     organizer: bool | None = None
     seen_keys: dict[str, _Item] = {}
 
@@ -222,11 +221,7 @@ def _check(actor: User, competition: Competition, work: list[_Item], judge_id: i
         elif not w.module.seated:
             errors.append(item_error(w.index, "not_on_panel"))
             continue
-        if conflicts is None:  # every entry of the batch at once, with the judge's ties read once
-            conflicts = judging.conflicts_of(judge_id, list(entries.values()),
-                                             same_chain_rule=competition.conflict_same_chain,
-                                             ties=judging.judge_ties(judge_id))
-        if conflicts[entry.id] is not None:
+        if entry.conflict is not None:  # read with the entry, by every rule of competitions.conflicts
             # To a judge a conflicted entry looks exactly like a code that is not theirs.
             errors.append(item_error(w.index, "judge_conflicted" if paper else "not_assigned", field_name="code"))
             continue

@@ -30,6 +30,7 @@ def _fill_up_to(people, create_worker, create_trade, n: int) -> None:
     """Enterprise A gets n workers (worker_a included), spread over several trades."""
     from sqlalchemy import func, select
 
+    from app.people.consents import record_consent
     from app.people.models import Worker
 
     have = db.session.scalar(select(func.count(Worker.id)).where(Worker.enterprise_id == people["ent_a"].id))
@@ -37,7 +38,7 @@ def _fill_up_to(people, create_worker, create_trade, n: int) -> None:
     for i in range(n - have):
         worker = create_worker(enterprise=people["ent_a"], trade=trades[i % len(trades)], skill_level=1 + i % 5)
         if i % 3 == 0:
-            worker.publicity_consent_at = worker.created_at
+            record_consent(worker, "publicity", True, actor_id=None)
     db.session.flush()
     db.session.expire_all()  # nothing may come from the identity map
 

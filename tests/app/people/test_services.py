@@ -13,8 +13,8 @@ from app.audit.models import AuditEntry
 from app.crypto import id_cipher
 from app.db import db
 from app.errors import Conflict, NotFound, PermissionDenied
-from app.people import services
-from app.people.models import ConsentEvent, Trade, Worker
+from app.people import consents, services
+from app.people.models import Consent, Trade, Worker
 from tests.app.people.conftest import VALID_ID, new_worker_data
 from tests.conftest import make_resident_id
 
@@ -276,17 +276,17 @@ def test_deactivate_and_reactivate_never_delete(people):
 
 def test_worker_gives_and_withdraws_consents_separately(people):
     user, worker = people["users"]["worker"], people["worker_a"]
-    assert services.consent_state(worker) == {"publicity": None, "talent_pool": None}
-    assert services.set_consent(user, worker, "publicity", True) is True
+    assert consents.consent_state(worker) == {"publicity": None, "talent_pool": None}
+    assert consents.set_consent(user, worker, "publicity", True) is True
     assert worker.publicity_consent_at is not None and worker.talent_pool_consent_at is None
-    assert services.set_consent(user, worker, "publicity", True) is False  # no change, no event
-    services.set_consent(user, worker, "talent_pool", True)
-    services.set_consent(user, worker, "publicity", False)
+    assert consents.set_consent(user, worker, "publicity", True) is False  # no change, no event
+    consents.set_consent(user, worker, "talent_pool", True)
+    consents.set_consent(user, worker, "publicity", False)
     assert worker.publicity_consent_at is None and worker.talent_pool_consent_at is not None
-    events = db.session.scalars(select(ConsentEvent).where(ConsentEvent.worker_id == worker.id).order_by(ConsentEvent.id)).all()
+    events = db.session.scalars(select(Consent).where(Consent.worker_id == worker.id).order_by(Consent.id)).all()
     assert [(e.purpose, e.is_granted, e.actor_id) for e in events] == [
         ("publicity", True, user.id), ("talent_pool", True, user.id), ("publicity", False, user.id)]
-    assert [e.purpose for e in services.consent_history(worker)] == ["publicity", "talent_pool", "publicity"]
+    assert [e.purpose for e in consents.consent_history(worker)] == ["publicity", "talent_pool", "publicity"]
     entry = _last_audit()
     assert entry.action == "consent_withdrawn" and entry.details == {"purpose": "publicity"}
 
@@ -294,18 +294,18 @@ def test_worker_gives_and_withdraws_consents_separately(people):
 @pytest.mark.parametrize("role", ["hr_a", "admin", "organizer"])
 def test_nobody_else_changes_consents(people, role):
     with pytest.raises(PermissionDenied):
-        services.set_consent(people["users"][role], people["worker_a"], "publicity", True)
+        consents.set_consent(people["users"][role], people["worker_a"], "publicity", True)
     assert people["worker_a"].publicity_consent_at is None
 
 
 def test_worker_cannot_change_another_workers_consent(people):
     with pytest.raises(PermissionDenied):
-        services.set_consent(people["users"]["worker"], people["worker_b"], "publicity", True)
+        consents.set_consent(people["users"]["worker"], people["worker_b"], "publicity", True)
 
 
 def test_unknown_purpose(people):
     with pytest.raises(services.ValidationFailed):
-        services.set_consent(people["users"]["worker"], people["worker_a"], "marketing", True)
+        consents.set_consent(people["users"]["worker"], people["worker_a"], "marketing", True)
 
 
 def test_own_worker_unlinked(people, create_user):

@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from app.audit.models import AuditEntry
 from app.db import db
-from app.people.models import ConsentEvent, Trade, Worker
+from app.people import consents
+from app.people.models import Consent, Trade, Worker
 from tests.app.people.conftest import VALID_ID
 from tests.conftest import make_resident_id
 
@@ -233,8 +234,7 @@ def test_deactivate_needs_csrf(client, people, as_user):
 
 
 def test_hr_sees_consent_state_but_has_no_button(client, people, as_user):
-    people["worker_a"].publicity_consent_at = people["worker_a"].created_at
-    db.session.flush()
+    consents.record_consent(people["worker_a"], "publicity", True, actor_id=people["users"]["worker"].id)
     as_user(people["users"]["hr_a"])
     client.set_cookie("lang", "en")
     html = client.get(f"/workers/{people['worker_a'].id}").get_data(as_text=True)
@@ -322,7 +322,7 @@ def test_worker_grants_and_withdraws_consent(client, people, as_user):
     client.post("/my/consents", data={"csrf_token": token, "purpose": "talent_pool", "granted": "0"})
     db.session.refresh(worker)
     assert worker.talent_pool_consent_at is None
-    events = db.session.scalars(select(ConsentEvent.is_granted).where(ConsentEvent.worker_id == worker.id)).all()
+    events = db.session.scalars(select(Consent.is_granted).where(Consent.worker_id == worker.id)).all()
     assert sorted(events) == [False, True]
 
 
