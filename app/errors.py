@@ -14,6 +14,7 @@ from typing import Any
 from flask import Flask, flash, jsonify, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 
@@ -63,11 +64,13 @@ HTTP_MESSAGES = {
     422: _l("The request contains invalid data."),
     429: _l("Too many attempts. Please wait a moment and try again."),
     500: _l("Something went wrong on our side. Nothing was changed."),
+    503: _l("The server is busy. Nothing was changed; please send it again in a moment."),
 }
 
 HTTP_CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
     409: "conflict", 413: "too_large", 422: "validation_error", 429: "rate_limited", 500: "server_error",
+    503: "busy",
 }
 
 
@@ -145,6 +148,17 @@ def error_response(status: int, code: str, message: Any, details: Any = None):
     return render_template("error.html", status=status, message=str(message), details=details), status
 
 
+BUSY_PGCODES = frozenset({"55P03", "40001", "40P01"})  # lock_not_available, serialization_failure, deadlock_detected
+
+
+def is_busy(exc: OperationalError) -> bool:
+    """Whether a database error means "busy, try again" rather than a fault."""
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) in BUSY_PGCODES:
+        return True
+    return type(orig).__module__.startswith("sqlite3") and "locked" in str(orig)
+
+
 def register_error_handlers(app: Flask) -> None:
     from app.extensions import db
 
@@ -172,6 +186,21 @@ def register_error_handlers(app: Flask) -> None:
             if isinstance(resp, tuple):
                 return resp[0], resp[1], headers
             resp.headers.extend(headers)
+        return resp
+
+    @app.errorhandler(OperationalError)
+    def handle_busy(exc: OperationalError):
+        # The database could not take the write in time (SQLite's lock past its busy timeout; PostgreSQL's lock
+        # timeout, a deadlock or a serialization failure): nothing was stored, and the same request sent again will
+        # go through — a judge's page and scripts resend with the same idempotency keys. Anything else is a 500.
+        if not is_busy(exc):
+            return handle_unexpected(exc)
+        app.logger.warning("database busy: %s", exc.orig)
+        db.session.rollback()
+        resp = error_response(503, HTTP_CODES[503], HTTP_MESSAGES[503])
+        if isinstance(resp, tuple):
+            return resp[0], resp[1], {"Retry-After": "1"}
+        resp.headers["Retry-After"] = "1"
         return resp
 
     @app.errorhandler(Exception)

@@ -452,3 +452,29 @@ def test_chinese_catalogue_is_found_for_zh_cn(app, tmp_path):
             refresh()
             domain.as_default()
             assert gettext("Log in") == expected
+
+
+@pytest.mark.parametrize("message, status", [("database is locked", 503), ("no such table: x", 500)])
+def test_a_busy_database_answers_503_to_send_again(client, create_user, monkeypatch, message, status):
+    """SQLite's lock past its busy timeout (or PostgreSQL's lock timeout, deadlock, serialization failure) is no fault:
+    nothing was stored, and the judge's page and scripts send the same marks again (same idempotency keys)."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from app.accounts.models import Role
+    from app.accounts.services import create_token
+    from competitions.services import marks
+
+    token = create_token(create_user(Role.JUDGE), "t").secret
+
+    def busy(*args, **kwargs):
+        raise OperationalError("INSERT …", {}, sqlite3.OperationalError(message))
+
+    monkeypatch.setattr(marks, "submit_marks", busy)
+    resp = client.post("/api/v1/competitions/1/marks", json=[{"code": "A", "aspect_id": 1, "value": "1",
+                                                               "idempotency_key": "k"}],
+                       headers={"Authorization": f"Bearer {token}"})
+    assert resp.status_code == status
+    assert resp.get_json()["error"]["code"] == ("busy" if status == 503 else "server_error")
+    assert (resp.headers.get("Retry-After") == "1") is (status == 503)
