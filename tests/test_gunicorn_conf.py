@@ -345,10 +345,12 @@ def test_gunicorn_moves_keep_alive_connections_off_a_worker_holding_them_all(tmp
             assert [served_by(c) for c in conns] == [busy] * 8
         finally:
             os.kill(idle, signal.SIGCONT)
-        last: list[int] = []
-        for _ in range(60):
+        # Each round sends one request on every connection; an over-share worker closes one of its connections per
+        # SHED_GAP and its client reconnects. Poll rounds until the connections are shared out (the condition, not a
+        # number of rounds and sleeps, ends the wait), with a deadline.
+        deadline, last = time.monotonic() + 30, [busy] * 8
+        while sorted(last.count(pid) for pid in workers) not in ([3, 5], [4, 4]) and time.monotonic() < deadline:
             last = [served_by(c) for c in conns]
-            time.sleep(0.002)
         assert sorted(last.count(pid) for pid in workers) in ([3, 5], [4, 4]), last
     finally:
         for c in conns:
