@@ -238,8 +238,8 @@ def score_entries(
     weighted = scheme.weighted
     modules = scheme.modules
     factors: dict[Id, Fraction] = {}
-    for m in modules:
-        factors[m.id] = Fraction(m.weight) / Fraction(scheme.module_max(m.id)) if weighted else Fraction(1)
+    for m in modules:  # (check_scheme: every module has a weight, or none has)
+        factors[m.id] = Fraction(m.weight) / Fraction(scheme.module_max(m.id)) if m.weight is not None else Fraction(1)
     no_difficulty: Mapping[Id, Any] = {}
     results: dict[Any, EntryScore] = {}
     for entry_id, cells in marks.items():
