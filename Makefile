@@ -26,9 +26,12 @@ run: $(STAMP) translations
 	JIANGXIN_CONFIG=development $(FLASK) run --host $(HOST) --port $(PORT)
 
 # The type checker first (mypy, configured in pyproject.toml: the whole code base leniently, the domain
-# modules strictly), then the whole suite; PYTEST_ARGS passes options (e.g. PYTEST_ARGS="-x tests/app").
+# modules strictly), then the whole suite in PYTEST_WORKERS pytest-xdist processes (each with a database of
+# its own; the browser tests together on one of them); PYTEST_ARGS passes options (e.g. PYTEST_ARGS="-x
+# tests/app"; a later -n overrides, PYTEST_WORKERS=0 runs in this process).
+PYTEST_WORKERS ?= 2
 test: $(STAMP) translations typecheck
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
