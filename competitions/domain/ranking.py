@@ -58,8 +58,10 @@ class Standing:
 
     @classmethod
     def from_score(cls, score: EntryScore, completion_time: Number | None = None) -> Standing:
+        if score.entry_id is None:
+            raise TypeError("Standing.from_score needs the score of an entry (entry_id)")
         return cls(
-            entry_id=score.entry_id,  # type: ignore[arg-type]
+            entry_id=score.entry_id,
             total=score.total,
             completion_time=completion_time,
             module_scores=score.module_scores,
@@ -163,7 +165,7 @@ def rank(standings: Iterable[Standing], tie_break: Sequence[TieBreakKey] = CHINE
 def ranks_by_total(totals: Mapping[Id, Number]) -> dict[Id, int]:
     """Shared ranks from totals alone (no tie-break): {entry: rank}, e.g. 1, 2, 2, 4."""
     result = rank((Standing(entry_id=e, total=t) for e, t in totals.items()), tie_break=())
-    return {r.entry_id: r.rank for r in result}  # type: ignore[misc]
+    return {r.entry_id: r.rank for r in result if r.rank is not None}  # (all ranked: every entry has a total)
 
 
 __all__ = [

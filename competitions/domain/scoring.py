@@ -20,7 +20,7 @@ from decimal import Decimal, Inexact, localcontext
 from fractions import Fraction
 from functools import lru_cache
 from math import lcm
-from typing import Any
+from typing import Any, cast
 
 from .common import DomainRuleError, Id, exact, quantize_total, require_decimal
 from .scheme import (
@@ -128,7 +128,7 @@ class _Compiled:
                 raise DomainRuleError("invalid_mark", str(MarkProblem.NOT_FINITE), aspect=self.id) from None
             if None not in out:
                 out.sort()
-                return out  # type: ignore[return-value]
+                return cast(list[int], out)  # no None left
         return sorted(self.slow_index(v) for v in values)
 
     def points(self, values: Sequence[Any], difficulty: Any, partial: bool) -> tuple[int, int] | None:
