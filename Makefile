@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test bench translations extract-messages update-translations lint clean
+.PHONY: run test typecheck bench translations extract-messages update-translations lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,10 +25,16 @@ run: $(STAMP) translations
 	@echo "Jiangxin: http://$(HOST):$(PORT)/"
 	JIANGXIN_CONFIG=development $(FLASK) run --host $(HOST) --port $(PORT)
 
-# The whole suite; PYTEST_ARGS passes options (e.g. PYTEST_ARGS="-x tests/app").
+# The type checker first (mypy, configured in pyproject.toml: the whole code base leniently, the domain
+# modules strictly), then the whole suite in PYTEST_WORKERS pytest-xdist processes (each with a database of
+# its own; the browser tests together on one of them); PYTEST_ARGS passes options (e.g. PYTEST_ARGS="-x
+# tests/app"; a later -n overrides, PYTEST_WORKERS=0 runs in this process).
+PYTEST_WORKERS ?= 2
+test: $(STAMP) translations typecheck
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
-test: $(STAMP) translations
-	$(BIN)/pytest $(PYTEST_ARGS)
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 bench: $(STAMP) translations
 	$(BIN)/python -m bench
@@ -43,4 +49,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check app competitions certificates tests bench gunicorn.conf.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache

@@ -1,8 +1,10 @@
-"""Configuration: classes that read the environment; missing secrets are generated into instance/.
+"""Configuration: classes that read the environment; missing secrets are generated into instance/ on SQLite.
 
 Secrets (session key, the HMAC key for ID numbers, the encryption key for ID copies) are generated
-once into ``instance/secrets.json`` with 0600 permissions when the environment does not give them,
-so a fresh checkout runs without set-up and nothing secret is ever committed.
+once into ``instance/secrets.json`` with 0600 permissions when the environment does not give them and
+the database is SQLite (one host), so a fresh checkout runs without set-up and nothing secret is ever
+committed. With any other database (PostgreSQL) several hosts may serve the same data, and each would
+generate keys of its own: there the environment must give all three, or the app refuses to start.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import os
 import secrets
 from contextlib import contextmanager
 from pathlib import Path
+
+import click
 
 try:
     import fcntl
@@ -73,6 +77,31 @@ def _exclusive(lock_path: Path):
         yield
     finally:
         os.close(fd)  # (closing releases the lock)
+
+
+def is_sqlite_url(url: str) -> bool:
+    """True for SQLAlchemy URLs of SQLite (``sqlite://``, ``sqlite:///path``, ``sqlite+pysqlite://…``)."""
+    return url.split(":", 1)[0].split("+", 1)[0] == "sqlite"
+
+
+class MissingSecrets(click.ClickException):
+    """The environment lacks secrets that a shared (non-SQLite) database needs.
+
+    A ``ClickException``: ``flask …`` prints ``Error: <message>`` and exits 1 instead of a traceback; gunicorn
+    logs it and stops (its workers fail to boot). Operators read it before any app (and so any locale) exists,
+    like the other command-line messages: English."""
+
+    def __init__(self, missing: list[str], instance_path: Path) -> None:
+        self.missing = missing
+        message = (
+            f"{', '.join(missing)} must be set in the environment when the database is not SQLite: every host that "
+            "serves the same database needs the same keys (ID numbers are matched and decrypted with them), so "
+            "they are not generated. Set all of SECRET_KEY, ID_HMAC_KEY and ID_ENCRYPTION_KEY (README, "
+            "Configuration).")
+        if (instance_path / "secrets.json").exists():
+            message += (f" {instance_path / 'secrets.json'} holds keys generated earlier: if this database's ID "
+                        "numbers were stored with them, set the variables to those values.")
+        super().__init__(message)
 
 
 class Config:
@@ -145,9 +174,12 @@ class Config:
         self.PDF_CJK_FONT_INDEX = int(env["PDF_CJK_FONT_INDEX"]) if env.get("PDF_CJK_FONT_INDEX") else None
         self.PUBLIC_BASE_URL = (env.get("PUBLIC_BASE_URL") or "").rstrip("/") or None
         self.PROXY_FIX_X_FOR = int(env.get("PROXY_FIX_X_FOR") or 0)
-        secrets_ = load_or_create_secrets(self.INSTANCE_PATH)
+        given = {name: env[name] for name in SECRET_NAMES if env.get(name)}
+        if len(given) < len(SECRET_NAMES) and not is_sqlite_url(self.SQLALCHEMY_DATABASE_URI):
+            raise MissingSecrets([n for n in SECRET_NAMES if n not in given], self.INSTANCE_PATH)
+        secrets_ = given if len(given) == len(SECRET_NAMES) else load_or_create_secrets(self.INSTANCE_PATH)
         for name in SECRET_NAMES:
-            setattr(self, name, env.get(name) or secrets_[name])
+            setattr(self, name, given.get(name) or secrets_[name])
 
 
 class DevelopmentConfig(Config):

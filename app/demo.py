@@ -1,4 +1,7 @@
-"""Demo data for a newcomer: enterprises, a chain, trades, workers and one login per role.
+"""Demo data for a newcomer: enterprises, a chain, trades, workers and the logins of every demo account.
+
+Every account the demo creates is in ``DEMO_USERS``, so ``demo`` (and ``demo --show-logins``) prints a login for
+each: a user who cannot log in as an account cannot do what the demo waits for it to do (judge3's marks).
 
 Idempotent: it loads only into a database without demo data. Passwords are random per database:
 each is an HMAC of the username under a random seed stored in the database and the app's secret key,
@@ -48,6 +51,7 @@ DEMO_USERS = [
     (Role.HR, "hr_grid", "江城电网 人力资源部", 1, None),
     (Role.JUDGE, "judge1", "裁判 王建国", None, None),
     (Role.JUDGE, "judge2", "裁判 陈立", None, None),
+    (Role.JUDGE, "judge3", "裁判 刘芳", None, None),  # the demo competitions' J aspects need three judges
     (Role.WORKER, "worker1", "张帅坤", None, 0),
     (Role.WORKER, "worker2", "李娜", None, 1),
     (Role.WORKER, "worker3", "欧阳明辉", None, 5),

@@ -371,7 +371,8 @@ def certificate_payload(
         "details": dict(details or {}),
     }
     # Return the canonical form (NFC strings, ISO dates): what is stored is exactly what is signed.
-    return json.loads(canonical_json(payload))
+    canonical: dict[str, Any] = json.loads(canonical_json(payload))
+    return canonical
 
 
 # --- 4. Ed25519 signatures and keys --------------------------------------------------------------------
@@ -590,37 +591,45 @@ def verify_certificate(
             raise _Failed(parsed)
         state["serial"] = parsed.serial
 
-    def record_exists() -> None:
+    def stored() -> CertificateRecord:
+        """The record; the steps after ``record_exists`` run only when there is one."""
         if record is None:
             raise _Failed("not_found")
+        return record
+
+    def record_exists() -> None:
+        stored()
 
     def signature() -> None:
-        state["key"] = _check_signature(state["serial"], record, key_map)
+        state["key"] = _check_signature(state["serial"], stored(), key_map)
 
     def key_valid() -> None:
         key: KeyRecord = state["key"]
-        if record.issued_at < key.valid_from:
+        issued_at = stored().issued_at
+        if issued_at < key.valid_from:
             raise _Failed("before_valid_from")
-        if key.valid_until is not None and record.issued_at > key.valid_until:
+        if key.valid_until is not None and issued_at > key.valid_until:
             raise _Failed("after_valid_until")
 
     def not_revoked() -> None:
-        if record.status == CertificateStatus.ISSUED:
+        status = stored().status
+        if status == CertificateStatus.ISSUED:
             return
-        if record.status in (CertificateStatus.REVOKED, CertificateStatus.SUPERSEDED):
-            raise _Failed(str(record.status))
+        if status in (CertificateStatus.REVOKED, CertificateStatus.SUPERSEDED):
+            raise _Failed(str(status))
         raise _Failed("unknown_status")
 
     def within_validity() -> None:
-        if today < record.issued_at:
+        r = stored()
+        if today < r.issued_at:
             raise _Failed("not_yet_valid")
-        if record.valid_until is not None and today > record.valid_until:
+        if r.valid_until is not None and today > r.valid_until:
             raise _Failed("expired")
 
     def id_match() -> str | None:
         if id_number is None:
             return "not_requested"
-        signed = record.payload.get("holder_id_sha256")
+        signed = stored().payload.get("holder_id_sha256")
         if not isinstance(signed, str):
             raise _Failed("no_id_hash")
         if not hmac.compare_digest(signed.encode(), holder_id_hash(state["serial"], id_number).encode()):
@@ -630,9 +639,10 @@ def verify_certificate(
     def pdf_match() -> str | None:
         if pdf_sha256 is None:
             return "not_requested"
-        if not record.pdf_sha256:
+        stored_sha256 = stored().pdf_sha256
+        if not stored_sha256:
             raise _Failed("no_pdf_hash")
-        if not hmac.compare_digest(record.pdf_sha256.lower().encode(), pdf_sha256.strip().lower().encode()):
+        if not hmac.compare_digest(stored_sha256.lower().encode(), pdf_sha256.strip().lower().encode()):
             raise _Failed("mismatch")
         return None
 

@@ -1,6 +1,6 @@
 """Demo competitions for a newcomer: one published, one running (called by ``app.demo.load_demo``).
 
-Everything goes through the competition services, acting as the demo users (admin, organizer, HR, judges),
+Everything goes through the competition services, acting as the demo users (organizer, HR, judges),
 each call inside a throwaway request context with that user logged in, so every rule is checked and every audit
 entry names its actor exactly as if the steps had been clicked through:
 
@@ -14,14 +14,13 @@ Idempotency: ``load_demo`` calls this only when it creates the demo seed, i.e. o
 a second ``demo`` run creates nothing. A database that already holds the older demo (without competitions) keeps
 it as it is — start from an empty database (or drop it) to see the competitions.
 
-J aspects need three judges: besides judge1 and judge2 the demo creates ``judge3`` (a panel member only; its
-password is random and never printed — log in as judge1 / judge2 to judge).
+J aspects need three judges: judge1, judge2 and judge3 (``app.demo.DEMO_USERS``, whose logins ``demo`` prints):
+log in as judge3 to enter the marks the running competition still waits for.
 """
 
 from __future__ import annotations
 
 import random
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -32,8 +31,7 @@ from flask import current_app, g
 from flask_login import login_user
 from sqlalchemy import select
 
-from app.accounts import services as accounts
-from app.accounts.models import Role, User
+from app.accounts.models import User
 from app.db import db
 from app.people.models import Trade, Worker
 from competitions.models import Aspect, Criterion, Entry, Module
@@ -44,7 +42,6 @@ if TYPE_CHECKING:
 
 WELDING = "2026年市职工职业技能大赛 焊工赛项"
 ELECTRICIAN = "2026年高端装备制造产业链 电工技能比武"
-THIRD_JUDGE = ("judge3", "裁判 刘芳")
 
 WELDING_SCHEME: dict[str, Any] = {"modules": [
     {"name": "理论知识", "kind": "theory", "weight": "30", "criteria": [
@@ -104,16 +101,6 @@ def acting_as(user: User) -> Iterator[None]:
 def _aspects(module_id: int) -> list[Aspect]:
     return list(db.session.scalars(select(Aspect).join(Criterion, Criterion.id == Aspect.criterion_id)
                            .where(Criterion.module_id == module_id).order_by(Criterion.position, Aspect.position)))
-
-
-def _third_judge(admin: User) -> User:
-    username, display = THIRD_JUDGE
-    user = db.session.scalars(select(User).where(User.username == username)).first()
-    if user is None:
-        with acting_as(admin):
-            user = accounts.create_user(admin, username, display, secrets.token_urlsafe(24))
-            accounts.grant_role(admin, user, Role.JUDGE)
-    return user
 
 
 def _prepare(organizer: User, hrs: dict[int, User], values: dict[str, Any], scheme: dict[str, Any],
@@ -187,9 +174,8 @@ def load_competitions(context: DemoContext) -> None:
     """Create the two demo competitions (see the module docstring) from the foundation's demo workers."""
     seed, workers = context.seed, context.workers
     users = {u.username: u for u in db.session.scalars(select(User))}
-    admin, organizer = users["admin"], users["organizer"]
-    judge1, judge2 = users["judge1"], users["judge2"]
-    judge3 = _third_judge(admin)
+    organizer = users["organizer"]
+    judge1, judge2, judge3 = users["judge1"], users["judge2"], users["judge3"]
     hrs = {min(hr.hr_enterprise_ids): hr for hr in (users["hr_steel"], users["hr_grid"])}
     trades = {t.code: t for t in db.session.scalars(select(Trade))}
     rng = random.Random(f"competitions:{seed}")

@@ -25,7 +25,24 @@ from app.db import db
 from app.people.domain import id_check_char, uscc_check_char
 
 REQUIRE_ALL = os.environ.get("JIANGXIN_REQUIRE_ALL") == "1"
-POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # "gw0", "gw1", … in a pytest-xdist worker; None in a plain run
+
+
+def _worker_database(url: str) -> str:
+    """Under pytest-xdist each worker has a PostgreSQL database of its own: ``<db>_<worker>`` on the same server
+    (made by the ``database_url`` fixture). The environment follows, so whatever reads TEST_DATABASE_URL (the
+    tests' config, tests building their own engines) uses this worker's database."""
+    if not url or not WORKER:
+        return url
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    own = base.set(database=f"{base.database}_{WORKER}").render_as_string(hide_password=False)
+    os.environ["TEST_DATABASE_URL"] = own
+    return own
+
+
+POSTGRES_URL = _worker_database(os.environ.get("TEST_DATABASE_URL", ""))
 
 
 def require(condition: bool, reason: str) -> None:
@@ -38,10 +55,32 @@ def require(condition: bool, reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory) -> str:
-    if POSTGRES_URL:
-        return POSTGRES_URL
-    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+def database_url(tmp_path_factory):
+    """SQLite: a file in this process's temp dir (each xdist worker has its own). PostgreSQL: TEST_DATABASE_URL's
+    database, or under xdist the worker's own one, dropped and created afresh here and dropped at the end."""
+    if not POSTGRES_URL:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    elif not WORKER:
+        yield POSTGRES_URL
+    else:
+        _recreate_database(POSTGRES_URL)
+        yield POSTGRES_URL
+        _recreate_database(POSTGRES_URL, create=False)
+
+
+def _recreate_database(url: str, create: bool = True) -> None:
+    """Drop the database of ``url`` (closing its connections) and create it empty, through the server's
+    maintenance database ``postgres``."""
+    import psycopg
+    from psycopg import sql
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    maintenance = target.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(maintenance, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(target.database)))
+        if create:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(target.database)))
 
 
 def _fresh_g() -> None:

@@ -217,7 +217,7 @@ TRADE_CODE_RE = re.compile(r"^\d-\d{2}-\d{2}-\d{2}$", re.ASCII)  # 职业分类�
 
 
 def normalize_trade_code(value: str | None) -> str:
-    return re.sub(r"\s+", "", _ascii_width(value)).replace("—", "-").replace("–", "-")
+    return re.sub(r"\s+", "", _ascii_width(value or "")).replace("—", "-").replace("–", "-")
 
 
 def validate_trade_code(value: str | None) -> str | None:

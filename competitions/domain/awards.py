@@ -143,8 +143,10 @@ def _count_tiers(ranked: Sequence[RankedEntry], codes: Sequence[str], counts: Se
         boundaries.append(cumulative)
     out: dict[Id, str] = {}
     for entry in ranked:
+        if entry.rank is None:  # (only ranked entries are passed)
+            continue
         for code, boundary in zip(codes, boundaries, strict=True):
-            if entry.rank <= boundary:  # type: ignore[operator]
+            if entry.rank <= boundary:
                 out[entry.entry_id] = code
                 break
     return out
@@ -154,8 +156,8 @@ def _medals(ranked: Sequence[RankedEntry], config: MedalAwards) -> dict[Id, str]
     levels = config.medals_awarded(len(ranked))
     out = {}
     for entry in ranked:
-        if entry.rank <= levels:  # type: ignore[operator]  # levels ≤ 3
-            out[entry.entry_id] = config.codes[entry.rank - 1]  # type: ignore[operator]
+        if entry.rank is not None and entry.rank <= levels:  # levels ≤ 3 (only ranked entries are passed)
+            out[entry.entry_id] = config.codes[entry.rank - 1]
     return out
 
 

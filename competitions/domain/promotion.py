@@ -106,7 +106,9 @@ def recommend_promotions(
                 outcome = PromotionOutcome.TITLE_ONLY if band.title else PromotionOutcome.ALREADY_AT_LEVEL
         else:
             target = band.target_level
-            if level is None or level > target:  # type: ignore[operator]
+            if target is None:  # (PromotionBand refuses a to_level band without one)
+                raise DomainRuleError("invalid_promotion_band", "target_level", target=target)
+            if level is None or level > target:
                 recommended, outcome = target, PromotionOutcome.PROMOTE
             else:
                 outcome = PromotionOutcome.TITLE_ONLY if band.title else PromotionOutcome.ALREADY_AT_LEVEL

@@ -58,8 +58,10 @@ class Standing:
 
     @classmethod
     def from_score(cls, score: EntryScore, completion_time: Number | None = None) -> Standing:
+        if score.entry_id is None:
+            raise TypeError("Standing.from_score needs the score of an entry (entry_id)")
         return cls(
-            entry_id=score.entry_id,  # type: ignore[arg-type]
+            entry_id=score.entry_id,
             total=score.total,
             completion_time=completion_time,
             module_scores=score.module_scores,
@@ -89,7 +91,7 @@ class RankedEntry:
 
 def check_tie_break(chain: Sequence[TieBreakKey]) -> list[tuple[str, str | None, bool]]:
     """Parse a tie-break chain; ``invalid_tie_break`` (reason direction / unknown_key) when it is wrong."""
-    out = []
+    out: list[tuple[str, str | None, bool]] = []
     for item in chain:
         try:
             key, direction = item
@@ -108,19 +110,23 @@ def check_tie_break(chain: Sequence[TieBreakKey]) -> list[tuple[str, str | None,
     return out
 
 
-def _sort_key(s: Standing, chain: list[tuple[str, str | None, bool]]) -> tuple:
-    parts: list[tuple[int, Fraction]] = [(0, -s.total)]  # type: ignore[operator]
+def _sort_key(s: Standing, chain: list[tuple[str, str | None, bool]]) -> tuple[tuple[int, Fraction], ...]:
+    """A ranked standing's key; its numbers are Fractions already (``Standing.__post_init__``), which ``exact``
+    returns as they are."""
+    parts: list[tuple[int, Fraction]] = [(0, -exact(s.total, "total"))]
     for kind, name, descending in chain:
+        value: Number | None
         if kind == "completion_time":
             value = s.completion_time
         elif kind == "kind":
-            value = s.kind_scores.get(name)  # type: ignore[arg-type]
+            value = s.kind_scores.get(name)
         else:
-            value = s.module_scores.get(name)  # type: ignore[arg-type]
+            value = s.module_scores.get(name)
         if value is None:
             parts.append((1, Fraction(0)))
         else:
-            parts.append((0, -value if descending else value))  # type: ignore[operator]
+            number = exact(value)
+            parts.append((0, -number if descending else number))
     return tuple(parts)
 
 
@@ -148,7 +154,8 @@ def rank(standings: Iterable[Standing], tie_break: Sequence[TieBreakKey] = CHINE
         if i == 0 or keys[i - 1] != key:
             position = i + 1
         shared = (i > 0 and keys[i - 1] == key) or (i + 1 < len(keys) and keys[i + 1] == key)
-        out.append(RankedEntry(entry_id=s.entry_id, rank=position, status=s.status, total=s.total, shared=shared))
+        out.append(RankedEntry(entry_id=s.entry_id, rank=position, status=s.status, total=exact(s.total, "total"),
+                               shared=shared))
     unranked = sorted((s for s in items if s.status is not ResultStatus.RANKED),
                       key=lambda s: (s.status.value, id_key(s.entry_id)))
     out.extend(RankedEntry(entry_id=s.entry_id, rank=None, status=s.status, total=None) for s in unranked)
@@ -158,7 +165,7 @@ def rank(standings: Iterable[Standing], tie_break: Sequence[TieBreakKey] = CHINE
 def ranks_by_total(totals: Mapping[Id, Number]) -> dict[Id, int]:
     """Shared ranks from totals alone (no tie-break): {entry: rank}, e.g. 1, 2, 2, 4."""
     result = rank((Standing(entry_id=e, total=t) for e, t in totals.items()), tie_break=())
-    return {r.entry_id: r.rank for r in result}  # type: ignore[misc]
+    return {r.entry_id: r.rank for r in result if r.rank is not None}  # (all ranked: every entry has a total)
 
 
 __all__ = [

@@ -20,7 +20,7 @@ from decimal import Decimal, Inexact, localcontext
 from fractions import Fraction
 from functools import lru_cache
 from math import lcm
-from typing import Any
+from typing import Any, cast
 
 from .common import DomainRuleError, Id, exact, quantize_total, require_decimal
 from .scheme import (
@@ -128,7 +128,7 @@ class _Compiled:
                 raise DomainRuleError("invalid_mark", str(MarkProblem.NOT_FINITE), aspect=self.id) from None
             if None not in out:
                 out.sort()
-                return out  # type: ignore[return-value]
+                return cast(list[int], out)  # no None left
         return sorted(self.slow_index(v) for v in values)
 
     def points(self, values: Sequence[Any], difficulty: Any, partial: bool) -> tuple[int, int] | None:
@@ -238,8 +238,8 @@ def score_entries(
     weighted = scheme.weighted
     modules = scheme.modules
     factors: dict[Id, Fraction] = {}
-    for m in modules:
-        factors[m.id] = Fraction(m.weight) / Fraction(scheme.module_max(m.id)) if weighted else Fraction(1)
+    for m in modules:  # (check_scheme: every module has a weight, or none has)
+        factors[m.id] = Fraction(m.weight) / Fraction(scheme.module_max(m.id)) if m.weight is not None else Fraction(1)
     no_difficulty: Mapping[Id, Any] = {}
     results: dict[Any, EntryScore] = {}
     for entry_id, cells in marks.items():

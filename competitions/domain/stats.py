@@ -82,9 +82,8 @@ def detect_divergences(marks: Iterable[Mark], aspects: Iterable[AspectSpec] | Ma
     for (entry_id, aspect_id), cell in _sorted_cells(_cells(marks, by_id)):
         threshold = by_id[aspect_id].divergence_threshold
         values = list(cell.values())
-        if is_divergent(values, threshold):
-            out.append(Divergence(entry_id=entry_id, aspect_id=aspect_id, spread=spread(values),
-                                  threshold=threshold,  # type: ignore[arg-type]
+        if threshold is not None and is_divergent(values, threshold):  # (None: the aspect never diverges)
+            out.append(Divergence(entry_id=entry_id, aspect_id=aspect_id, spread=spread(values), threshold=threshold,
                                   judge_ids=tuple(sorted(cell, key=id_key))))
     return out
 

@@ -1,13 +1,14 @@
-"""CLI: ``demo`` is idempotent and prints the nine demo logins; ``demo --show-logins`` repeats them."""
+"""CLI: ``demo`` is idempotent and prints a login for every demo account; ``demo --show-logins`` repeats them."""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
 
+import pytest
 from sqlalchemy import func, select
 
-from app.accounts.models import User
+from app.accounts.models import User, UserRole
 from app.db import db
 from tests.app.accounts.conftest import form_login
 
@@ -27,12 +28,35 @@ def _demo(app, *args):
     return result
 
 
-def test_demo_prints_nine_logins_one_per_role_slot(app):
+def test_demo_prints_ten_logins_one_per_role_slot(app):
     logins = _logins(_demo(app).output)
-    assert len(logins) == 9
-    assert Counter(role for role, _, _ in logins) == {"admin": 1, "organizer": 1, "hr": 2, "judge": 2, "worker": 3}
-    assert len({username for _, username, _ in logins}) == 9
+    assert len(logins) == 10
+    assert Counter(role for role, _, _ in logins) == {"admin": 1, "organizer": 1, "hr": 2, "judge": 3, "worker": 3}
+    assert len({username for _, username, _ in logins}) == 10
     assert all(len(password) >= 12 for _, _, password in logins)
+
+
+@pytest.mark.parametrize("show_logins", [False, True])
+def test_every_demo_account_holding_a_role_has_its_login_printed(app, show_logins):
+    """Whatever the demo data (competitions, certificates) creates: an account that holds a role is one a user may
+    need to act as — judge3 is on the panels of every J aspect, and the running competition waits for its marks."""
+    output = _demo(app).output
+    if show_logins:
+        output = _demo(app, "--show-logins").output
+    printed = {(role, username) for role, username, _ in _logins(output)}
+    held = set(db.session.execute(select(UserRole.role, User.username).join(User, User.id == UserRole.user_id)))
+    assert held == printed
+    assert ("judge", "judge3") in printed
+
+
+def test_judge3_logs_in_and_finds_the_running_competition(app):
+    from competitions.demo import ELECTRICIAN
+
+    logins = {username: password for _, username, password in _logins(_demo(app).output)}
+    judge = app.test_client()
+    assert form_login(judge, "judge3", logins["judge3"]).status_code == 302
+    page = judge.get("/judging")
+    assert page.status_code == 200 and ELECTRICIAN in page.get_data(as_text=True)
 
 
 def test_demo_users_have_their_scoped_roles(app):

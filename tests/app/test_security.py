@@ -128,7 +128,7 @@ def test_production_config_sets_secure_cookies(monkeypatch, tmp_path, make_app):
 
 
 def test_secrets_are_generated_once_into_instance_with_0600(monkeypatch, tmp_path):
-    for name in ("SECRET_KEY", "ID_HMAC_KEY", "ID_ENCRYPTION_KEY"):
+    for name in ("SECRET_KEY", "ID_HMAC_KEY", "ID_ENCRYPTION_KEY", "DATABASE_URL"):  # SQLite: generated
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("JIANGXIN_INSTANCE", str(tmp_path))
     first = Config()

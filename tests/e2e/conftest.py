@@ -15,10 +15,19 @@ from app.db import db
 from tests.conftest import require
 
 CHROMIUM = "/usr/bin/chromium"
+HERE = os.path.dirname(os.path.abspath(__file__))
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run",
 ]
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (``--dist loadgroup``, as ``make test`` runs) every browser test goes to one worker: one
+    live server with the demo loaded and one Chromium for all of them, instead of one per worker."""
+    for item in items:
+        if str(item.path).startswith(HERE + os.sep):
+            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 @pytest.fixture(scope="session")

@@ -153,13 +153,16 @@ _RESIDENT_RE = re.compile(r"[0-9]{17}[0-9X]")
 
 def _birth_date(ymd: str, cache: dict[str, date | None]) -> date | None:
     """The date of 8 birth digits 'YYYYMMDD', or None if no such day; memoized over one file."""
-    born = cache.get(ymd, False)
-    if born is False:
-        try:
-            born = date(int(ymd[:4]), int(ymd[4:6]), int(ymd[6:]))
-        except ValueError:
-            born = None
-        cache[ymd] = born
+    try:
+        return cache[ymd]  # a hit costs no more than .get (a miss, once per distinct day, raises)
+    except KeyError:
+        pass
+    born: date | None
+    try:
+        born = date(int(ymd[:4]), int(ymd[4:6]), int(ymd[6:]))
+    except ValueError:
+        born = None
+    cache[ymd] = born
     return born
 
 def resident_id_problem(number: str, today_ymd: str, birth_cache: dict[str, date | None]) -> str | None:
@@ -255,6 +258,13 @@ def validate_rows(rows: Iterable[tuple[int, list[str]]], *, trades_by_code: dict
     mobile_match = _MOBILE_RE.fullmatch
     formula_any = _FORMULA_ANY.search
     level_cache: dict[str, int | str | None] = {}
+    # Shared by both paths; the general one also keeps invalid input's text ("invalid" or the cut raw value).
+    born: date | None
+    trade: int | str | None
+    level: int | str | None
+    id_gender: str | None
+    id_hash: str | None
+    mobile: str | None
 
     for number, cells in rows:
         joined = "\x1f" + "\x1f".join(cells)
@@ -305,6 +315,7 @@ def validate_rows(rows: Iterable[tuple[int, list[str]]], *, trades_by_code: dict
                 row_errors.append((F_ID_TYPE, "unknown", _cut(id_type_text)))
         id_number = ""
         id_ok = False
+        id_hash = None
         if id_text == LOST_DIGITS:
             row_errors.append((F_ID_NUMBER, "as_number", None))
         elif not id_text:
@@ -320,6 +331,7 @@ def validate_rows(rows: Iterable[tuple[int, list[str]]], *, trades_by_code: dict
                 row_errors.append((F_ID_NUMBER, reason, None))
             else:
                 id_ok = True
+                id_hash = hash_id(id_type, id_number)
         resident = id_ok and id_type == "resident"
 
         # gender and date of birth: read from a resident ID when empty, else must agree with it
@@ -337,18 +349,19 @@ def validate_rows(rows: Iterable[tuple[int, list[str]]], *, trades_by_code: dict
         elif gender is not None and id_gender is not None and gender != id_gender:
             row_errors.append((F_GENDER, "mismatch", _cut(gender_text)))
 
-        born = parse_birth_date(birth_text) if birth_text else None
+        given_born = parse_birth_date(birth_text) if birth_text else None
         id_born = birth_cache[id_number[6:14]] if resident else None
-        if born == "invalid":
+        if isinstance(given_born, str):  # "invalid"
             row_errors.append((F_BIRTH, "format", _cut(birth_text)))
             born = None
-        elif born is None:
-            if id_born is not None:
-                born = id_born
-            elif id_ok:
+        elif given_born is None:
+            born = id_born
+            if born is None and id_ok:
                 row_errors.append((F_BIRTH, "missing", None))
-        elif id_born is not None and born != id_born:
-            row_errors.append((F_BIRTH, "mismatch", _cut(birth_text)))
+        else:
+            born = given_born
+            if id_born is not None and born != id_born:
+                row_errors.append((F_BIRTH, "mismatch", _cut(birth_text)))
         if born is not None:
             if born > today:
                 row_errors.append((F_BIRTH, "future", _cut(birth_text) or None))
@@ -358,7 +371,7 @@ def validate_rows(rows: Iterable[tuple[int, list[str]]], *, trades_by_code: dict
                 row_errors.append((F_BIRTH, "too_young", _cut(birth_text) or None))
 
         # mobile (optional)
-        mobile: str | None = None
+        mobile = None
         if mobile_text:
             if mobile_match(mobile_text):
                 mobile = mobile_text
@@ -369,7 +382,7 @@ def validate_rows(rows: Iterable[tuple[int, list[str]]], *, trades_by_code: dict
 
         # trade: a code or a name, in either trade column
         trade_text = code_text or tname_text
-        trade: int | str | None = None
+        trade = None
         if not trade_text:
             if not formulas & (1 << F_TRADE_CODE | 1 << F_TRADE_NAME):
                 row_errors.append((F_TRADE_CODE, "missing", None))
@@ -390,9 +403,7 @@ def validate_rows(rows: Iterable[tuple[int, list[str]]], *, trades_by_code: dict
             if level == "invalid":
                 row_errors.append((F_LEVEL, "invalid", _cut(level_text)))
 
-        id_hash = id_enc = None
-        if id_ok:
-            id_hash = hash_id(id_type, id_number)
+        if id_hash is not None:  # a valid ID number
             first = seen.get(id_hash)
             if first is None:
                 seen[id_hash] = number
@@ -403,7 +414,7 @@ def validate_rows(rows: Iterable[tuple[int, list[str]]], *, trades_by_code: dict
                 entry: dict[str, Any] = {"row": number, "column": _ERROR_COLUMN[k], "code": code}
                 if value is not None:
                     entry["value"] = value
-                if code == "duplicate":
+                if code == "duplicate" and id_hash is not None:  # (a duplicate has its hash)
                     entry["first_row"] = seen[id_hash]
                 errors.append(entry)
             staged_rows.append([
@@ -414,6 +425,8 @@ def validate_rows(rows: Iterable[tuple[int, list[str]]], *, trades_by_code: dict
                 trade, level if isinstance(level, int) else (_cut(level_text) or None), 1,
             ])
         else:
+            # no error: the ID number is valid, so a birth date was given or read from it
+            assert born is not None
             id_enc = b64(encrypt_id(id_number)).decode("ascii")
             staged_rows.append([number, name, gender, born.isoformat(), id_type, id_hash, id_number[-4:], id_enc,
                                 mobile, trade, level, 0])

@@ -139,6 +139,7 @@ def test_login_rate_limit_answers_429_with_a_translated_message(app, client, cre
 def test_rate_limit_storage_follows_redis_url(monkeypatch, tmp_path):
     monkeypatch.setenv("JIANGXIN_INSTANCE", str(tmp_path))
     monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)  # SQLite: no secrets needed in the environment
     assert Config().RATELIMIT_STORAGE_URI == "memory://"
     monkeypatch.setenv("REDIS_URL", "redis://example.invalid:6379/3")
     config = Config()
