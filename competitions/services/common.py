@@ -21,12 +21,15 @@ def require_organizer(actor) -> None:
         raise PermissionDenied(_l("Only the organizers may do this."))
 
 
-def get_competition(competition_id: int, *, for_update: bool = False) -> Competition:
-    """The competition, or NotFound. ``for_update`` locks the row (PostgreSQL; SQLite's write
-    transactions are already exclusive) so state checks and changes cannot interleave."""
+def get_competition(competition_id: int, *, for_update: bool = False, for_share: bool = False) -> Competition:
+    """The competition, or NotFound. ``for_update`` locks the row (PostgreSQL; SQLite's write transactions are
+    already exclusive) so state checks and changes cannot interleave; ``for_share`` locks it against those changes
+    only, so that many judges' marks go on side by side while a lifecycle step, a module lock or a panel change
+    (all ``for_update``) waits for them, and they for it."""
     stmt = db.select(Competition).where(Competition.id == competition_id)
-    if for_update:
-        stmt = stmt.with_for_update(of=Competition)  # not the joined trade (PostgreSQL refuses FOR UPDATE on an outer join)
+    if for_update or for_share:
+        # not the joined trade (PostgreSQL refuses FOR UPDATE on an outer join)
+        stmt = stmt.with_for_update(of=Competition, read=not for_update)
     competition = db.session.execute(stmt).scalar_one_or_none()
     if competition is None:
         raise NotFound(_l("No such competition."))

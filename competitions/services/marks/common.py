@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
@@ -153,6 +153,19 @@ def require_chief(actor, module_id: int, *, organizer_may: bool) -> None:
 
 
 # --- writing -----------------------------------------------------------------------------------------------
+
+
+def lock_cells(cells: Iterable[tuple[int, int]]) -> None:
+    """PostgreSQL: lock the (entry id, aspect id) cells a batch writes until the transaction ends (transaction-scoped
+    advisory locks, two-key form: entry id, aspect id; in ascending order, so two batches never wait for each other
+    in a circle). Judges' marks lock the competition row only against changes of its setup (``for_share``), so two
+    judges marking the same entrant at once would otherwise both see a free place and fill one place too many
+    (``aspect_full``). SQLite: nothing to do, its write transactions are one at a time."""
+    ordered = sorted(set(cells))
+    if not ordered or db.session.get_bind().dialect.name != "postgresql":
+        return
+    db.session.execute(text("SELECT pg_advisory_xact_lock(e, a) FROM unnest(CAST(:es AS int[]), CAST(:as_ AS int[])) "
+                            "AS cell(e, a)"), {"es": [e for e, _a in ordered], "as_": [a for _e, a in ordered]})
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,11 @@ Rules (docs/domain.md, "Marks"):
 * **Blind.** Judges name entries by code; conflicts of interest are checked again when each mark arrives and look
   exactly like an unknown code.
 
-The one path: the view (HTML or API) → ``submit_marks`` → the competition row locked (``FOR UPDATE`` on
-PostgreSQL; SQLite's write transactions are ``BEGIN IMMEDIATE``), so no mark slips in beside a module lock or a
-lifecycle step → every item checked (a fixed number of queries per batch) → ``store_revision`` per mark → the
-request's one commit.
+The one path: the view (HTML or API) → ``submit_marks`` → the competition row locked against changes of its setup
+(``FOR SHARE`` on PostgreSQL, so that no mark slips in beside a module lock or a lifecycle step, which lock it
+``FOR UPDATE``, while judges' marks go on side by side; SQLite's write transactions are ``BEGIN IMMEDIATE``, one at a
+time) → the batch's cells locked (``lock_cells``) → every item checked (a fixed number of queries per batch) →
+``store_revision`` per mark → the request's one commit.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from competitions.services.marks.common import (
     Target,
     current_mark,
     item_error,
+    lock_cells,
     module_entry_codes,
     problem_message,
     raise_item_errors,
@@ -122,7 +124,7 @@ def submit_marks(actor: User, competition_id: int, items: Sequence[MarkInput], *
     if len(items) > MAX_BATCH:
         raise DomainError(_l("Send at most %(n)d marks at once.", n=MAX_BATCH), code="invalid_marks", status=422,
                           details={"items": []})
-    competition = get_competition(competition_id, for_update=True)
+    competition = get_competition(competition_id, for_share=True)
     paper = judge_id is not None  # typed in by a clerk (who must be one), unconfirmed unless it is the clerk's own
     judge = actor.id if judge_id is None else judge_id
     work = [_Item(i, data) for i, data in enumerate(items)]
@@ -162,6 +164,8 @@ def _check(actor: User, competition: Competition, work: list[_Item], judge_id: i
         competition, {(aspects[w.data.aspect_id][1].id, w.data.code) for w in work
                       if w.data.aspect_id in aspects and isinstance(w.data.code, str)}, judge_id=judge_id)
     keys = {w.data.idempotency_key for w in work if isinstance(w.data.idempotency_key, str)}
+    lock_cells((entries[(aspects[w.data.aspect_id][1].id, w.data.code)].id, w.data.aspect_id) for w in work
+               if w.data.aspect_id in aspects and (aspects[w.data.aspect_id][1].id, w.data.code) in entries)
     by_key, cells = _stored(keys, {e.id for e in entries.values()}, set(aspects))
     organizer: bool | None = None
     seen_keys: dict[str, _Item] = {}
