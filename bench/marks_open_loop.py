@@ -544,8 +544,12 @@ def _kind(kind: str, test_url: str | None) -> list[Line]:
         path = f"/api/v1/competitions/{world.competition_id}/marks"
         b1_tokens = [f"b1-judge{j:03d}" for j in range(JUDGES)]
         try:
+            # the three secrets in the environment, as production on a server database must have them (app.config)
+            from app.config import SECRET_NAMES, _new_secret
+
+            secrets_env = {name: _new_secret(name) for name in SECRET_NAMES}
             ours = Server("wsgi:app", {"JIANGXIN_INSTANCE": str(directory / "instance"), "DATABASE_URL": app_url,
-                                       "JIANGXIN_CONFIG": "production"}, directory / "gunicorn-ours.log")
+                                       "JIANGXIN_CONFIG": "production", **secrets_env}, directory / "gunicorn-ours.log")
             servers.append(ours)
             base = Server("bench._b1_app:app", b1_env, directory / "gunicorn-b1.log")
             servers.append(base)
