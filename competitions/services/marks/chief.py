@@ -221,12 +221,7 @@ def decide_divergence(actor: User, competition_id: int, code: str, aspect_id: in
     if decision == ACCEPTED and not reason:
         message = _l("Give the reason for accepting the divergent marks.")
         raise DomainError(message, code="reason_required", status=422, details={"reason": [str(message)]})
-    competition = get_competition(competition_id, for_update=True)
-    found = aspects_of(competition.id, [aspect_id]).get(aspect_id)
-    if found is None:
-        refuse("unknown_aspect", "aspect_id")
-    aspect, module = found
-    require_chief(actor, module.id, organizer_may=False)
+    competition, aspect, module = _chiefs_aspect(actor, competition_id, aspect_id)
     entry = judging.entry_for_code(competition.id, module.id, code)
     if entry is None:
         raise NotFound(ITEM_PROBLEMS["unknown_code"][1], code="unknown_code")
@@ -281,6 +276,17 @@ def lock_module(actor: User, competition_id: int, module_id: int) -> ModuleState
     return state
 
 
+def _chiefs_aspect(actor: User, competition_id: int, aspect_id: int) -> tuple[Competition, Aspect, Module]:
+    """The competition (locked), an aspect of it and the aspect's module, for the module's chief judge only."""
+    competition = get_competition(competition_id, for_update=True)
+    found = aspects_of(competition.id, [aspect_id]).get(aspect_id)
+    if found is None:
+        refuse("unknown_aspect", "aspect_id")
+    aspect, module = found
+    require_chief(actor, module.id, organizer_may=False)
+    return competition, aspect, module
+
+
 def chief_change_mark(actor: User, competition_id: int, code: str, aspect_id: int, judge_id: int, value: Any,
                       reason: str) -> MarkResult:
     """After the lock, the chief judge changes a judge's mark with a mandatory reason: a new revision, audited."""
@@ -288,12 +294,7 @@ def chief_change_mark(actor: User, competition_id: int, code: str, aspect_id: in
     if not reason:
         message = _l("Give the reason for changing a mark after the lock.")
         raise DomainError(message, code="reason_required", status=422, details={"reason": [str(message)]})
-    competition = get_competition(competition_id, for_update=True)
-    found = aspects_of(competition.id, [aspect_id]).get(aspect_id)
-    if found is None:
-        refuse("unknown_aspect", "aspect_id")
-    aspect, module = found
-    require_chief(actor, module.id, organizer_may=False)
+    competition, aspect, module = _chiefs_aspect(actor, competition_id, aspect_id)
     if module.locked_at is None:
         raise Conflict(_l("The module is not locked: ask the judge to re-mark instead."), code="not_locked")
     if competition.status not in CORRECTION_PHASES:
