@@ -88,16 +88,25 @@ def _scope(actor, enterprise_id: int | None) -> set[int]:
     return {enterprise_id}
 
 
-def target_enterprise_id(actor, enterprise_id: int | None) -> int:
-    """The enterprise a new worker joins: the chosen one, or the actor's only one."""
+def chosen_enterprise_id(actor, enterprise_id: int | None) -> int:
+    """The HR actor's enterprise a request acts for (an import of workers, a batch of certificates): the chosen one,
+    which must be theirs, or their only one."""
     ids = _require_hr(actor)
     if enterprise_id is None:
         if len(ids) == 1:
             return next(iter(ids))
-        raise ValidationFailed({"enterprise_id": [_l("Please choose the enterprise.")]})
+        message = _l("Please choose the enterprise.")
+        raise DomainError(message, code="enterprise_required", details={"enterprise_id": [str(message)]})
     if enterprise_id not in ids:
         raise NotFound()
     return enterprise_id
+
+
+def target_enterprise_id(actor, enterprise_id: int | None) -> int:
+    """The enterprise a new worker joins (``chosen_enterprise_id``, its refusal as a form's field error)."""
+    if enterprise_id is None and len(_require_hr(actor)) > 1:
+        raise ValidationFailed({"enterprise_id": [_l("Please choose the enterprise.")]})
+    return chosen_enterprise_id(actor, enterprise_id)
 
 
 # --- reading workers -------------------------------------------------------------------------------

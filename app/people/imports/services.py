@@ -40,7 +40,7 @@ from app import tabular
 from app.audit.services import record
 from app.crypto import id_cipher
 from app.db import db, utcnow
-from app.errors import Conflict, DomainError, NotFound, PermissionDenied
+from app.errors import Conflict, DomainError, NotFound
 from app.orgs.models import Enterprise
 from app.people import employment
 from app.people.imports import domain
@@ -60,6 +60,7 @@ from app.people.imports.domain import (
 )
 from app.people.imports.messages import column_label, file_message, row_message
 from app.people.models import Trade, Worker, WorkerImport
+from app.people.services import chosen_enterprise_id
 from app.tabular import FileError
 
 PREVIEW = "preview"
@@ -84,20 +85,6 @@ def hr_enterprises(actor) -> list[Enterprise]:
     if not ids:
         return []
     return list(db.session.scalars(select(Enterprise).where(Enterprise.id.in_(ids)).order_by(Enterprise.name, Enterprise.id)))
-
-
-def _target_enterprise(actor, enterprise_id: int | None) -> int:
-    ids = set(actor.hr_enterprise_ids)
-    if not ids:
-        raise PermissionDenied()
-    if enterprise_id is None:
-        if len(ids) == 1:
-            return next(iter(ids))
-        raise DomainError(_l("Please choose the enterprise."), code="enterprise_required",
-                          details={"enterprise_id": [str(_l("Please choose the enterprise."))]})
-    if enterprise_id not in ids:
-        raise NotFound()
-    return enterprise_id
 
 
 def get_import(actor, import_id: str, *, with_rows: bool = False) -> WorkerImport:
@@ -176,7 +163,7 @@ def preview_import(actor, enterprise_id: int | None, filename: str, data: bytes,
 
     A file that cannot be imported at all raises ``ImportFileInvalid`` and stores nothing.
     """
-    ent_id = _target_enterprise(actor, enterprise_id)
+    ent_id = chosen_enterprise_id(actor, enterprise_id)
     filename = os.path.basename((filename or "").replace("\\", "/"))[:255] or "upload"
     if not data:
         raise ImportFileInvalid(file_message("empty", {}), code="import_empty")

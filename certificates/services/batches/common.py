@@ -16,6 +16,7 @@ from app.accounts.models import Role
 from app.db import db
 from app.errors import DomainError, NotFound, PermissionDenied
 from app.orgs.models import Enterprise
+from app.people.services import chosen_enterprise_id
 from certificates.domain import CertificateStatus
 from certificates.models import Certificate, CertificateBatch, CertificateTemplate
 
@@ -50,17 +51,7 @@ def hr_enterprises(actor) -> list[Enterprise]:
 def scope_enterprise(actor, enterprise_id: int | None) -> int | None:
     """None for organizers (any worker); HR: the chosen (or only) enterprise of theirs."""
     require_issuer(actor)
-    if is_manager(actor):
-        return None
-    ids = actor.hr_enterprise_ids
-    if enterprise_id is None:
-        if len(ids) == 1:
-            return next(iter(ids))
-        raise DomainError(_l("Please choose the enterprise."), code="enterprise_required",
-                          details={"enterprise_id": [str(_l("Please choose the enterprise."))]})
-    if enterprise_id not in ids:
-        raise NotFound()
-    return enterprise_id
+    return None if is_manager(actor) else chosen_enterprise_id(actor, enterprise_id)
 
 
 def get_batch(actor, batch_id: str, *, with_rows: bool = False) -> CertificateBatch:
