@@ -11,6 +11,7 @@ exactly (Excel stores numbers as binary doubles). Problems are codes; the servic
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -136,7 +137,7 @@ def cell_decimal(value: Any) -> Any:
     if isinstance(value, float):
         # Excel stores binary doubles; repr is the shortest text that reads back as the same double, i.e. what was
         # typed. Every value we accept (≤ 4 places, < 10^10: ≤ 14 significant digits) survives this exactly.
-        return Decimal(repr(value)) if value == value and value not in (float("inf"), float("-inf")) else str(value)
+        return Decimal(repr(value)) if math.isfinite(value) else str(value)
     if isinstance(value, str):
         return value.strip()
     return value
