@@ -63,6 +63,7 @@ from competitions.models import (
     Module,
     ResultVersion,
 )
+from competitions.services.marks.common import mark_stored
 from competitions.services.results import load, published_results, score_loaded
 
 LIVE_STATES = frozenset({"running", "scoring_closed"})
@@ -214,6 +215,13 @@ def _collect(session, _ctx) -> None:
             pending.add(None)
     if entry_ids:  # a mark names only its entry: its competition is looked up once, before the commit
         session.info.setdefault("board_marked_entries", set()).update(entry_ids)
+
+
+@mark_stored.connect
+def _marked(competition_id: int, *, session: Session, **_: Any) -> None:
+    """A judge's mark (or a correction) stored through ``store_revision``, which writes with Core statements that
+    ``_collect`` does not see: the board of its competition changes at the commit."""
+    session.info.setdefault("board_changed", set()).add(competition_id)
 
 
 @event.listens_for(Session, "before_commit")

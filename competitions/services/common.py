@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import bindparam, select
 
 from app.accounts.models import Role
 from app.db import db
@@ -26,14 +29,21 @@ def get_competition(competition_id: int, *, for_update: bool = False, for_share:
     already exclusive) so state checks and changes cannot interleave; ``for_share`` locks it against those changes
     only, so that many judges' marks go on side by side while a lifecycle step, a module lock or a panel change
     (all ``for_update``) waits for them, and they for it."""
-    stmt = db.select(Competition).where(Competition.id == competition_id)
-    if for_update or for_share:
-        # not the joined trade (PostgreSQL refuses FOR UPDATE on an outer join)
-        stmt = stmt.with_for_update(of=Competition, read=not for_update)
-    competition = db.session.execute(stmt).scalar_one_or_none()
+    statement = _competition_statement("update" if for_update else "share" if for_share else "")
+    competition = db.session.execute(statement, {"competition_id": competition_id}).scalar_one_or_none()
     if competition is None:
         raise NotFound(_l("No such competition."))
     return competition
+
+
+@cache
+def _competition_statement(lock: str):
+    """Built once per kind of lock (every request about a competition runs one)."""
+    stmt = select(Competition).where(Competition.id == bindparam("competition_id"))
+    if lock:
+        # not the joined trade (PostgreSQL refuses FOR UPDATE on an outer join)
+        stmt = stmt.with_for_update(of=Competition, read=lock == "share")
+    return stmt
 
 
 def audit_stream(competition_id: int) -> str:

@@ -17,8 +17,9 @@ from competitions.domain import AspectSpec, ModuleSpec, Scheme
 from competitions.models import Aspect, Competition, Criterion, Module
 
 
-def aspect_spec(aspect: Aspect, module_id: Any = None) -> AspectSpec:
-    """One stored aspect as the engine's ``AspectSpec`` (ids are database ids)."""
+def aspect_spec(aspect: Aspect | Any, module_id: Any = None) -> AspectSpec:
+    """One stored aspect as the engine's ``AspectSpec`` (ids are database ids): an ``Aspect``, or a row of the
+    aspect table's columns (then with ``module_id``)."""
     return AspectSpec(
         id=aspect.id, module_id=module_id if module_id is not None else aspect.criterion.module_id, kind=aspect.kind,
         max_mark=aspect.max_mark, scale_min=aspect.scale_min, scale_max=aspect.scale_max, scale_step=aspect.scale_step,

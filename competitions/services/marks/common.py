@@ -6,11 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from decimal import Decimal
+from functools import cache
+from typing import Any, NamedTuple
 
+from blinker import Namespace
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from app.accounts.models import User
 from app.audit.services import record
@@ -36,6 +40,11 @@ DECISIONS = (REMARK, ACCEPTED)
 OPEN = "open"  # a flagged divergence without a (still valid) decision
 
 STORED, DUPLICATE, UNCHANGED = "stored", "duplicate", "unchanged"
+
+signals = Namespace()
+# Sent by ``store_revision`` for every stored revision (sender: the competition's id; ``session``: the session whose
+# transaction holds it). The live board listens, to rebuild that competition's board once the transaction commits.
+mark_stored = signals.signal("mark-stored")
 
 PROBLEM_MESSAGES = {
     MarkProblem.NOT_DECIMAL: _l("The mark must be a number."),
@@ -139,10 +148,49 @@ def module_entry_codes(competition: Competition, module_id: int) -> dict[int, st
     return dict(db.session.execute(stmt).all())
 
 
-def current_mark(entry_id: int, aspect_id: int, judge_id: int) -> Mark | None:
-    return db.session.scalar(select(Mark).where(
-        Mark.entry_id == entry_id, Mark.aspect_id == aspect_id, Mark.judge_id == judge_id, Mark.is_current.is_(True))
-        .order_by(Mark.revision.desc()).limit(1))
+class StoredMark(NamedTuple):
+    """A stored mark as its row reads (the columns of ``Mark``): what the marks area reads and writes through Core
+    statements, without an ORM object per mark (judges send one per request, and each object's load or flush costs
+    more than the statement)."""
+
+    id: int
+    entry_id: int
+    aspect_id: int
+    judge_id: int
+    revision: int
+    value: Decimal
+    is_current: bool
+    idempotency_key: str | None
+    reason: str
+    entered_by_id: int
+    confirmed_by_id: int | None
+    created_at: datetime
+
+
+MARK = Mark.__table__
+MARK_COLUMNS = tuple(MARK.c[name] for name in StoredMark._fields)
+
+
+def stored_mark(row) -> StoredMark:
+    return StoredMark._make(row)
+
+
+@cache
+def _current_mark_statement():
+    return (select(*MARK_COLUMNS).where(MARK.c.entry_id == bindparam("entry"), MARK.c.aspect_id == bindparam("aspect"),
+                                        MARK.c.judge_id == bindparam("judge"), MARK.c.is_current.is_(True))
+            .order_by(MARK.c.revision.desc()).limit(1))
+
+
+def current_mark(entry_id: int, aspect_id: int, judge_id: int) -> StoredMark | None:
+    row = db.session.execute(_current_mark_statement(), {"entry": entry_id, "aspect": aspect_id, "judge": judge_id}
+                             ).first()
+    return None if row is None else stored_mark(row)
+
+
+@cache
+def _mark_by_key_statement():
+    return select(*MARK_COLUMNS).where(MARK.c.idempotency_key == bindparam("key"))
 
 
 def require_chief(actor, module_id: int, *, organizer_may: bool) -> None:
@@ -182,38 +230,54 @@ class Target:
 _UNLOADED: Any = object()
 
 
+@cache
+def _insert_statement(dialect: str):
+    """INSERT of a new revision that skips, instead of failing, when a unique constraint holds (the idempotency key
+    stored by another transaction, or the revision number taken): no SAVEPOINT, and the caller looks at what is
+    there. Returns the new row's id (none when skipped)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(MARK).on_conflict_do_nothing().returning(MARK.c.id)
+
+
+_RETIRE = update(MARK).where(MARK.c.id == bindparam("mark_id")).values(is_current=False)
+
+
 def store_revision(competition: Competition, target: Target, value, *, actor: User, confirmed_by: int | None,
-                   key: str | None, reason: str, action: str | None = None, current: Mark | None = _UNLOADED
-                   ) -> tuple[str, Mark]:
+                   key: str | None, reason: str, action: str | None = None, current: StoredMark | None = _UNLOADED
+                   ) -> tuple[str, StoredMark]:
     """Write one mark as a new revision (or nothing when unchanged), race-safe through the unique constraints.
 
-    The previous revision only loses ``is_current``; the new one is inserted in a SAVEPOINT. An IntegrityError means
-    another transaction stored the same key (→ the stored mark, or 409 for another target or value) or the same
-    revision (→ read the new current mark and try again). Every stored revision is audited with the entry's code.
-    ``current``: the judge's current mark of the cell, when the caller has it already."""
+    The new revision is inserted with ``ON CONFLICT DO NOTHING``; only then the previous one loses ``is_current``.
+    A skipped insert means another transaction stored the same key (→ the stored mark, or 409 for another target or
+    value) or the same revision (→ read the new current mark and try again); nothing was written. Every stored
+    revision is audited with the entry's code and announced (``mark_stored``). ``current``: the judge's current mark
+    of the cell, when the caller has it already. Core statements, not ORM objects: an ORM ``Mark`` of this cell
+    loaded earlier in the transaction would not see the change."""
+    session = db.session()
     for attempt in range(5):
         if attempt or current is _UNLOADED:
             current = current_mark(target.entry_id, target.aspect_id, target.judge_id)
         if current is not None and current.value == value and (current.confirmed_by_id is not None
                                                               or confirmed_by is None):
             return UNCHANGED, current
-        mark = Mark(entry_id=target.entry_id, aspect_id=target.aspect_id, judge_id=target.judge_id, value=value,
-                    revision=(current.revision + 1) if current else 1, is_current=True, idempotency_key=key,
-                    reason=reason, entered_by_id=actor.id, confirmed_by_id=confirmed_by, created_at=utcnow())
-        try:
-            with db.session.begin_nested():
-                if current is not None:
-                    current.is_current = False
-                db.session.add(mark)
-        except IntegrityError:
-            stored = db.session.scalar(select(Mark).where(Mark.idempotency_key == key)) if key is not None else None
-            if stored is not None:
+        values = {"entry_id": target.entry_id, "aspect_id": target.aspect_id, "judge_id": target.judge_id,
+                  "revision": (current.revision + 1) if current else 1, "value": value, "is_current": True,
+                  "idempotency_key": key, "reason": reason, "entered_by_id": actor.id, "confirmed_by_id": confirmed_by,
+                  "created_at": utcnow()}
+        new_id = session.execute(_insert_statement(session.get_bind().dialect.name), values).scalar()
+        if new_id is None:
+            row = session.execute(_mark_by_key_statement(), {"key": key}).first() if key is not None else None
+            if row is not None:
+                stored = stored_mark(row)
                 if same_mark(stored, target, value, actor.id):
                     return DUPLICATE, stored
                 raise Conflict(ITEM_PROBLEMS["key_reused"][1], code="key_reused",
-                               details={"items": [item_error(target.index, "key_reused", field_name="idempotency_key")]}
-                               ) from None
+                               details={"items": [item_error(target.index, "key_reused", field_name="idempotency_key")]})
             continue
+        if current is not None:
+            session.execute(_RETIRE, {"mark_id": current.id})
+        mark = StoredMark(id=new_id, **values)
+        mark_stored.send(competition.id, session=session)
         record(action or ("mark_entered" if actor.id != target.judge_id else "mark_submitted"), details={
             "competition_id": competition.id, "code": target.code, "aspect_id": target.aspect_id,
             "judge_id": target.judge_id, "revision": mark.revision, "old": text_of(current.value) if current else None,
@@ -223,7 +287,7 @@ def store_revision(competition: Competition, target: Target, value, *, actor: Us
     raise Conflict(_l("The mark changed at the same time elsewhere; please send it again."), code="retry")
 
 
-def same_mark(stored: Mark, target: Target, value, actor_id: int) -> bool:
+def same_mark(stored: StoredMark, target: Target, value, actor_id: int) -> bool:
     """Whether a mark stored under a key is the one sent again with it (a retry)."""
     return (stored.judge_id == target.judge_id and stored.entered_by_id == actor_id and stored.entry_id == target.entry_id
             and stored.aspect_id == target.aspect_id and stored.value == value)

@@ -28,10 +28,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, bindparam, exists, or_, select
 
 from app.accounts.models import User
 from app.audit.services import record
@@ -45,10 +46,13 @@ from competitions.services.common import audit_stream, get_competition, is_organ
 from competitions.services.marks.common import (
     DUPLICATE,
     ITEM_PROBLEMS,
+    MARK,
+    MARK_COLUMNS,
     MAX_BATCH,
     MAX_KEY_LENGTH,
     RUNNING,
     UNCHANGED,
+    StoredMark,
     Target,
     current_mark,
     item_error,
@@ -58,6 +62,7 @@ from competitions.services.marks.common import (
     raise_item_errors,
     same_mark,
     store_revision,
+    stored_mark,
 )
 from competitions.services.specs import aspect_spec
 
@@ -103,7 +108,7 @@ class _Item:
     spec: AspectSpec | None = None
     module: _ModuleSeat | None = None
     entry_id: int | None = None
-    duplicate_of: Mark | None = None
+    duplicate_of: StoredMark | None = None
     earlier: int | None = None  # index of an earlier item of the batch with the same key
 
     def target(self, judge_id: int) -> Target:
@@ -143,7 +148,7 @@ def submit_marks(actor: User, competition_id: int, items: Sequence[MarkInput], *
     return [_result(w, judge, statuses[w.index], currents.get((w.entry_id, w.spec.id))) for w in work]
 
 
-def _result(w: _Item, judge_id: int, status: str, current: Mark | None) -> MarkResult:
+def _result(w: _Item, judge_id: int, status: str, current: StoredMark | None) -> MarkResult:
     return MarkResult(index=w.index, code=w.data.code, aspect_id=w.spec.id, judge_id=judge_id, status=status,
                       mark_id=current.id if current else None, revision=current.revision if current else None,
                       value=canonical(current.value) if current else None,
@@ -151,7 +156,7 @@ def _result(w: _Item, judge_id: int, status: str, current: Mark | None) -> MarkR
 
 
 def _check(actor: User, competition: Competition, work: list[_Item], judge_id: int, paper: bool
-           ) -> tuple[dict[tuple[int, int], Mark], dict[tuple[int, int], int]]:
+           ) -> tuple[dict[tuple[int, int], StoredMark], dict[tuple[int, int], int]]:
     """Every problem of every item (raised together), or the judge's current marks of the batch's cells and how many
     other judges have a current mark in each. Three queries whatever the size of the batch and however many conflict
     rules there are: the aspects with their modules and the judge's seats, the entries behind the codes with the
@@ -240,7 +245,7 @@ def _check(actor: User, competition: Competition, work: list[_Item], judge_id: i
     if errors:
         raise_item_errors(errors)
 
-    currents: dict[tuple[int, int], Mark] = {}
+    currents: dict[tuple[int, int], StoredMark] = {}
     others: dict[tuple[int, int], int] = {}
     for cell, marks in cells.items():
         mine = [m for m in marks if m.judge_id == judge_id]
@@ -259,40 +264,63 @@ def _check(actor: User, competition: Competition, work: list[_Item], judge_id: i
     return currents, others
 
 
+@cache
+def _batch_aspects_statement():
+    """The batch's aspects (``ids``) of the competition ``cid`` with their module, whether the judge ``judge`` is
+    seated on its panel and whether the actor ``actor`` is its chief judge. Built once."""
+    a, c, m = Aspect.__table__, Criterion.__table__, Module.__table__
+    p, pj = Panel.__table__, PanelJudge.__table__
+    seated = exists().where(p.c.module_id == m.c.id, pj.c.panel_id == p.c.id, pj.c.judge_id == bindparam("judge"))
+    chief = exists().where(p.c.module_id == m.c.id, p.c.chief_judge_id == bindparam("actor"))
+    return (select(a, m.c.id.label("module_id"), m.c.locked_at, seated.label("seated"), chief.label("chief"))
+            .select_from(a.join(c, c.c.id == a.c.criterion_id).join(m, m.c.id == c.c.module_id))
+            .where(m.c.competition_id == bindparam("cid"), a.c.id.in_(bindparam("ids", expanding=True))))
+
+
 def _batch_aspects(competition_id: int, aspect_ids: set[int], judge_id: int, actor_id: int
                    ) -> dict[int, tuple[AspectSpec, _ModuleSeat]]:
     """Aspect id → (its spec, its module with the judge's seat and the actor's chief-judge role), for the batch's
     aspects of this competition. One query."""
     if not aspect_ids:
         return {}
-    seated = exists().where(Panel.module_id == Module.id, PanelJudge.panel_id == Panel.id, PanelJudge.judge_id == judge_id)
-    chief = exists().where(Panel.module_id == Module.id, Panel.chief_judge_id == actor_id)
-    rows = db.session.execute(
-        select(Aspect, Module.id, Module.locked_at, seated.label("seated"), chief.label("chief"))
-        .join(Criterion, Criterion.id == Aspect.criterion_id).join(Module, Module.id == Criterion.module_id)
-        .where(Module.competition_id == competition_id, Aspect.id.in_(aspect_ids))).all()
+    rows = db.session.execute(_batch_aspects_statement(), {"cid": competition_id, "ids": sorted(aspect_ids),
+                                                           "judge": judge_id, "actor": actor_id})
     modules: dict[int, _ModuleSeat] = {}
     out = {}
-    for aspect, module_id, locked_at, is_seated, is_chief in rows:
-        module = modules.setdefault(module_id, _ModuleSeat(module_id, locked_at, bool(is_seated), bool(is_chief)))
-        out[aspect.id] = (aspect_spec(aspect, module_id), module)
+    for row in rows:
+        module = modules.setdefault(row.module_id, _ModuleSeat(row.module_id, row.locked_at, bool(row.seated),
+                                                               bool(row.chief)))
+        out[row.id] = (aspect_spec(row, row.module_id), module)
     return out
 
 
+@cache
+def _stored_statement(with_keys: bool, with_cells: bool):
+    wanted = []
+    if with_keys:
+        wanted.append(MARK.c.idempotency_key.in_(bindparam("keys", expanding=True)))
+    if with_cells:
+        wanted.append(and_(MARK.c.is_current.is_(True), MARK.c.entry_id.in_(bindparam("entries", expanding=True)),
+                           MARK.c.aspect_id.in_(bindparam("aspects", expanding=True))))
+    return select(*MARK_COLUMNS).where(or_(*wanted))
+
+
 def _stored(keys: set[str], entry_ids: set[int], aspect_ids: set[int]
-            ) -> tuple[dict[str, Mark], dict[tuple[int, int], list[Mark]]]:
+            ) -> tuple[dict[str, StoredMark], dict[tuple[int, int], list[StoredMark]]]:
     """The stored marks with the batch's keys, and every judge's current marks on the batch's entries × aspects by
     (entry id, aspect id). One query."""
-    wanted = []
-    if keys:
-        wanted.append(Mark.idempotency_key.in_(keys))
-    if entry_ids and aspect_ids:
-        wanted.append(and_(Mark.is_current.is_(True), Mark.entry_id.in_(entry_ids), Mark.aspect_id.in_(aspect_ids)))
-    if not wanted:
+    with_cells = bool(entry_ids and aspect_ids)
+    if not keys and not with_cells:
         return {}, {}
-    by_key: dict[str, Mark] = {}
-    cells: dict[tuple[int, int], list[Mark]] = defaultdict(list)
-    for mark in db.session.scalars(select(Mark).where(or_(*wanted))):
+    params: dict[str, Any] = {}
+    if keys:
+        params["keys"] = sorted(keys)
+    if with_cells:
+        params["entries"], params["aspects"] = sorted(entry_ids), sorted(aspect_ids)
+    by_key: dict[str, StoredMark] = {}
+    cells: dict[tuple[int, int], list[StoredMark]] = defaultdict(list)
+    for row in db.session.execute(_stored_statement(bool(keys), with_cells), params):
+        mark = stored_mark(row)
         if mark.idempotency_key in keys:
             by_key[mark.idempotency_key] = mark
         if mark.is_current and mark.entry_id in entry_ids and mark.aspect_id in aspect_ids:
