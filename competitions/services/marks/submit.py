@@ -32,7 +32,7 @@ from functools import cache
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, exists, or_, select
+from sqlalchemy import Integer, and_, bindparam, cast, distinct, exists, func, null, or_, select, union_all
 
 from app.accounts.models import User
 from app.audit.services import record
@@ -171,7 +171,7 @@ def _check(actor: User, competition: Competition, work: list[_Item], judge_id: i
     keys = {w.data.idempotency_key for w in work if isinstance(w.data.idempotency_key, str)}
     lock_cells((entries[(aspects[w.data.aspect_id][1].id, w.data.code)].id, w.data.aspect_id) for w in work
                if w.data.aspect_id in aspects and (aspects[w.data.aspect_id][1].id, w.data.code) in entries)
-    by_key, cells = _stored(keys, {e.id for e in entries.values()}, set(aspects))
+    by_key, currents, others = _stored(keys, {e.id for e in entries.values()}, set(aspects), judge_id)
     organizer: bool | None = None
     seen_keys: dict[str, _Item] = {}
 
@@ -245,13 +245,6 @@ def _check(actor: User, competition: Competition, work: list[_Item], judge_id: i
     if errors:
         raise_item_errors(errors)
 
-    currents: dict[tuple[int, int], StoredMark] = {}
-    others: dict[tuple[int, int], int] = {}
-    for cell, marks in cells.items():
-        mine = [m for m in marks if m.judge_id == judge_id]
-        if mine:
-            currents[cell] = max(mine, key=lambda m: m.revision)
-        others[cell] = len({m.judge_id for m in marks} - {judge_id})
     # An aspect takes the marks of exactly ``judges_required`` judges per entrant (the engine refuses more): a judge
     # without a mark there yet may not add one once other judges have filled every place.
     for w in work:
@@ -296,36 +289,53 @@ def _batch_aspects(competition_id: int, aspect_ids: set[int], judge_id: int, act
 
 @cache
 def _stored_statement(with_keys: bool, with_cells: bool):
+    """The marks stored under the batch's keys and the judge's own current marks of its cells, whole; then one row
+    per cell with how many other judges have a current mark there (``others``; the mark columns NULL): a panel of
+    many judges would otherwise send every other judge's mark of each cell. One statement."""
     wanted = []
     if with_keys:
         wanted.append(MARK.c.idempotency_key.in_(bindparam("keys", expanding=True)))
+    cells = and_(MARK.c.is_current.is_(True), MARK.c.entry_id.in_(bindparam("entries", expanding=True)),
+                 MARK.c.aspect_id.in_(bindparam("aspects", expanding=True)))
     if with_cells:
-        wanted.append(and_(MARK.c.is_current.is_(True), MARK.c.entry_id.in_(bindparam("entries", expanding=True)),
-                           MARK.c.aspect_id.in_(bindparam("aspects", expanding=True))))
-    return select(*MARK_COLUMNS).where(or_(*wanted))
+        wanted.append(and_(cells, MARK.c.judge_id == bindparam("judge")))
+    marks = select(*MARK_COLUMNS, cast(null(), Integer).label("others")).where(or_(*wanted))
+    if not with_cells:
+        return marks
+    counted = {"entry_id": MARK.c.entry_id, "aspect_id": MARK.c.aspect_id}
+    others = (select(*(counted.get(c.name, cast(null(), c.type)).label(c.name) for c in MARK_COLUMNS),
+                     func.count(distinct(MARK.c.judge_id)).label("others"))
+              .where(cells, MARK.c.judge_id != bindparam("judge")).group_by(MARK.c.entry_id, MARK.c.aspect_id))
+    return union_all(marks, others)
 
 
-def _stored(keys: set[str], entry_ids: set[int], aspect_ids: set[int]
-            ) -> tuple[dict[str, StoredMark], dict[tuple[int, int], list[StoredMark]]]:
-    """The stored marks with the batch's keys, and every judge's current marks on the batch's entries × aspects by
-    (entry id, aspect id). One query."""
+def _stored(keys: set[str], entry_ids: set[int], aspect_ids: set[int], judge_id: int
+            ) -> tuple[dict[str, StoredMark], dict[tuple[int, int], StoredMark], dict[tuple[int, int], int]]:
+    """The stored marks with the batch's keys; the judge's current marks of the batch's entries × aspects, and how
+    many other judges have a current mark in each, by (entry id, aspect id). One query."""
     with_cells = bool(entry_ids and aspect_ids)
     if not keys and not with_cells:
-        return {}, {}
+        return {}, {}, {}
     params: dict[str, Any] = {}
     if keys:
         params["keys"] = sorted(keys)
     if with_cells:
-        params["entries"], params["aspects"] = sorted(entry_ids), sorted(aspect_ids)
+        params.update(entries=sorted(entry_ids), aspects=sorted(aspect_ids), judge=judge_id)
     by_key: dict[str, StoredMark] = {}
-    cells: dict[tuple[int, int], list[StoredMark]] = defaultdict(list)
-    for row in db.session.execute(_stored_statement(bool(keys), with_cells), params):
-        mark = stored_mark(row)
+    mine: dict[tuple[int, int], StoredMark] = {}
+    others: dict[tuple[int, int], int] = {}
+    for *columns, count in db.session.execute(_stored_statement(bool(keys), with_cells), params):
+        if count is not None:
+            others[(columns[1], columns[2])] = count
+            continue
+        mark = stored_mark(columns)
         if mark.idempotency_key in keys:
             by_key[mark.idempotency_key] = mark
-        if mark.is_current and mark.entry_id in entry_ids and mark.aspect_id in aspect_ids:
-            cells[(mark.entry_id, mark.aspect_id)].append(mark)
-    return by_key, cells
+        cell = (mark.entry_id, mark.aspect_id)
+        if (mark.is_current and mark.judge_id == judge_id and cell[0] in entry_ids and cell[1] in aspect_ids
+                and (cell not in mine or mine[cell].revision < mark.revision)):
+            mine[cell] = mark
+    return by_key, mine, others
 
 
 def confirm_mark(actor: User, competition_id: int, mark_id: int) -> Mark:
