@@ -1,10 +1,10 @@
 """Configuration: classes that read the environment; missing secrets are generated into instance/ on SQLite.
 
-Secrets (session key, the HMAC key for ID numbers, the encryption key for ID copies) are generated
-once into ``instance/secrets.json`` with 0600 permissions when the environment does not give them and
-the database is SQLite (one host), so a fresh checkout runs without set-up and nothing secret is ever
+Secrets (session key, the HMAC key for ID numbers, the encryption key for ID copies, the HMAC key of the audit
+log's chains) are generated once into ``instance/secrets.json`` with 0600 permissions when the environment does not
+give them and the database is SQLite (one host), so a fresh checkout runs without set-up and nothing secret is ever
 committed. With any other database (PostgreSQL) several hosts may serve the same data, and each would
-generate keys of its own: there the environment must give all three, or the app refuses to start.
+generate keys of its own: there the environment must give all four, or the app refuses to start.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ except ImportError:  # not on Windows
 BASE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = BASE_DIR / "instance"
 
-SECRET_NAMES = ("SECRET_KEY", "ID_HMAC_KEY", "ID_ENCRYPTION_KEY")
+SECRET_NAMES = ("SECRET_KEY", "ID_HMAC_KEY", "ID_ENCRYPTION_KEY", "AUDIT_HMAC_KEY")
 
 
 def _new_secret(name: str) -> str:
@@ -46,7 +46,7 @@ def load_or_create_secrets(instance_path: Path) -> dict[str, str]:
     path = instance_path / "secrets.json"
     data = _read_secrets(path)
     if any(n not in data for n in SECRET_NAMES):
-        with _exclusive(instance_path / "secrets.lock"):
+        with exclusive(instance_path / "secrets.lock"):
             data = _read_secrets(path)  # written by another process while this one waited
             missing = [n for n in SECRET_NAMES if n not in data]
             if missing:
@@ -66,7 +66,7 @@ def _read_secrets(path: Path) -> dict[str, str]:
 
 
 @contextmanager
-def _exclusive(lock_path: Path):
+def exclusive(lock_path: Path):
     """An exclusive ``flock`` on ``lock_path`` (where the platform has none: nothing)."""
     if fcntl is None:
         yield
@@ -95,9 +95,9 @@ class MissingSecrets(click.ClickException):
         self.missing = missing
         message = (
             f"{', '.join(missing)} must be set in the environment when the database is not SQLite: every host that "
-            "serves the same database needs the same keys (ID numbers are matched and decrypted with them), so "
-            "they are not generated. Set all of SECRET_KEY, ID_HMAC_KEY and ID_ENCRYPTION_KEY (README, "
-            "Configuration).")
+            "serves the same database needs the same keys (ID numbers are matched and decrypted with them, the "
+            "audit log is chained with them), so they are not generated. Set all of SECRET_KEY, ID_HMAC_KEY, "
+            "ID_ENCRYPTION_KEY and AUDIT_HMAC_KEY (README, Configuration).")
         if (instance_path / "secrets.json").exists():
             message += (f" {instance_path / 'secrets.json'} holds keys generated earlier: if this database's ID "
                         "numbers were stored with them, set the variables to those values.")
@@ -155,6 +155,9 @@ class Config:
     # address (login rate limit, audit) is then the one the outermost trusted proxy saw. 0: the header is ignored
     # (serving clients directly, where anyone could write it).
     PROXY_FIX_X_FOR = 0
+    # The signed heads of the audit log's streams, outside the database (app.audit.anchor); None:
+    # INSTANCE_PATH/audit-anchor.json. Somewhere the web processes cannot write protects it from them too.
+    AUDIT_ANCHOR_PATH: str | None = None
     TESTING = False
 
     def __init__(self) -> None:
@@ -174,6 +177,7 @@ class Config:
         self.PDF_CJK_FONT_INDEX = int(env["PDF_CJK_FONT_INDEX"]) if env.get("PDF_CJK_FONT_INDEX") else None
         self.PUBLIC_BASE_URL = (env.get("PUBLIC_BASE_URL") or "").rstrip("/") or None
         self.PROXY_FIX_X_FOR = int(env.get("PROXY_FIX_X_FOR") or 0)
+        self.AUDIT_ANCHOR_PATH = env.get("AUDIT_ANCHOR_PATH") or None
         given = {name: env[name] for name in SECRET_NAMES if env.get(name)}
         if len(given) < len(SECRET_NAMES) and not is_sqlite_url(self.SQLALCHEMY_DATABASE_URI):
             raise MissingSecrets([n for n in SECRET_NAMES if n not in given], self.INSTANCE_PATH)

@@ -136,9 +136,18 @@ def _transaction(request, app):
             db.session = original
             trans.rollback()
             conn.close()
+            _forget_audit_anchor()
     from app.extensions import limiter
 
     limiter.reset()
+
+
+def _forget_audit_anchor() -> None:
+    """The audit anchor a test's ``audit verify`` wrote goes with the test's data (the instance directory is the
+    run's)."""
+    from app.audit.anchor import anchor_path
+
+    anchor_path().unlink(missing_ok=True)
 
 
 @pytest.fixture

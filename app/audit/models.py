@@ -1,11 +1,11 @@
-"""The append-only, hash-chained audit log."""
+"""The append-only, hash-chained audit log (its rules: ``app.audit.domain``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DDL, JSON, ForeignKey, String, UniqueConstraint, event
+from sqlalchemy import DDL, JSON, ForeignKey, SmallInteger, String, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import db, utcnow
@@ -30,6 +30,9 @@ class AuditEntry(db.Model):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # The rule of ``hash`` (``app.audit.domain``): 2, keyed, over every column (what ``record`` writes); 1, the legacy
+    # unkeyed rule of the entries written before it (the server default gave it to them).
+    hash_version: Mapped[int] = mapped_column(SmallInteger, server_default="1")
 
 
 # Append-only at the database level too: updates and deletes are refused by triggers.

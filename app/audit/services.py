@@ -3,8 +3,10 @@
 The log is made of **streams**, each its own hash chain: ``main`` for everything that names no stream, and one
 per busy area that asks for one (each competition: ``competitions.services.common.audit_stream``). Each entry
 stores its stream, its number in the stream (1, 2, 3 … without gaps), the hash of the stream's previous entry and
-its own hash over a canonical JSON of its content, so removing, reordering or editing any row breaks its chain from
-that row on.
+its own hash — keyed, over every column (``app.audit.domain``) — so removing, reordering or editing any row breaks
+its chain from that row on, and nobody without ``AUDIT_HMAC_KEY`` can hash a forged row. What a chain cannot show
+(its last entries deleted, or a rewrite by someone holding the key) the anchor outside the database shows
+(``app.audit.anchor``): ``verify_log`` checks both.
 
 Appends to one stream are serialized so two transactions never chain onto the same predecessor: SQLite's write
 transactions are BEGIN IMMEDIATE (one writer at a time anyway); PostgreSQL takes a transaction-scoped advisory lock
@@ -15,20 +17,32 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import bindparam, event, select, text
 from sqlalchemy.orm import Session
 
+from app.audit.domain import (
+    GENESIS,
+    KEYED,
+    MAIN,
+    Anchor,
+    ChainProblem,
+    EntryMac,
+    Head,
+    StreamCheck,
+    iso,
+    missing_stream,
+)
 from app.audit.models import AuditEntry
 from app.db import db, utcnow
 
-GENESIS = "0" * 64
-MAIN = "main"
+__all__ = ["GENESIS", "MAIN", "ChainProblem", "LogCheck", "Recorded", "advisory_key", "entry_mac", "record",
+           "verify_chain", "verify_log"]
 
 
 def advisory_key(stream: str) -> int:
@@ -37,21 +51,12 @@ def advisory_key(stream: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def entry_digest(seq: int, at_iso: str, actor_id: int | None, actor_name: str, action: str,
-                 target_type: str, target_id: str, details: dict[str, Any], prev_hash: str, stream: str = MAIN) -> str:
-    fields: list[Any] = [seq, at_iso, actor_id, actor_name, action, target_type, target_id, details, prev_hash]
-    if stream != MAIN:  # the main stream's entries hash as they did before there were streams
-        fields.append(stream)
-    payload = json.dumps(fields, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(payload.encode()).hexdigest()
-
-
-def _iso(at: datetime) -> str:
-    return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _at_iso(entry: AuditEntry) -> str:
-    return _iso(entry.at)
+def entry_mac() -> EntryMac:
+    """The keyed hash rule under this app's ``AUDIT_HMAC_KEY`` (set up once per app)."""
+    mac = current_app.extensions.get("audit_entry_mac")
+    if mac is None:
+        mac = current_app.extensions["audit_entry_mac"] = EntryMac(current_app.config["AUDIT_HMAC_KEY"])
+    return mac
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,7 @@ class Recorded:
     details: dict[str, Any]
     prev_hash: str
     hash: str
+    hash_version: int
 
 
 def record(action: str, target: Any = None, details: dict[str, Any] | None = None, *,
@@ -102,9 +108,10 @@ def record(action: str, target: Any = None, details: dict[str, Any] | None = Non
         "ip": _client_ip(),
         "details": _json_plain(details),
         "prev_hash": prev,
+        "hash_version": KEYED,
     }
-    values["hash"] = entry_digest(seq, _iso(values["at"]), values["actor_id"], values["actor_name"], action,
-                                  values["target_type"], values["target_id"], values["details"], prev, stream)
+    values["hash"] = entry_mac().digest(stream, seq, iso(values["at"]), values["actor_id"], values["actor_name"], action,
+                                        values["target_type"], values["target_id"], values["ip"], values["details"], prev)
     session.flush()  # the caller's changes first, so the entry follows what it records
     entry = Recorded(id=session.execute(_INSERT, values).inserted_primary_key[0], **values)
     # The transaction holds the stream's append lock until it ends, so its next append chains onto this one without
@@ -149,30 +156,99 @@ def _forget_head_on_rollback(session, _previous) -> None:
     session.info.pop(_HEAD, None)
 
 
-@dataclass(frozen=True)
-class ChainProblem:
-    seq: int
-    reason: str  # "gap" | "prev_hash" | "hash"
-    stream: str = MAIN
+@dataclass
+class LogCheck:
+    """What a walk of the log found: entries checked, problems, and each stream's head as walked."""
+
+    count: int = 0
+    problems: list[ChainProblem] = field(default_factory=list)
+    heads: dict[str, Head] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify_log(session: Session | None = None, anchor: Anchor | None = None, *, since_anchor: bool = False,
+               batch_size: int = 5000) -> LogCheck:
+    """Walk every stream's chain in order and compare it with ``anchor`` (each anchored head must still be there,
+    with its hash). ``since_anchor``: check only what was appended after the anchored heads (the anchored entries
+    themselves are compared; streams the anchor does not know are walked whole) — what ``audit anchor`` does every
+    few minutes. ``session``: another database's (a backup being restored); by default the app's."""
+    session = session or db.session
+    mac = entry_mac()
+    anchored = dict(anchor.heads) if anchor else {}
+    result = LogCheck()
+    streams = session.scalars(select(AuditEntry.stream).distinct().order_by(AuditEntry.stream)).all()
+    for stream in streams:
+        head = anchored.pop(stream, None)
+        start = head if since_anchor else None
+        check = StreamCheck(stream, mac, anchored=head, start=start)
+        stmt = select(AuditEntry).where(AuditEntry.stream == stream)
+        if start is not None:
+            stmt = stmt.where(AuditEntry.seq >= start.seq)
+        for entry in session.scalars(stmt.order_by(AuditEntry.seq).execution_options(yield_per=batch_size)):
+            check.add(entry)
+        result.problems += check.finish()
+        result.count += check.count
+        if check.head is not None:
+            result.heads[stream] = check.head
+    result.problems += [missing_stream(stream, head) for stream, head in sorted(anchored.items())]
+    return result
 
 
 def verify_chain(batch_size: int = 5000) -> tuple[int, list[ChainProblem]]:
-    """Walk every stream's chain in order; return (entries checked, problems)."""
-    problems: list[ChainProblem] = []
-    count = 0
-    for stream in db.session.scalars(select(AuditEntry.stream).distinct().order_by(AuditEntry.stream)).all():
-        expected_seq, prev = 1, GENESIS
-        stmt = (select(AuditEntry).where(AuditEntry.stream == stream).order_by(AuditEntry.seq)
-                .execution_options(yield_per=batch_size))
-        for entry in db.session.scalars(stmt):
-            count += 1
-            if entry.seq != expected_seq:
-                problems.append(ChainProblem(entry.seq, "gap", stream))
-            if entry.prev_hash != prev:
-                problems.append(ChainProblem(entry.seq, "prev_hash", stream))
-            digest = entry_digest(entry.seq, _at_iso(entry), entry.actor_id, entry.actor_name, entry.action,
-                                  entry.target_type, entry.target_id, entry.details, entry.prev_hash, stream)
-            if digest != entry.hash:
-                problems.append(ChainProblem(entry.seq, "hash", stream))
-            expected_seq, prev = entry.seq + 1, entry.hash
-    return count, problems
+    """Walk every stream's chain, compared with this installation's anchor; return (entries checked, problems)."""
+    from app.audit.anchor import read_anchor
+
+    result = verify_log(anchor=read_anchor().anchor, batch_size=batch_size)
+    return result.count, result.problems
+
+
+@dataclass
+class AnchorOutcome:
+    """What ``verify_and_anchor`` compared the log with, what it found, and the anchor it wrote (if any)."""
+
+    read: Any  # app.audit.anchor.AnchorRead
+    check: LogCheck
+    reset: bool = False
+    written: Anchor | None = None
+
+    @property
+    def ok(self) -> bool:
+        from app.audit.anchor import INVALID
+
+        return self.check.ok and (self.read.status != INVALID or self.reset)
+
+
+def verify_and_anchor(*, since_anchor: bool = False, reset: bool = False, write: bool = True) -> AnchorOutcome:
+    """Verify the log against this installation's anchor and, when it verifies, advance the anchor to the heads.
+
+    ``since_anchor``: only what was appended after the anchor (``audit anchor``); otherwise the whole log
+    (``audit verify``). ``reset``: the operator's decision to anchor the log as it now is — it must still verify
+    as a chain, but it is not compared with the old anchor (after a deliberate restore, or a new key). An invalid
+    anchor file fails the check unless ``reset``."""
+    from app.audit.anchor import OK, anchor_lock, read_anchor, write_anchor
+    from app.audit.domain import heads_extend
+
+    with anchor_lock():
+        read = read_anchor()
+        compare = None if reset else read.anchor
+        check = verify_log(anchor=compare, since_anchor=since_anchor and compare is not None)
+        outcome = AnchorOutcome(read, check, reset)
+        if not outcome.ok or not write:
+            return outcome
+        if compare is not None and not heads_extend(compare.heads, check.heads):  # (verify_log reports truncation)
+            return outcome
+        if read.status == OK and not reset and dict(read.anchor.heads) == check.heads:
+            return outcome  # nothing new to anchor
+        outcome.written = write_anchor(check.heads)
+        return outcome
+
+
+def replace_anchor(heads: dict[str, Head]) -> Anchor:
+    """Anchor ``heads`` whatever the anchor said before (``backup restore``, which has verified them)."""
+    from app.audit.anchor import anchor_lock, write_anchor
+
+    with anchor_lock():
+        return write_anchor(heads)

@@ -26,8 +26,10 @@ its columns (a :class:`Layout`) and keeps its own checks of the values (ID numbe
 A file that cannot be read as a whole raises :class:`FileError` (a code and parameters; :func:`file_message`
 words it). A problem of one row is a :func:`row_error`: ``{"row", "column", "code", "message"}`` (and ``value``).
 
-**Writing**: every exported cell goes through :func:`escape_formula` (a text starting with ``=`` ``+`` ``-``
-``@``, tab or CR gets a leading ``'``, so a spreadsheet shows it instead of running it). :func:`error_list` is the
+**Writing**: every XLSX and CSV the app hands out is made by :func:`xlsx_bytes` (sheets: :class:`Sheet`, with
+column widths, a bold header and text-formatted columns) or :func:`csv_bytes`, nowhere else (a test checks), so every
+cell goes through :func:`cell_value` and so :func:`escape_formula` (a text starting with ``=`` ``+`` ``-`` ``@``,
+tab or CR gets a leading ``'``, so a spreadsheet shows it instead of running it). :func:`error_list` is the
 downloadable list of row errors (CSV with BOM, or XLSX); :func:`fix_file` is the upload itself as XLSX with an
 added error column, to correct and upload again — :func:`read_table` skips that column.
 
@@ -46,7 +48,7 @@ from app.tabular.formulas import (
 )
 from app.tabular.messages import FILE_MESSAGES, error_details, file_message, row_error
 from app.tabular.read import LOST_DIGITS, MAX_BYTES, Table, decode_text, read_table, sniff_format, xlsx_text
-from app.tabular.write import CSV_MIMETYPE, XLSX_MIMETYPE, csv_bytes, error_list, fix_file, xlsx_bytes
+from app.tabular.write import CSV_MIMETYPE, XLSX_MIMETYPE, Sheet, cell_value, csv_bytes, error_list, fix_file, xlsx_bytes
 
 __all__ = [
     "CSV_MIMETYPE",
@@ -62,7 +64,9 @@ __all__ = [
     "Column",
     "FileError",
     "Layout",
+    "Sheet",
     "Table",
+    "cell_value",
     "csv_bytes",
     "decode_text",
     "error_details",

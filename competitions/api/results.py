@@ -24,6 +24,7 @@ from app.accounts.models import Role
 from app.api import Blueprint
 from app.auth import public, roles_required
 from app.extensions import unlimited_read
+from app.tabular import XLSX_MIMETYPE
 from competitions.schemas.results import (
     ResultsDecodedSchema,
     ResultsPublishedResultsSchema,
@@ -39,7 +40,6 @@ from competitions.services import results as services
 blp = Blueprint("competitions_results_api", __name__, url_prefix="/api/v1", description="Competitions: results")
 
 ORGANIZERS = (Role.ORGANIZER, Role.ADMIN)
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @blp.route("/competitions/<int:competition_id>/results")

@@ -18,7 +18,6 @@ Services load, check permissions, call the engine and flush — never commit.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -36,7 +35,7 @@ from app.orgs.models import Enterprise
 from app.people.consents import consent_since, scope_of
 from app.people.domain import mask_name
 from app.people.models import ConsentPurpose, Worker
-from app.tabular import escape_row
+from app.tabular import Sheet, xlsx_bytes
 from competitions.domain import (
     DomainRuleError,
     ModuleSpec,
@@ -460,19 +459,14 @@ def published_results(competition_id: int) -> dict[str, Any]:
 
 def export_xlsx(actor: User, competition_id: int) -> tuple[bytes, str]:
     """Organizers: the computed results as XLSX (names and enterprises only once decoded)."""
-    from openpyxl import Workbook
-
     require_organizer(actor)
     results = compute_results(competition_id)
     competition = db.session.get(Competition, competition_id)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "results"
     header = [_("Rank"), _("Code")]
     if results.decoded:
         header += [_("Full name"), _("Enterprise")]
     header += [m["name"] for m in results.modules] + [_("Total"), _("Awards"), _("Recommended level")]
-    ws.append(escape_row(str(h) for h in header))
+    rows: list[list[Any]] = [header]
     for e in results.entries:
         row: list[Any] = [e["rank"], e["code"]]
         if results.decoded:
@@ -482,10 +476,10 @@ def export_xlsx(actor: User, competition_id: int) -> tuple[bytes, str]:
         row += [None if e["total"] is None else Decimal(e["total"]),
                 "、".join(a["label"] for a in e["awards"]),
                 None if not e["promotion"] else e["promotion"]["recommended_level"]]
-        ws.append(escape_row(row))  # names come from users: never a formula in the sheet
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue(), f"results-{competition.id if competition else competition_id}.xlsx"
+        rows.append(row)
+    # names come from users: app.tabular escapes every cell, so none becomes a formula in the sheet
+    content = xlsx_bytes([Sheet("results", rows)])
+    return content, f"results-{competition.id if competition else competition_id}.xlsx"
 
 
 def require_results_reader(actor: User) -> None:

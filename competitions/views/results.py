@@ -25,6 +25,7 @@ from app.auth import roles_required
 from app.db import db
 from app.errors import DomainError
 from app.people.labels import SKILL_LEVEL_LABELS
+from app.tabular import XLSX_MIMETYPE
 from competitions.labels import LEVEL_LABELS, MODULE_KIND_LABELS, state_label
 from competitions.services import promotions as promotion_services
 from competitions.services import results as services
@@ -35,7 +36,6 @@ from competitions.services.setup import managed_competition
 bp = Blueprint("competitions_results", __name__, template_folder="../templates")
 
 ORGANIZERS = (Role.ORGANIZER, Role.ADMIN)
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 STATUS_LABELS = {"ranked": _l("Ranked"), "absent": _l("Absent"), "disqualified": _l("Disqualified")}
 PHASE_LABELS = {

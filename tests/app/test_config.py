@@ -17,7 +17,7 @@ from app.config import SECRET_NAMES, Config, MissingSecrets, is_sqlite_url
 ROOT = Path(__file__).resolve().parents[2]
 POSTGRES = "postgresql+psycopg://nobody@127.0.0.1:1/nothing"  # never connected to: the config refuses first
 KEYS = {"SECRET_KEY": "s" * 48, "ID_HMAC_KEY": "h" * 48,
-        "ID_ENCRYPTION_KEY": base64.urlsafe_b64encode(b"e" * 32).decode()}
+        "ID_ENCRYPTION_KEY": base64.urlsafe_b64encode(b"e" * 32).decode(), "AUDIT_HMAC_KEY": "a" * 48}
 
 
 @pytest.fixture
@@ -41,14 +41,15 @@ def test_postgres_without_secrets_in_the_environment_refuses_to_start(env, tmp_p
     env.setenv("DATABASE_URL", POSTGRES)
     with pytest.raises(MissingSecrets) as refused:
         Config()
-    assert refused.value.missing == ["SECRET_KEY", "ID_HMAC_KEY", "ID_ENCRYPTION_KEY"]
+    assert refused.value.missing == ["SECRET_KEY", "ID_HMAC_KEY", "ID_ENCRYPTION_KEY", "AUDIT_HMAC_KEY"]
     message = refused.value.format_message()
-    assert "SECRET_KEY, ID_HMAC_KEY, ID_ENCRYPTION_KEY must be set in the environment" in message
+    assert "SECRET_KEY, ID_HMAC_KEY, ID_ENCRYPTION_KEY, AUDIT_HMAC_KEY must be set in the environment" in message
     assert "not SQLite" in message
     assert not (tmp_path / "secrets.json").exists()  # nothing generated for this host alone
 
 
-@pytest.mark.parametrize("given", [("SECRET_KEY",), ("SECRET_KEY", "ID_HMAC_KEY"), ("ID_ENCRYPTION_KEY",)])
+@pytest.mark.parametrize("given", [("SECRET_KEY",), ("SECRET_KEY", "ID_HMAC_KEY"), ("ID_ENCRYPTION_KEY",),
+                                   ("SECRET_KEY", "ID_HMAC_KEY", "ID_ENCRYPTION_KEY")])
 def test_postgres_with_some_secrets_names_the_missing_ones(env, given):
     env.setenv("DATABASE_URL", POSTGRES)
     for name in SECRET_NAMES:
@@ -63,7 +64,7 @@ def test_postgres_with_every_secret_starts_and_writes_no_secrets_file(env, tmp_p
     for name, value in KEYS.items():
         env.setenv(name, value)
     config = Config()
-    assert (config.SECRET_KEY, config.ID_HMAC_KEY, config.ID_ENCRYPTION_KEY) == tuple(KEYS.values())
+    assert tuple(getattr(config, name) for name in SECRET_NAMES) == tuple(KEYS.values())
     assert config.SQLALCHEMY_DATABASE_URI == POSTGRES
     assert not (tmp_path / "secrets.json").exists()
 
@@ -83,6 +84,18 @@ def test_sqlite_still_generates_missing_secrets(env, tmp_path):
     assert (tmp_path / "secrets.json").exists()
     env.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'other.db'}")
     assert Config().SECRET_KEY == config.SECRET_KEY
+
+
+def test_an_instance_from_before_the_audit_key_gets_one_and_keeps_its_keys(env, tmp_path):
+    """Upgrading a SQLite installation: its secrets.json had three keys; the audit log's key is added to them."""
+    import json
+
+    old = {name: KEYS[name] for name in ("SECRET_KEY", "ID_HMAC_KEY", "ID_ENCRYPTION_KEY")}
+    (tmp_path / "secrets.json").write_text(json.dumps(old))
+    config = Config()
+    assert {name: getattr(config, name) for name in old} == old
+    assert config.AUDIT_HMAC_KEY and config.AUDIT_HMAC_KEY not in old.values()
+    assert json.loads((tmp_path / "secrets.json").read_text())["AUDIT_HMAC_KEY"] == config.AUDIT_HMAC_KEY
 
 
 def test_the_tests_config_brings_its_own_keys_on_postgres(env):
@@ -109,7 +122,8 @@ def _flask(tmp_path, *args: str, **extra: str) -> subprocess.CompletedProcess:
 def test_flask_refuses_to_start_on_postgres_without_secrets(tmp_path):
     done = _flask(tmp_path, "db", "upgrade", DATABASE_URL=POSTGRES)
     assert done.returncode == 1, done
-    assert done.stderr.startswith("Error: SECRET_KEY, ID_HMAC_KEY, ID_ENCRYPTION_KEY must be set"), done.stderr
+    assert done.stderr.startswith("Error: SECRET_KEY, ID_HMAC_KEY, ID_ENCRYPTION_KEY, AUDIT_HMAC_KEY must be set"), \
+        done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "secrets.json").exists()
 

@@ -128,15 +128,15 @@ def test_production_config_sets_secure_cookies(monkeypatch, tmp_path, make_app):
 
 
 def test_secrets_are_generated_once_into_instance_with_0600(monkeypatch, tmp_path):
-    for name in ("SECRET_KEY", "ID_HMAC_KEY", "ID_ENCRYPTION_KEY", "DATABASE_URL"):  # SQLite: generated
+    for name in ("SECRET_KEY", "ID_HMAC_KEY", "ID_ENCRYPTION_KEY", "AUDIT_HMAC_KEY", "DATABASE_URL"):  # SQLite: generated
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("JIANGXIN_INSTANCE", str(tmp_path))
     first = Config()
     path = tmp_path / "secrets.json"
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     second = Config()
-    assert (first.SECRET_KEY, first.ID_HMAC_KEY, first.ID_ENCRYPTION_KEY) == (
-        second.SECRET_KEY, second.ID_HMAC_KEY, second.ID_ENCRYPTION_KEY)
+    assert (first.SECRET_KEY, first.ID_HMAC_KEY, first.ID_ENCRYPTION_KEY, first.AUDIT_HMAC_KEY) == (
+        second.SECRET_KEY, second.ID_HMAC_KEY, second.ID_ENCRYPTION_KEY, second.AUDIT_HMAC_KEY)
     assert len(first.SECRET_KEY) >= 32
     monkeypatch.setenv("SECRET_KEY", "from-the-environment")
     assert Config().SECRET_KEY == "from-the-environment"
@@ -171,7 +171,7 @@ def test_processes_starting_together_on_a_fresh_instance_share_one_set_of_secret
     assert [kind for kind, _ in answers] == ["ok"] * 6, answers
     on_disk = json.loads((tmp_path / "secrets.json").read_text())
     assert all(data == on_disk for _, data in answers)
-    assert sorted(on_disk) == ["ID_ENCRYPTION_KEY", "ID_HMAC_KEY", "SECRET_KEY"]
+    assert sorted(on_disk) == ["AUDIT_HMAC_KEY", "ID_ENCRYPTION_KEY", "ID_HMAC_KEY", "SECRET_KEY"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["secrets.json", "secrets.lock"]  # no temporary file left
 
 

@@ -291,3 +291,29 @@ def test_a_fixed_file_of_a_fixed_file_has_one_error_column():
     twice = tabular.fix_file(again, [])
     ws = openpyxl.load_workbook(io.BytesIO(twice)).active
     assert [c.value for c in ws[1]] == ["姓名", "证件号码", "工种", str(tabular.ERROR_TITLE)]
+
+
+@pytest.mark.parametrize("prefix", PREFIXES)
+def test_a_lazy_translation_is_escaped_too(app, prefix):
+    """A value that is not a ``str`` but becomes one (a lazy translation, say of a label an admin edits) is
+    escaped like any text: the escape used to check for ``str`` only, and csv.writer wrote the rest as it was."""
+    from flask_babel import lazy_gettext
+
+    value = lazy_gettext(prefix + "SUM(A1)")
+    with app.test_request_context():
+        written = tabular.csv_bytes([[value, 3]]).decode("utf-8-sig")
+        sheet = openpyxl.load_workbook(io.BytesIO(tabular.xlsx_bytes([("s", [[value, 3]])]))).active
+    assert next(csv.reader(io.StringIO(written)))[0] == "'" + prefix + "SUM(A1)"
+    assert sheet["A1"].data_type == "s" and sheet["A1"].value == "'" + (prefix + "SUM(A1)").replace("\r", "\n")
+    assert sheet["B1"].value == 3
+
+
+def test_a_sheet_with_widths_bold_header_and_text_columns_still_escapes_every_cell():
+    sheet = tabular.Sheet("名单", [["姓名", "证件号码"], ["=HYPERLINK(\"x\")", "-11010519491231002X"]],
+                          widths=(12, 26), bold_header=True, text_columns=(1,))
+    ws = openpyxl.load_workbook(io.BytesIO(tabular.xlsx_bytes([sheet]))).active
+    assert ws.title == "名单" and ws.column_dimensions["B"].width == 26
+    assert ws["A1"].font.b and not ws["A2"].font.b
+    assert ws.column_dimensions["B"].number_format == "@" and ws["B2"].number_format == "@"
+    assert [ws["A2"].value, ws["B2"].value] == ["'=HYPERLINK(\"x\")", "'-11010519491231002X"]
+    assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)

@@ -17,8 +17,7 @@ from app.api import Blueprint
 from app.auth import roles_required
 from app.people.imports import services
 from app.people.imports.schemas import ErrorFileQuerySchema, ImportSchema, UploadFileSchema, UploadFormSchema
-
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+from app.tabular import XLSX_MIMETYPE
 
 blp = Blueprint("imports_api", __name__, url_prefix="/api/v1", description="Worker import: preview and confirm")
 

@@ -18,7 +18,6 @@ Services flush, never commit (the request does).
 from __future__ import annotations
 
 import binascii
-import io
 import json
 import os
 import uuid
@@ -390,35 +389,18 @@ def error_file(imp: WorkerImport, fmt: str = "csv") -> tuple[bytes, str, str]:
 
 
 def template_file() -> tuple[bytes, str, str]:
-    """An XLSX with the header row, one example row and the active trades on a second sheet."""
-    import openpyxl
-    from openpyxl.styles import Font
-
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = _("Workers")
-    ws.append(list(domain.TEMPLATE_HEADERS))
-    ws.append(list(domain.TEMPLATE_EXAMPLE))
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for col, width in zip("ABCDEFGH", (12, 8, 14, 26, 24, 16, 14, 16), strict=True):
-        ws.column_dimensions[col].width = width
-        for row in (2, 3):
-            ws[f"{col}{row}"].number_format = "@"  # keep ID numbers and mobiles as text
-    for row in range(3, 1003):
-        ws[f"E{row}"].number_format = "@"
-        ws[f"F{row}"].number_format = "@"
-    trades = wb.create_sheet(_("Trades"))
-    trades.append([_("Trade code"), _("Trade")])
-    for code, name in db.session.execute(select(Trade.code, Trade.name).where(Trade.is_active.is_(True)).order_by(Trade.code)):
-        trades.append(tabular.escape_row([code, name]))  # names come from the catalogue: never a formula
-    values = wb.create_sheet(_("Allowed values"))
-    values.append([_("Document type"), _("Skill level"), _("Gender")])
+    """An XLSX with the header row, one example row and the active trades on a second sheet; the ID number and mobile
+    columns are formatted as text (a number would lose digits)."""
+    workers = tabular.Sheet(_("Workers"), [list(domain.TEMPLATE_HEADERS), list(domain.TEMPLATE_EXAMPLE)],
+                            widths=(12, 8, 14, 26, 24, 16, 14, 16), bold_header=True, text_columns=(4, 5))
+    # names come from the catalogue: app.tabular escapes every cell, so none becomes a formula
+    trade_rows = [[_("Trade code"), _("Trade")], *db.session.execute(
+        select(Trade.code, Trade.name).where(Trade.is_active.is_(True)).order_by(Trade.code))]
     id_types = list(domain.ID_TYPE_LABEL.values())
     levels = [f"{n} / {label}" for n, label in sorted(domain.LEVEL_LABEL.items(), reverse=True)]
+    value_rows = [[_("Document type"), _("Skill level"), _("Gender")]]
     for i in range(max(len(id_types), len(levels))):
-        values.append([id_types[i] if i < len(id_types) else None, levels[i] if i < len(levels) else None,
-                       ("男", "女")[i] if i < 2 else None])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue(), tabular.XLSX_MIMETYPE, "worker-import-template.xlsx"
+        value_rows.append([id_types[i] if i < len(id_types) else None, levels[i] if i < len(levels) else None,
+                           ("男", "女")[i] if i < 2 else None])
+    content = tabular.xlsx_bytes([workers, (_("Trades"), trade_rows), (_("Allowed values"), value_rows)])
+    return content, tabular.XLSX_MIMETYPE, "worker-import-template.xlsx"

@@ -13,6 +13,7 @@ Other areas call:
     visible_competition(actor, id)                       a competition the actor may see (404 otherwise)
 """
 
+from app.tabular import XLSX_MIMETYPE
 from competitions.services.setup.common import invalid, managed_competition, visible_competition
 from competitions.services.setup.competition import (
     FIXED_ONCE_RUNNING,
@@ -56,7 +57,6 @@ from competitions.services.setup.scheme_xlsx import (
     MAX_XLSX_ROWS,
     REQUIRED_COLUMNS,
     XLSX_COLUMNS,
-    XLSX_MIMETYPE,
     export_scheme_xlsx,
     import_scheme_xlsx,
     scheme_from_xlsx,

@@ -14,14 +14,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.errors import DomainError
-from app.tabular import escape_row, unescape_formula
+from app.tabular import Sheet, unescape_formula, xlsx_bytes
 from competitions.domain.scheme_document import scheme_from_rows
 from competitions.labels import AGGREGATION_LABELS, MODULE_KIND_LABELS
 from competitions.schemas.setup import format_decimal
 from competitions.services.setup.common import invalid, managed_competition, problem, visible_competition
 from competitions.services.setup.scheme import replace_scheme, require_scheme_editable, scheme_document, scheme_message
-
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 XLSX_COLUMNS: tuple[tuple[str, Any], ...] = (
     ("module", _l("Module")),
@@ -57,34 +55,26 @@ def _in_every_language(labels: dict[str, Any]) -> dict[str, str]:
 
 def export_scheme_xlsx(actor, competition_id: int) -> tuple[bytes, str]:
     """The scheme as XLSX (one sheet, a header row, one row per aspect) and a file name."""
-    import openpyxl
-
     competition = visible_competition(actor, competition_id)
     doc = scheme_document(competition)
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = _("Marking scheme")[:31]
-    ws.append(escape_row(str(label) for _key, label in XLSX_COLUMNS))
 
     def num(value: Decimal | None) -> Decimal | None:
         return None if value is None else Decimal(format_decimal(value))
 
+    rows: list[list[Any]] = [[label for _key, label in XLSX_COLUMNS]]
     for m in doc["modules"]:
         for c in m["criteria"]:
             for a in c["aspects"]:
-                ws.append(escape_row([  # names are typed by users: never a formula in the sheet
+                rows.append([
                     m["name"], m["kind"], num(m["weight"]), c["name"], a["name"], a["kind"], num(a["max_mark"]),
                     num(a["scale_min"]), num(a["scale_max"]), num(a["scale_step"]), a["judges_required"],
                     a["aggregation"], a["trim_k"], a["normalize"], a["uses_difficulty"],
                     "-" if a["divergence_threshold"] is None else num(a["divergence_threshold"]),
                     "\n".join(a["level_words"]),
-                ]))
-    for column, width in zip("ABCDEFGHIJKLMNOPQ", (20, 12, 10, 24, 32, 8, 10, 10, 10, 10, 8, 14, 8, 8, 8, 10, 30),
-                             strict=True):
-        ws.column_dimensions[column].width = width
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue(), f"scheme-{competition.id}.xlsx"
+                ])
+    widths = (20, 12, 10, 24, 32, 8, 10, 10, 10, 10, 8, 14, 8, 8, 8, 10, 30)
+    # names are typed by users: app.tabular escapes every cell, so none becomes a formula in the sheet
+    return xlsx_bytes([Sheet(_("Marking scheme"), rows, widths=widths)]), f"scheme-{competition.id}.xlsx"
 
 
 def _read_sheet(data: bytes) -> list[tuple[int, tuple[Any, ...]]]:

@@ -11,8 +11,9 @@ import threading
 import pytest
 from sqlalchemy import select, text
 
+from app.audit.domain import EntryMac, legacy_digest
 from app.audit.models import AuditEntry
-from app.audit.services import GENESIS, MAIN, entry_digest, record, verify_chain
+from app.audit.services import GENESIS, MAIN, record, verify_chain
 from app.db import db
 
 
@@ -50,7 +51,10 @@ def test_a_broken_stream_is_named(app_ctx):
 
 def test_moving_an_entry_to_another_stream_breaks_its_hash():
     args = (1, "2026-12-07T00:00:00.000000Z", 1, "admin", "x", "", "", {}, GENESIS)
-    assert entry_digest(*args, "competition:1") != entry_digest(*args, "competition:2")
+    assert legacy_digest(*args, "competition:1") != legacy_digest(*args, "competition:2")
+    mac = EntryMac("key")
+    keyed = (1, "2026-12-07T00:00:00.000000Z", 1, "admin", "x", "", "", "", {}, GENESIS)
+    assert mac.digest("competition:1", *keyed) != mac.digest("competition:2", *keyed) != mac.digest(MAIN, *keyed)
 
 
 def test_the_main_stream_hashes_as_entries_did_before_streams():
@@ -58,7 +62,7 @@ def test_the_main_stream_hashes_as_entries_did_before_streams():
     args = [7, "2026-12-01T08:00:00.000000Z", 3, "hr_steel", "worker_updated", "worker", "12", {"name": "甲"}, "a" * 64]
     before = hashlib.sha256(json.dumps(args, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
                                        default=str).encode()).hexdigest()
-    assert entry_digest(*args) == before == entry_digest(*args, MAIN)
+    assert legacy_digest(*args) == before == legacy_digest(*args, MAIN)
 
 
 @pytest.mark.no_transaction
