@@ -8,9 +8,12 @@ its chain from that row on, and nobody without ``AUDIT_HMAC_KEY`` can hash a for
 (its last entries deleted, or a rewrite by someone holding the key) the anchor outside the database shows
 (``app.audit.anchor``): ``verify_log`` checks both.
 
+A transaction's entries are queued by ``record`` and appended together just before it commits (``append_pending``).
 Appends to one stream are serialized so two transactions never chain onto the same predecessor: SQLite's write
 transactions are BEGIN IMMEDIATE (one writer at a time anyway); PostgreSQL takes a transaction-scoped advisory lock
-per stream. Writers of different streams — judges of two competitions — never wait for each other.
+per stream, at the append, so it is held only for the append and the COMMIT — not while the request builds its
+answer (every judge of a competition appends to its stream). Writers of different streams — judges of two
+competitions — never wait for each other.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from flask import current_app, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import bindparam, event, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.expression import TableClause
 
 from app.audit.domain import (
     GENESIS,
@@ -41,8 +46,8 @@ from app.audit.domain import (
 from app.audit.models import AuditEntry
 from app.db import db, utcnow
 
-__all__ = ["GENESIS", "MAIN", "ChainProblem", "LogCheck", "Recorded", "advisory_key", "entry_mac", "record",
-           "verify_chain", "verify_log"]
+__all__ = ["GENESIS", "MAIN", "ChainProblem", "LogCheck", "Recorded", "advisory_key", "append_pending", "entry_mac",
+           "record", "verify_chain", "verify_log"]
 
 
 def advisory_key(stream: str) -> int:
@@ -61,9 +66,8 @@ def entry_mac() -> EntryMac:
 
 @dataclass(frozen=True)
 class Recorded:
-    """An appended entry as ``record`` wrote it (the columns of ``AuditEntry``)."""
+    """An appended entry as it was written (the columns of ``AuditEntry`` but its id)."""
 
-    id: int
     stream: str
     seq: int
     at: datetime
@@ -79,45 +83,83 @@ class Recorded:
     hash_version: int
 
 
+@dataclass
+class _Pending:
+    """An entry ``record`` queued: its content, and the transaction (a savepoint, maybe) it belongs to."""
+
+    values: dict[str, Any]
+    target: Any
+    transaction: Any
+
+
 def record(action: str, target: Any = None, details: dict[str, Any] | None = None, *,
-           actor: Any = None, target_type: str | None = None, target_id: Any = None, stream: str = MAIN) -> Recorded:
-    """Append one entry to ``stream`` in the current transaction (flushes, never commits), with one INSERT outside
-    the unit of work (no ``AuditEntry`` object: judges append one per mark); read it back with a query if needed."""
+           actor: Any = None, target_type: str | None = None, target_id: Any = None, stream: str = MAIN) -> None:
+    """Add one entry to ``stream`` as part of the current transaction (never commits).
+
+    The entry is queued and appended when the transaction commits, with the transaction's other entries, just
+    before the COMMIT (``append_pending``): there the stream's append lock is taken (PostgreSQL), its head read,
+    and the entries numbered, chained, hashed and inserted. So a stream's lock is held for the last statements of
+    a transaction only, never while a request builds its answer: every judge of a competition appends to the same
+    stream. A savepoint rolled back takes its queued entries with it; a rolled-back transaction appends nothing."""
     session = db.session()
-    heads = session.info.setdefault(_HEAD, {})
-    last = heads.get(stream)
-    if last is None:  # the first append to this stream in this transaction: take its append lock, read its head
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": advisory_key(stream)})
-        last = session.execute(_HEAD_STATEMENT, {"stream": stream}).first()
-    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     if actor is None and has_request_context() and current_user and current_user.is_authenticated:
         actor = current_user
     if target is not None:
         target_type = target_type or target.__tablename__
-        target_id = target_id if target_id is not None else getattr(target, "id", "")
     values = {
         "stream": stream,
-        "seq": seq,
-        "at": utcnow(),
         "actor_id": getattr(actor, "id", None),
         "actor_name": getattr(actor, "username", "") or "",
         "action": action,
         "target_type": target_type or "",
-        "target_id": str(target_id if target_id is not None else ""),
+        "target_id": None if target_id is None else str(target_id),
         "ip": _client_ip(),
         "details": _json_plain(details),
-        "prev_hash": prev,
         "hash_version": KEYED,
     }
-    values["hash"] = entry_mac().digest(stream, seq, iso(values["at"]), values["actor_id"], values["actor_name"], action,
-                                        values["target_type"], values["target_id"], values["ip"], values["details"], prev)
-    session.flush()  # the caller's changes first, so the entry follows what it records
-    entry = Recorded(id=session.execute(_INSERT, values).inserted_primary_key[0], **values)
-    # The transaction holds the stream's append lock until it ends, so its next append chains onto this one without
-    # reading the head again (a batch of 25 marks: one head query, not 25).
-    heads[stream] = (seq, entry.hash)
-    return entry
+    transaction = session.get_nested_transaction() or session.get_transaction() or session.begin()
+    session.info.setdefault(_PENDING, []).append(_Pending(values, target, transaction))
+
+
+def append_pending(session: Session | None = None) -> list[Recorded]:
+    """Append the entries queued in this transaction now (the session does it before it commits). For each stream
+    written, in the order of their names (two transactions never wait for each other in a circle): on PostgreSQL
+    its transaction-scoped advisory lock, then its head — not again for a stream appended to earlier in the
+    transaction. Then one INSERT of every entry, in the order recorded, each chained onto its stream's previous."""
+    session = session or db.session()
+    pending: list[_Pending] = session.info.pop(_PENDING, None) or []
+    if not pending:
+        return []
+    session.flush()  # the changes the entries record first (new targets get their ids)
+    heads = session.info.setdefault(_HEAD, {})
+    postgres = session.get_bind().dialect.name == "postgresql"
+    mac = entry_mac()
+    chains: dict[str, tuple[int, str]] = {}
+    for stream in sorted({item.values["stream"] for item in pending}):
+        last = heads.get(stream)
+        if last is None:  # the first append to this stream in this transaction: take its lock, read its head
+            if postgres:
+                session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": advisory_key(stream)})
+            last = session.execute(_HEAD_STATEMENT, {"stream": stream}).first()
+        chains[stream] = (last[0], last[1]) if last else (0, GENESIS)
+    at = utcnow()
+    rows = []
+    for item in pending:  # in the order recorded (ids follow it), each chaining onto its stream's previous entry
+        values = dict(item.values)
+        stream = values["stream"]
+        seq, prev = chains[stream]
+        seq += 1
+        if values["target_id"] is None:
+            values["target_id"] = str(getattr(item.target, "id", "") or "") if item.target is not None else ""
+        values.update(seq=seq, at=at, prev_hash=prev)
+        values["hash"] = mac.digest(stream, seq, iso(at), values["actor_id"], values["actor_name"], values["action"],
+                                    values["target_type"], values["target_id"], values["ip"], values["details"], prev)
+        chains[stream] = (seq, values["hash"])
+        rows.append(values)
+    session.execute(_INSERT, rows)  # one statement (an executemany) for the transaction's entries
+    # The transaction holds the streams' append locks until it ends: its next append chains on without reading.
+    heads.update(chains)
+    return [Recorded(**values) for values in rows]
 
 
 _SCALARS = (str, int, bool, type(None))
@@ -141,19 +183,55 @@ def _client_ip() -> str:
 _HEAD = "jiangxin_audit_head"
 _HEAD_STATEMENT = (select(AuditEntry.seq, AuditEntry.hash).where(AuditEntry.stream == bindparam("stream"))
                    .order_by(AuditEntry.seq.desc()).limit(1))
-_INSERT = AuditEntry.__table__.insert()
+_TABLE = AuditEntry.__table__
+_INSERT = _TABLE.insert()
+
+
+_PENDING = "jiangxin_audit_pending"
+
+
+@event.listens_for(Session, "before_commit")
+def _append_before_commit(session) -> None:
+    if not session.in_nested_transaction():  # a savepoint's release keeps its entries queued for the commit
+        append_pending(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _append_before_reading_the_log(state) -> None:
+    """Reading the log in a transaction that recorded entries sees them (as autoflush shows pending objects)."""
+    if state.session.info.get(_PENDING) and state.is_select and _reads_the_log(state.statement):
+        append_pending(state.session)
+
+
+def _reads_the_log(statement) -> bool:
+    """Whether a SELECT reads ``audit_entry`` anywhere (a subquery too: ``Query.count``). Walked only while the
+    transaction has queued entries."""
+    return any(isinstance(e, TableClause) and e.name == _TABLE.name for e in visitors.iterate(statement))
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_head_at_end(session, transaction) -> None:
     if transaction.parent is None:  # the transaction (and its append lock) ended: read the head again
         session.info.pop(_HEAD, None)
+        session.info.pop(_PENDING, None)
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _forget_head_on_rollback(session, _previous) -> None:
-    # Any rollback, a savepoint's too, may have undone an append.
+def _forget_on_rollback(session, previous) -> None:
+    """Any rollback, a savepoint's too, may have undone an append (read the head again) and drops the entries
+    queued in what it rolled back."""
     session.info.pop(_HEAD, None)
+    pending = session.info.get(_PENDING)
+    if pending:
+        session.info[_PENDING] = [p for p in pending if not _within(p.transaction, previous)]
+
+
+def _within(transaction, ancestor) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 @dataclass

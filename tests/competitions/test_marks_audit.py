@@ -1,11 +1,12 @@
-"""A batch of marks is audited mark by mark (one chained entry each) but reads the chain's head once: the
-transaction holds the append lock, so each append chains onto the previous one; a rolled-back savepoint or the
-end of the transaction makes the next append read the head again."""
+"""A batch of marks is audited mark by mark (one chained entry each) but reads the chain's head once: the entries
+are appended together before the commit, under the stream's append lock, each chaining onto the previous one; a
+rolled-back savepoint takes its queued entries with it, and after a rollback or the end of the transaction the next
+append reads the head again."""
 
 from __future__ import annotations
 
 from app.audit.models import AuditEntry
-from app.audit.services import record, verify_chain
+from app.audit.services import append_pending, record, verify_chain
 from app.db import db
 from tests.competitions.marks_fixtures import item, mw  # noqa: F401
 from tests.conftest import statements_run
@@ -31,17 +32,41 @@ def test_a_batch_reads_the_audit_head_once_and_the_chain_holds(mw):  # noqa: F81
     assert problems == []
 
 
-def test_a_rolled_back_savepoint_forgets_the_head(app_ctx):
-    first = record("test_first", target_type="t", target_id=1)
-    assert _head_reads(lambda: record("test_second", target_type="t", target_id=2)) == 0
+def test_a_rolled_back_savepoint_drops_its_entries_and_forgets_the_head(app_ctx):
+    record("test_first", target_type="t", target_id=1)
+    assert _head_reads(lambda: record("test_queued", target_type="t", target_id=2)) == 0  # queued: nothing read
+    appended = []
+    assert _head_reads(lambda: appended.extend(append_pending())) == 1
+    first = appended[0]
+    assert [e.seq for e in appended] == [first.seq, first.seq + 1]
     nested = db.session.begin_nested()
-    undone = record("test_undone", target_type="t", target_id=3)
+    record("test_undone", target_type="t", target_id=3)
+    undone = append_pending()[0]
+    record("test_undone_queued", target_type="t", target_id=4)
     nested.rollback()
-    reads = []
-    reads.append(_head_reads(lambda: reads.append(record("test_after", target_type="t", target_id=4))))
-    after = reads[0]
-    assert reads[1] == 1  # read again after the savepoint rolled back
+    record("test_after", target_type="t", target_id=5)
+    written = []
+    assert _head_reads(lambda: written.extend(append_pending())) == 1  # read again after the savepoint rolled back
+    [after] = written  # the rolled-back savepoint's queued entry is gone
+    assert after.action == "test_after"
     assert after.seq == first.seq + 2 and after.prev_hash != undone.hash
     db.session.commit()
-    assert _head_reads(lambda: record("test_next", target_type="t", target_id=5)) == 1  # a new transaction
-    assert db.session.query(AuditEntry).filter(AuditEntry.action == "test_undone").count() == 0
+    assert _head_reads(lambda: (record("test_next", target_type="t", target_id=6), append_pending())) == 1
+    assert db.session.query(AuditEntry).filter(AuditEntry.action.like("test_undone%")).count() == 0
+    assert verify_chain()[1] == []
+
+
+def test_entries_are_appended_at_the_commit_and_a_rollback_appends_nothing(app_ctx):
+    """``record`` queues; the commit appends (also without any read of the log); a rollback drops the queue."""
+    record("test_committed", target_type="t", target_id=1)
+    assert _head_reads(lambda: db.session.commit()) == 1
+    record("test_rolled_back", target_type="t", target_id=2)
+    db.session.rollback()
+    db.session.commit()
+    actions = [e.action for e in db.session.query(AuditEntry).filter(AuditEntry.action.like("test_%"))]
+    assert actions == ["test_committed"]
+
+
+def test_a_read_of_the_log_sees_the_transactions_entries(app_ctx):
+    record("test_seen", target_type="t", target_id=1)
+    assert db.session.query(AuditEntry).filter(AuditEntry.action == "test_seen").count() == 1

@@ -23,7 +23,6 @@ time) → the batch's cells locked (``lock_cells``) → every item checked (a fi
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime

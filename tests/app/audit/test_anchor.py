@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 from app.audit.anchor import anchor_path, read_anchor
 from app.audit.domain import GENESIS, LEGACY, legacy_digest
 from app.audit.models import AuditEntry
-from app.audit.services import record, verify_chain
+from app.audit.services import append_pending, record, verify_chain
 from app.db import db
 from tests.conftest import statements_run
 
@@ -229,13 +229,16 @@ def test_an_ip_is_part_of_the_new_hash_but_not_the_old(app, app_ctx):
 
 
 def test_an_append_costs_what_it_did(app_ctx):
-    """Keyed hashing adds no query: the first append of a transaction reads its stream's head (after its lock on
-    PostgreSQL) and inserts; the next ones only insert."""
+    """Keyed hashing adds no query: ``record`` only queues; the append before the commit reads its stream's head
+    (after its lock on PostgreSQL) and inserts; a later append of the transaction only inserts."""
     def queries(fn) -> list[str]:
         return [s for s in statements_run(fn) if not s.startswith("SAVEPOINT")]  # (the test's own transaction)
 
     lock = ["SELECT pg_advisory_xact_lock"] if db.session.get_bind().dialect.name == "postgresql" else []
-    first = queries(lambda: record("a", stream="competition:5"))
+    assert queries(lambda: record("a", stream="competition:5")) == []
+    first = queries(append_pending)
     assert [" ".join(s.split()).split("(")[0].split(" FROM")[0].strip() for s in first] == [
         *lock, "SELECT audit_entry.seq, audit_entry.hash", "INSERT INTO audit_entry"]
-    assert len(queries(lambda: record("b", stream="competition:5"))) == 1
+    record("b", stream="competition:5")
+    record("c", stream="competition:5")
+    assert len(queries(append_pending)) == 1  # both in one INSERT

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 
 from app.accounts import services as accounts
 from app.audit.models import AuditEntry
-from app.audit.services import GENESIS, _json_plain, record, verify_chain
+from app.audit.services import GENESIS, _json_plain, append_pending, record, verify_chain
 from app.db import db
 
 
@@ -28,6 +28,7 @@ def history(app_ctx, create_user, create_enterprise, create_worker):
     accounts.revoke_role(admin, user, role.id)
     accounts.create_token(user, "script")
     record("worker_updated", create_worker(enterprise=ent), {"name": ["甲", "乙"]}, actor=admin)
+    append_pending()  # what the commit does: the tests below tamper with the stored rows
     return admin
 
 

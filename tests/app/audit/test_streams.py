@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 
 from app.audit.domain import EntryMac, legacy_digest
 from app.audit.models import AuditEntry
-from app.audit.services import GENESIS, MAIN, record, verify_chain
+from app.audit.services import GENESIS, MAIN, append_pending, record, verify_chain
 from app.db import db
 
 
@@ -80,6 +80,7 @@ def test_another_competitions_commit_goes_through_while_one_is_open(make_app, po
         try:
             with app.app_context():
                 record("mark_submitted", details={"n": 1}, stream="competition:1")
+                append_pending()  # where a commit appends: now it holds the stream's lock
                 holding.set()
                 release.wait(30)
                 db.session.commit()
@@ -96,8 +97,9 @@ def test_another_competitions_commit_goes_through_while_one_is_open(make_app, po
             record("mark_submitted", details={"n": 2}, stream="competition:2")
             db.session.commit()  # went through while competition 1's transaction is still open
             db.session.execute(text("SET LOCAL lock_timeout = '200ms'"))
+            record("mark_submitted", details={"n": 3}, stream="competition:1")
             with pytest.raises(Exception, match="lock timeout"):
-                record("mark_submitted", details={"n": 3}, stream="competition:1")
+                append_pending()
             db.session.rollback()
     finally:
         release.set()
