@@ -1,5 +1,5 @@
-"""The shell's Flask CLI commands: ``demo`` (idempotent demo data) and ``jobs``. Domains add their own commands
-(``app.domains``: ``audit verify``, ``certs …``)."""
+"""The shell's Flask CLI commands: ``demo`` (idempotent demo data), ``jobs`` and ``backup``. Domains add their own
+commands (``app.domains``: ``audit verify``, ``certs …``)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,8 @@ def register_cli(app: Flask) -> None:
         for role, username, password in logins:
             click.echo(f"login: {role} {username} {password}")
 
+    from app.backup import backup_cli
     from app.jobs import jobs_cli
 
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(backup_cli)

@@ -158,6 +158,8 @@ class Config:
     # The signed heads of the audit log's streams, outside the database (app.audit.anchor); None:
     # INSTANCE_PATH/audit-anchor.json. Somewhere the web processes cannot write protects it from them too.
     AUDIT_ANCHOR_PATH: str | None = None
+    # `flask backup create` writes here by default (app.backup); None: INSTANCE_PATH/backups.
+    BACKUP_DIR: str | None = None
     TESTING = False
 
     def __init__(self) -> None:
@@ -178,6 +180,7 @@ class Config:
         self.PUBLIC_BASE_URL = (env.get("PUBLIC_BASE_URL") or "").rstrip("/") or None
         self.PROXY_FIX_X_FOR = int(env.get("PROXY_FIX_X_FOR") or 0)
         self.AUDIT_ANCHOR_PATH = env.get("AUDIT_ANCHOR_PATH") or None
+        self.BACKUP_DIR = env.get("BACKUP_DIR") or None
         given = {name: env[name] for name in SECRET_NAMES if env.get(name)}
         if len(given) < len(SECRET_NAMES) and not is_sqlite_url(self.SQLALCHEMY_DATABASE_URI):
             raise MissingSecrets([n for n in SECRET_NAMES if n not in given], self.INSTANCE_PATH)

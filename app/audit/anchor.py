@@ -29,7 +29,7 @@ from app.db import db, utcnow
 
 MISSING = "missing"  # no anchor file yet
 OTHER_DATABASE = "other_database"  # the file anchors another database: not compared, replaced by the next anchor
-INVALID = "invalid"  # the file is not validly signed: altered, or signed with another AUDIT_HMAC_KEY
+INVALID = "invalid"  # the file is not validly signed (altered, or signed with another AUDIT_HMAC_KEY) or unreadable
 OK = "ok"
 
 
@@ -63,6 +63,8 @@ def read_anchor(path: Path | None = None) -> AnchorRead:
         raw = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return AnchorRead(MISSING, path)
+    except OSError as exc:  # not to be compared with: verification cannot vouch for the log's end
+        return AnchorRead(INVALID, path, detail=f"cannot be read: {exc.strerror}")
     try:
         anchor = anchor_from_json(json.loads(raw), anchor_key())
     except (ValueError, AnchorInvalid) as exc:  # json.JSONDecodeError is a ValueError

@@ -55,6 +55,9 @@ def _report(outcome, what: str) -> None:
     click.echo(f"audit chain OK: {outcome.check.count} {what}")
     if outcome.written is not None:
         click.echo(f"anchored: {_heads(outcome.written.heads)}")
+    if outcome.write_error:
+        click.echo(f"the anchor could NOT be advanced ({outcome.write_error}): run `audit anchor` as the user who "
+                   "owns the anchor file", err=True)
 
 
 @audit.command("verify")
@@ -87,7 +90,7 @@ def anchor(every: int | None, reset: bool) -> None:
         if not outcome.ok or reset or every is None:
             _describe_anchor(outcome.read)
         _report(outcome, "entries checked")
-        if not outcome.ok:
+        if not outcome.ok or outcome.write_error:
             sys.exit(1)
         if every is None:
             return

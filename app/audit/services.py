@@ -18,6 +18,7 @@ competitions — never wait for each other.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -291,6 +292,7 @@ class AnchorOutcome:
     check: LogCheck
     reset: bool = False
     written: Anchor | None = None
+    write_error: str = ""  # why a new anchor could not be written (the log itself may verify)
 
     @property
     def ok(self) -> bool:
@@ -309,7 +311,13 @@ def verify_and_anchor(*, since_anchor: bool = False, reset: bool = False, write:
     from app.audit.anchor import OK, anchor_lock, read_anchor, write_anchor
     from app.audit.domain import heads_extend
 
-    with anchor_lock():
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(anchor_lock())
+        except OSError as exc:  # e.g. the anchor's directory belongs to the user of the timer: compare, don't write
+            write_error = f"{exc.strerror}: {exc.filename}"
+        else:
+            write_error = ""
         read = read_anchor()
         compare = None if reset else read.anchor
         check = verify_log(anchor=compare, since_anchor=since_anchor and compare is not None)
@@ -320,7 +328,12 @@ def verify_and_anchor(*, since_anchor: bool = False, reset: bool = False, write:
             return outcome
         if read.status == OK and not reset and dict(read.anchor.heads) == check.heads:
             return outcome  # nothing new to anchor
-        outcome.written = write_anchor(check.heads)
+        if not write_error:
+            try:
+                outcome.written = write_anchor(check.heads)
+            except OSError as exc:
+                write_error = f"{exc.strerror}: {exc.filename}"
+        outcome.write_error = write_error
         return outcome
 
 

@@ -242,3 +242,32 @@ def test_an_append_costs_what_it_did(app_ctx):
     record("b", stream="competition:5")
     record("c", stream="competition:5")
     assert len(queries(append_pending)) == 1  # both in one INSERT
+
+
+def test_an_anchor_that_cannot_be_written_is_reported(app, app_ctx, monkeypatch):
+    """``audit verify`` run by a user who may not write the anchor still verifies (and says it did not anchor);
+    ``audit anchor``, whose job it is, fails."""
+    _entries(2)
+
+    def refuse(*_args, **_kwargs):
+        raise PermissionError(13, "Permission denied", str(anchor_path()))
+
+    monkeypatch.setattr("app.audit.anchor.write_anchor", refuse)
+    verified = _cli(app, "verify")
+    assert verified.exit_code == 0 and "audit chain OK: 2 entries" in verified.output
+    assert "the anchor could NOT be advanced (Permission denied" in verified.output
+    assert _cli(app, "anchor").exit_code == 1
+    assert not anchor_path().exists()
+
+
+def test_an_unreadable_anchor_fails_verification(app, app_ctx, tmp_path):
+    _entries(1)
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    app.config["AUDIT_ANCHOR_PATH"], saved = str(blocker / "audit-anchor.json"), app.config["AUDIT_ANCHOR_PATH"]
+    try:
+        assert read_anchor().status == "invalid"
+        result = _cli(app, "verify")
+        assert result.exit_code == 1 and "cannot be read" in result.output
+    finally:
+        app.config["AUDIT_ANCHOR_PATH"] = saved
