@@ -6,6 +6,7 @@ from functools import cache
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, select
+from sqlalchemy.orm import lazyload
 
 from app.accounts.models import Role
 from app.db import db
@@ -41,8 +42,9 @@ def _competition_statement(lock: str):
     """Built once per kind of lock (every request about a competition runs one)."""
     stmt = select(Competition).where(Competition.id == bindparam("competition_id"))
     if lock:
-        # not the joined trade (PostgreSQL refuses FOR UPDATE on an outer join)
-        stmt = stmt.with_for_update(of=Competition, read=lock == "share")
+        # A locking use case (a judge's mark, a lifecycle step) reads the competition's rules, not its trade: the
+        # trade loads when asked for (PostgreSQL would refuse FOR UPDATE on its outer join anyway).
+        stmt = stmt.options(lazyload(Competition.trade)).with_for_update(of=Competition, read=lock == "share")
     return stmt
 
 
