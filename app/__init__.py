@@ -169,8 +169,8 @@ def create_app(config: Config | None = None) -> Flask:
 
 
 def _init_login(app: Flask) -> None:
-    from app.accounts.models import User
     from app.accounts.services import token_login
+    from app.accounts.sessions import load_user
 
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
@@ -178,10 +178,7 @@ def _init_login(app: Flask) -> None:
     login_manager.session_protection = app.config["SESSION_PROTECTION"]
     login_manager.anonymous_user = Anonymous
 
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        user = db.session.get(User, int(user_id))
-        return user if user is not None and user.is_enabled else None
+    login_manager.user_loader(load_user)  # a session holds until its logout, its user's generation, 31 days
 
     @login_manager.request_loader
     def load_from_token(req):

@@ -11,10 +11,10 @@ from functools import cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, exists, func, or_, select, update
+from sqlalchemy import bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.orm import joinedload, lazyload
 
-from app.accounts.models import ApiToken, Membership, Role, User, UserRole, live_token
+from app.accounts.models import ApiToken, LoginSession, Membership, Role, User, UserRole, live_token
 from app.audit.services import record
 from app.crypto import token_digest
 from app.db import db, local_date, utcnow
@@ -92,10 +92,13 @@ def update_user(actor: User, user: User, display_name: str, is_enabled: bool, pa
     if is_enabled != user.is_enabled:
         changes["is_enabled"] = [user.is_enabled, is_enabled]
         user.is_enabled = is_enabled
+        if not is_enabled:
+            _end_sessions(user)  # enabling the account again does not bring its old sessions back
     if password:
         _check_password_policy(password)
         user.password_hash = hash_password(password)
         changes["password"] = "reset"
+        _end_sessions(user)
     db.session.flush()
     if changes:
         record("user_updated", user, changes, actor=actor)
@@ -107,6 +110,7 @@ def change_own_password(user: User, current: str, new: str) -> None:
         raise DomainError(_l("The current password is wrong."), code="bad_credentials")
     _check_password_policy(new)
     user.password_hash = hash_password(new)
+    _end_sessions(user)  # the session that changed it is renewed by the view (``app.accounts.sessions.renew``)
     db.session.flush()
     record("password_changed", user)
 
@@ -150,8 +154,63 @@ def revoke_role(actor: User, user: User, role_id: int) -> None:
     if user_role.role == Role.WORKER:
         user.worker_id = None
     user.roles.remove(user_role)
+    _end_sessions(user)
     db.session.flush()
     record("role_revoked", user, {"role": user_role.role, "enterprise_id": user_role.enterprise_id}, actor=actor)
+
+
+# --- browser sessions ------------------------------------------------------------------------------------------
+#
+# A browser session is bound twice (``app.accounts.sessions`` is the Flask side): to its ``LoginSession`` row, which
+# a plain logout deletes, and to the user's ``session_generation``, which ends every session of the user at once.
+# The user loader checks both in the statement that loads the user anyway (``session_user``).
+
+
+def _end_sessions(user: User) -> None:
+    """End every browser session of ``user`` (their next request is anonymous): a new session generation."""
+    user.session_generation = (user.session_generation or 0) + 1
+
+
+def open_session(user: User, lifetime: timedelta) -> str:
+    """A new browser session of ``user`` (after the password was checked): its secret key, for the session cookie.
+    The user's sessions older than ``lifetime`` (which no cookie can still name) are forgotten here."""
+    now = utcnow()
+    db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id,
+                                                  LoginSession.created_at <= now - lifetime))
+    key = secrets.token_urlsafe(32)
+    db.session.add(LoginSession(key_hash=token_digest(key), user_id=user.id, created_at=now))
+    db.session.flush()
+    return key
+
+
+def close_session(key: str) -> None:
+    """End the one browser session whose cookie carries ``key`` (a plain logout): its cookie no longer works."""
+    db.session.execute(delete(LoginSession).where(LoginSession.key_hash == token_digest(key)))
+
+
+def end_all_sessions(user: User) -> None:
+    """Log ``user`` out everywhere: every browser session ends, this one too. API tokens are revoked one by one."""
+    _end_sessions(user)
+    db.session.flush()
+    record("sessions_ended", user, actor=user)
+
+
+@cache
+def _session_user_statement():
+    """Built once: the user of a session, if its row exists, it is younger than ``since`` and the user is enabled
+    and still in the session's generation. The user's worker and roles load as ``db.session.get`` loads them."""
+    return (select(User).join(LoginSession, LoginSession.user_id == User.id)
+            .where(User.id == bindparam("user_id"), User.session_generation == bindparam("generation"),
+                   User.is_enabled.is_(True), LoginSession.key_hash == bindparam("key_hash"),
+                   LoginSession.created_at > bindparam("since")))
+
+
+def session_user(user_id: int, generation: int, key: str, since: datetime) -> User | None:
+    """The user of a browser session, or None (logged out, ended everywhere, too old, disabled). One statement, the
+    one that loads the user for the request: checking the session costs no round trip of its own."""
+    return db.session.execute(_session_user_statement(), {
+        "user_id": user_id, "generation": generation, "key_hash": token_digest(key), "since": since,
+    }).scalar_one_or_none()
 
 
 def list_users(page: int, per_page: int, q: str = ""):
