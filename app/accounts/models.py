@@ -118,6 +118,18 @@ class LoginSession(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class LoginThrottle(db.Model):
+    """Failed logins in a row on one account (``app.accounts.domain``: the rule; ``app.accounts.throttle``: its
+    use). In the database, so every process and host counts the same attempts. ``account`` is the lower-case
+    username (of the account when it exists, else as typed: unknown names are throttled alike). A successful login
+    deletes the row; rows without an attempt for a day are pruned."""
+
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_attempt_at: Mapped[datetime] = mapped_column(index=True)
+    blocked_until: Mapped[datetime | None]
+
+
 class ApiToken(db.Model):
     """A personal API token; only its SHA-256 is stored (the token itself has 256 bits of entropy)."""
 

@@ -14,17 +14,32 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.orm import joinedload, lazyload
 
+from app.accounts import throttle
 from app.accounts.models import ApiToken, LoginSession, Membership, Role, User, UserRole, live_token
 from app.audit.services import record
 from app.crypto import token_digest
 from app.db import db, local_date, utcnow
-from app.errors import Conflict, DomainError, NotFound, PermissionDenied
+from app.errors import Conflict, DomainError, NotFound, PermissionDenied, TooManyAttempts
 
 _hasher = PasswordHasher()
 # Verifying against this keeps the time of "unknown user" equal to "wrong password".
 _DUMMY_HASH = _hasher.hash("jiangxin-dummy-password")
 
 MIN_PASSWORD_LENGTH = 10
+
+
+class LoginThrottled(TooManyAttempts):
+    """Too many failed logins on one account: the next attempt waits until ``retry_at``."""
+
+    code = "login_throttled"
+
+    def __init__(self, retry_at: datetime, wait: timedelta):
+        from flask_babel import format_time, format_timedelta
+
+        wait = max(wait, timedelta(seconds=1))
+        super().__init__(_l("Too many failed logins for this account. Try again at %(time)s (in %(wait)s).",
+                            time=format_time(retry_at, "HH:mm:ss"), wait=format_timedelta(wait)),
+                         retry_after=wait)
 
 
 def hash_password(password: str) -> str:
@@ -39,11 +54,18 @@ def check_password(user: User | None, password: str) -> bool:
 
 
 def authenticate(username: str, password: str) -> User | None:
-    """The user, or None (the failure is audited, so the caller must not roll back)."""
+    """The user, or None (the failure is audited and counted, so the caller must not roll back). Raises
+    ``LoginThrottled`` while the account waits after failed attempts (``app.accounts.throttle``), whatever the
+    password: unknown usernames are throttled alike, so the answer tells nothing about which accounts exist."""
     user = db.session.execute(select(User).where(func.lower(User.username) == username.strip().lower())).scalar_one_or_none()
+    account = throttle.account_key(user.username if user else username)
+    admission = throttle.reserve(account)
+    if not admission.allowed:
+        raise LoginThrottled(admission.retry_at, admission.wait)
     if not check_password(user, password) or not user.is_enabled:
         record("login_failed", target_type="user", target_id=user.id if user else "", details={"username": username[:64]})
         return None
+    throttle.clear(account)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
