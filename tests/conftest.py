@@ -252,8 +252,7 @@ def login_as(client, user) -> None:
     (``app.accounts.sessions.log_in``), its row in the test's transaction."""
     from importlib.metadata import version
 
-    from app.accounts.services import open_session
-    from app.accounts.sessions import SESSION_KEY
+    from app.accounts.sessions import SESSION_KEY, open_session
 
     werkzeug_version = version("werkzeug")
 

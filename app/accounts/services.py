@@ -10,12 +10,13 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import format_time, format_timedelta
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, delete, exists, func, or_, select, update
+from sqlalchemy import bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import joinedload, lazyload
 
 from app.accounts import throttle
-from app.accounts.models import ApiToken, LoginSession, Membership, Role, User, UserRole, live_token
+from app.accounts.models import ApiToken, Membership, Role, User, UserRole, live_token
 from app.audit.services import record
 from app.crypto import token_digest
 from app.db import db, local_date, utcnow
@@ -34,8 +35,6 @@ class LoginThrottled(TooManyAttempts):
     code = "login_throttled"
 
     def __init__(self, retry_at: datetime, wait: timedelta):
-        from flask_babel import format_time, format_timedelta
-
         wait = max(wait, timedelta(seconds=1))
         super().__init__(_l("Too many failed logins for this account. Try again at %(time)s (in %(wait)s).",
                             time=format_time(retry_at, "HH:mm:ss"), wait=format_timedelta(wait)),
@@ -183,9 +182,8 @@ def revoke_role(actor: User, user: User, role_id: int) -> None:
 
 # --- browser sessions ------------------------------------------------------------------------------------------
 #
-# A browser session is bound twice (``app.accounts.sessions`` is the Flask side): to its ``LoginSession`` row, which
-# a plain logout deletes, and to the user's ``session_generation``, which ends every session of the user at once.
-# The user loader checks both in the statement that loads the user anyway (``session_user``).
+# A browser session is bound twice (``app.accounts.sessions``): to its ``LoginSession`` row, which a plain logout
+# deletes, and to the user's ``session_generation``, which ends every session of the user at once (here).
 
 
 def _end_sessions(user: User) -> None:
@@ -193,46 +191,11 @@ def _end_sessions(user: User) -> None:
     user.session_generation = (user.session_generation or 0) + 1
 
 
-def open_session(user: User, lifetime: timedelta) -> str:
-    """A new browser session of ``user`` (after the password was checked): its secret key, for the session cookie.
-    The user's sessions older than ``lifetime`` (which no cookie can still name) are forgotten here."""
-    now = utcnow()
-    db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id,
-                                                  LoginSession.created_at <= now - lifetime))
-    key = secrets.token_urlsafe(32)
-    db.session.add(LoginSession(key_hash=token_digest(key), user_id=user.id, created_at=now))
-    db.session.flush()
-    return key
-
-
-def close_session(key: str) -> None:
-    """End the one browser session whose cookie carries ``key`` (a plain logout): its cookie no longer works."""
-    db.session.execute(delete(LoginSession).where(LoginSession.key_hash == token_digest(key)))
-
-
 def end_all_sessions(user: User) -> None:
     """Log ``user`` out everywhere: every browser session ends, this one too. API tokens are revoked one by one."""
     _end_sessions(user)
     db.session.flush()
     record("sessions_ended", user, actor=user)
-
-
-@cache
-def _session_user_statement():
-    """Built once: the user of a session, if its row exists, it is younger than ``since`` and the user is enabled
-    and still in the session's generation. The user's worker and roles load as ``db.session.get`` loads them."""
-    return (select(User).join(LoginSession, LoginSession.user_id == User.id)
-            .where(User.id == bindparam("user_id"), User.session_generation == bindparam("generation"),
-                   User.is_enabled.is_(True), LoginSession.key_hash == bindparam("key_hash"),
-                   LoginSession.created_at > bindparam("since")))
-
-
-def session_user(user_id: int, generation: int, key: str, since: datetime) -> User | None:
-    """The user of a browser session, or None (logged out, ended everywhere, too old, disabled). One statement, the
-    one that loads the user for the request: checking the session costs no round trip of its own."""
-    return db.session.execute(_session_user_statement(), {
-        "user_id": user_id, "generation": generation, "key_hash": token_digest(key), "since": since,
-    }).scalar_one_or_none()
 
 
 def list_users(page: int, per_page: int, q: str = ""):
