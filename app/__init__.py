@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from datetime import UTC, datetime
 
 from babel import support
@@ -151,6 +152,7 @@ def create_app(config: Config | None = None) -> Flask:
     babel.domain_instance = TranslationDomain()
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = app.root_path + "/translations"
     limiter.init_app(app)
+    _warn_of_a_per_process_limiter(app)
     _init_login(app)
 
     from app.errors import register_error_handlers
@@ -168,9 +170,38 @@ def create_app(config: Config | None = None) -> Flask:
     return app
 
 
+PER_PROCESS_LIMITER = (
+    "The rate limiter keeps its counts in each process (RATELIMIT_STORAGE_URI %s) while several processes serve this "
+    "app (wsgi.multiprocess, e.g. gunicorn -w 2): each process allows the whole LOGIN_RATE_LIMIT per address. Set "
+    "REDIS_URL so that they share one count. (Guessing one account's password is throttled in the database "
+    "regardless.)")
+
+
+def _warn_of_a_per_process_limiter(app: Flask) -> None:
+    """Log a warning when Flask-Limiter counts in memory and the server runs several processes of the app. Only the
+    server knows how many there are, and it says so in each request's WSGI environment (``wsgi.multiprocess``:
+    gunicorn sets it when it has more than one worker), so the first request of each process looks, once; the
+    wrapper then steps aside. It answers nothing: the request goes on to Flask as it came."""
+    storage = str(app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    if not storage.startswith("memory://"):
+        return
+    inner = app.wsgi_app
+    lock = threading.Lock()
+
+    def first_request(environ, start_response):
+        with lock:
+            if app.wsgi_app is first_request:
+                app.wsgi_app = inner
+                if environ.get("wsgi.multiprocess"):
+                    app.logger.warning(PER_PROCESS_LIMITER, storage)
+        return inner(environ, start_response)
+
+    app.wsgi_app = first_request
+
+
 def _init_login(app: Flask) -> None:
-    from app.accounts.models import User
     from app.accounts.services import token_login
+    from app.accounts.sessions import load_user
 
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
@@ -178,10 +209,7 @@ def _init_login(app: Flask) -> None:
     login_manager.session_protection = app.config["SESSION_PROTECTION"]
     login_manager.anonymous_user = Anonymous
 
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        user = db.session.get(User, int(user_id))
-        return user if user is not None and user.is_enabled else None
+    login_manager.user_loader(load_user)  # a session holds until its logout, its user's generation, 31 days
 
     @login_manager.request_loader
     def load_from_token(req):

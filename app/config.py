@@ -120,7 +120,10 @@ class Config:
     REDIS_URL: str | None = None
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
-    LOGIN_RATE_LIMIT = "10 per minute"
+    # Login POSTs per client address (Flask-Limiter), against spraying many accounts from one address: a venue's 100
+    # judges behind one NAT address log in within a minute. Guessing one account's password is stopped per account,
+    # in the database, whatever the number of processes (app.accounts.throttle).
+    LOGIN_RATE_LIMIT = "200 per minute"
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -8,7 +8,9 @@ is rendered.
 
 from __future__ import annotations
 
+import math
 import re
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask, flash, jsonify, redirect, render_template, request
@@ -51,6 +53,17 @@ class NotFound(DomainError):
 class Conflict(DomainError):
     status = 409
     code = "conflict"
+
+
+class TooManyAttempts(DomainError):
+    """Refused for now: the response says when to try again (``Retry-After``, in whole seconds, rounded up)."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: Any = None, *, retry_after: timedelta, **kw):
+        self.retry_after = max(1, math.ceil(retry_after.total_seconds()))
+        super().__init__(message or _l("Too many attempts. Please wait a moment and try again."), **kw)
 
 
 HTTP_MESSAGES = {
@@ -165,7 +178,13 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def handle_domain_error(exc: DomainError):
         db.session.rollback()
-        return error_response(exc.status, exc.code, exc.message, exc.details)
+        resp = error_response(exc.status, exc.code, exc.message, exc.details)
+        if not isinstance(exc, TooManyAttempts):
+            return resp
+        if isinstance(resp, tuple):  # a page: (body, status)
+            return resp[0], resp[1], {"Retry-After": str(exc.retry_after)}
+        resp.headers["Retry-After"] = str(exc.retry_after)
+        return resp
 
     @app.errorhandler(HTTPException)
     def handle_http(exc: HTTPException):

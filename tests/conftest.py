@@ -257,18 +257,23 @@ def client(app):
 
 
 def login_as(client, user) -> None:
-    """Log a test client in as ``user`` without a password round trip."""
+    """Log a test client in as ``user`` without a password round trip: a session opened as the login view opens it
+    (``app.accounts.sessions.log_in``), its row in the test's transaction."""
     from importlib.metadata import version
+
+    from app.accounts.sessions import SESSION_KEY, open_session
 
     werkzeug_version = version("werkzeug")
 
     environ = {"REMOTE_ADDR": "127.0.0.1", "HTTP_USER_AGENT": f"Werkzeug/{werkzeug_version}"}  # as the test client
     with client.application.test_request_context(environ_base=environ):
         ident = _create_identifier()
+    key = open_session(user, client.application.permanent_session_lifetime)
     with client.session_transaction() as sess:
-        sess["_user_id"] = str(user.id)
+        sess["_user_id"] = user.get_id()
         sess["_fresh"] = True
         sess["_id"] = ident
+        sess[SESSION_KEY] = key
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""Users, their roles (HR scoped to an enterprise), memberships (roles within one studio, pairing, …) and personal
-API tokens."""
+"""Users, their roles (HR scoped to an enterprise), memberships (roles within one studio, pairing, …), browser
+sessions and personal API tokens."""
 
 from __future__ import annotations
 
@@ -38,6 +38,9 @@ class User(UserMixin, db.Model):
     worker_id: Mapped[int | None] = mapped_column(ForeignKey("worker.id"), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # Every browser session carries the generation it was opened in (``get_id``); raising it ends them all (log out
+    # everywhere, a new password, a role removed, the account disabled). API tokens do not depend on it.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user", lazy="selectin", cascade="all, delete-orphan", order_by="UserRole.id"
@@ -47,6 +50,11 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login: disabled users cannot log in
         return self.is_enabled
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session cookie: the user's id and session generation, ``"42:3"``. The user
+        loader (``app.accounts.sessions.load_user``) takes a session only while both still hold."""
+        return f"{self.id}:{self.session_generation or 0}"
 
     def has_role(self, *roles: str) -> bool:
         return any(r.role in roles for r in self.roles)
@@ -98,6 +106,28 @@ class Membership(db.Model):
     ended_on: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+
+class LoginSession(db.Model):
+    """One browser login, from the password to its logout: the session cookie carries its key, the table only the
+    key's SHA-256. A session is valid while its row exists (a plain logout deletes it), is younger than
+    ``PERMANENT_SESSION_LIFETIME`` and was opened in the user's current ``session_generation``."""
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LoginThrottle(db.Model):
+    """Failed logins in a row on one account (``app.accounts.domain``: the rule; ``app.accounts.throttle``: its
+    use). In the database, so every process and host counts the same attempts. ``account`` is the lower-case
+    username (of the account when it exists, else as typed: unknown names are throttled alike). A successful login
+    deletes the row; rows without an attempt for a day are pruned."""
+
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_attempt_at: Mapped[datetime] = mapped_column(index=True)
+    blocked_until: Mapped[datetime | None]
 
 
 class ApiToken(db.Model):

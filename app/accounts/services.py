@@ -10,21 +10,35 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import format_time, format_timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import joinedload, lazyload
 
+from app.accounts import throttle
 from app.accounts.models import ApiToken, Membership, Role, User, UserRole, live_token
 from app.audit.services import record
 from app.crypto import token_digest
 from app.db import db, local_date, utcnow
-from app.errors import Conflict, DomainError, NotFound, PermissionDenied
+from app.errors import Conflict, DomainError, NotFound, PermissionDenied, TooManyAttempts
 
 _hasher = PasswordHasher()
 # Verifying against this keeps the time of "unknown user" equal to "wrong password".
 _DUMMY_HASH = _hasher.hash("jiangxin-dummy-password")
 
 MIN_PASSWORD_LENGTH = 10
+
+
+class LoginThrottled(TooManyAttempts):
+    """Too many failed logins on one account: the next attempt waits until ``retry_at``."""
+
+    code = "login_throttled"
+
+    def __init__(self, retry_at: datetime, wait: timedelta):
+        wait = max(wait, timedelta(seconds=1))
+        super().__init__(_l("Too many failed logins for this account. Try again at %(time)s (in %(wait)s).",
+                            time=format_time(retry_at, "HH:mm:ss"), wait=format_timedelta(wait)),
+                         retry_after=wait)
 
 
 def hash_password(password: str) -> str:
@@ -39,11 +53,18 @@ def check_password(user: User | None, password: str) -> bool:
 
 
 def authenticate(username: str, password: str) -> User | None:
-    """The user, or None (the failure is audited, so the caller must not roll back)."""
+    """The user, or None (the failure is audited and counted, so the caller must not roll back). Raises
+    ``LoginThrottled`` while the account waits after failed attempts (``app.accounts.throttle``), whatever the
+    password: unknown usernames are throttled alike, so the answer tells nothing about which accounts exist."""
     user = db.session.execute(select(User).where(func.lower(User.username) == username.strip().lower())).scalar_one_or_none()
+    account = throttle.account_key(user.username if user else username)
+    admission = throttle.reserve(account)
+    if not admission.allowed:
+        raise LoginThrottled(admission.retry_at, admission.wait)
     if not check_password(user, password) or not user.is_enabled:
         record("login_failed", target_type="user", target_id=user.id if user else "", details={"username": username[:64]})
         return None
+    throttle.clear(account)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
@@ -92,10 +113,13 @@ def update_user(actor: User, user: User, display_name: str, is_enabled: bool, pa
     if is_enabled != user.is_enabled:
         changes["is_enabled"] = [user.is_enabled, is_enabled]
         user.is_enabled = is_enabled
+        if not is_enabled:
+            _end_sessions(user)  # enabling the account again does not bring its old sessions back
     if password:
         _check_password_policy(password)
         user.password_hash = hash_password(password)
         changes["password"] = "reset"
+        _end_sessions(user)
     db.session.flush()
     if changes:
         record("user_updated", user, changes, actor=actor)
@@ -107,6 +131,7 @@ def change_own_password(user: User, current: str, new: str) -> None:
         raise DomainError(_l("The current password is wrong."), code="bad_credentials")
     _check_password_policy(new)
     user.password_hash = hash_password(new)
+    _end_sessions(user)  # the session that changed it is renewed by the view (``app.accounts.sessions.renew``)
     db.session.flush()
     record("password_changed", user)
 
@@ -150,8 +175,27 @@ def revoke_role(actor: User, user: User, role_id: int) -> None:
     if user_role.role == Role.WORKER:
         user.worker_id = None
     user.roles.remove(user_role)
+    _end_sessions(user)
     db.session.flush()
     record("role_revoked", user, {"role": user_role.role, "enterprise_id": user_role.enterprise_id}, actor=actor)
+
+
+# --- browser sessions ------------------------------------------------------------------------------------------
+#
+# A browser session is bound twice (``app.accounts.sessions``): to its ``LoginSession`` row, which a plain logout
+# deletes, and to the user's ``session_generation``, which ends every session of the user at once (here).
+
+
+def _end_sessions(user: User) -> None:
+    """End every browser session of ``user`` (their next request is anonymous): a new session generation."""
+    user.session_generation = (user.session_generation or 0) + 1
+
+
+def end_all_sessions(user: User) -> None:
+    """Log ``user`` out everywhere: every browser session ends, this one too. API tokens are revoked one by one."""
+    _end_sessions(user)
+    db.session.flush()
+    record("sessions_ended", user, actor=user)
 
 
 def list_users(page: int, per_page: int, q: str = ""):

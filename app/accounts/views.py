@@ -7,9 +7,9 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 
-from app.accounts import services
+from app.accounts import services, sessions
 from app.accounts.forms import EmptyForm, LoginForm, PasswordForm, RoleGrantForm, TokenForm, UserCreateForm, UserEditForm
 from app.accounts.models import Role
 from app.auth import login_required, public, roles_required
@@ -55,7 +55,7 @@ def login():
     if form.validate_on_submit():
         user = services.authenticate(form.username.data, form.password.data)
         if user is not None:
-            login_user(user)
+            sessions.log_in(user)
             return redirect(_safe_next(form.next.data))
         flash(_("Wrong username or password."), "error")
     return render_template("accounts/login.html", form=form)
@@ -65,8 +65,19 @@ def login():
 @login_required
 def logout():
     if EmptyForm().validate_on_submit():
-        logout_user()
+        sessions.log_out()
     return redirect(url_for("accounts.login"))
+
+
+@bp.route("/logout/everywhere", methods=["POST"])
+@login_required
+def logout_everywhere():
+    if EmptyForm().validate_on_submit():
+        services.end_all_sessions(current_user)
+        sessions.log_out()
+        flash(_("You were logged out everywhere. Log in again here."), "success")
+        return redirect(url_for("accounts.login"))
+    return redirect(url_for("accounts.account"))
 
 
 @bp.route("/account", methods=["GET"])
@@ -84,7 +95,8 @@ def change_password():
     form = PasswordForm()
     if form.validate_on_submit():
         services.change_own_password(current_user, form.current.data, form.new.data)
-        flash(_("Your password was changed."), "success")
+        sessions.renew(current_user)
+        flash(_("Your password was changed. Your other sessions have ended."), "success")
     else:
         flash(_("Please check the form."), "error")
     return redirect(url_for("accounts.account"))
@@ -146,6 +158,7 @@ def user_edit(user_id: int):
     form = UserEditForm(obj=user) if request.method == "GET" else UserEditForm()
     if form.validate_on_submit():
         services.update_user(current_user, user, form.display_name.data, form.is_enabled.data, form.password.data or None)
+        sessions.renew(user)  # an admin who set their own new password stays logged in here
         flash(_("Saved."), "success")
         return redirect(url_for("accounts.user_edit", user_id=user.id))
     return render_template("accounts/user_edit.html", user=user, form=form, role_form=_role_form(),
@@ -171,5 +184,6 @@ def role_revoke(user_id: int, role_id: int):
     user = services.get_user(user_id)
     if EmptyForm().validate_on_submit():
         services.revoke_role(current_user, user, role_id)
+        sessions.renew(user)  # an admin who dropped one of their own roles stays logged in here
         flash(_("Role removed."), "success")
     return redirect(url_for("accounts.user_edit", user_id=user.id))
