@@ -2,7 +2,7 @@
 ``session_generation`` is raised (log out everywhere, a new password, a role removed, the account disabled)
 
 Revision ID: 04406d1bf823
-Revises: 411dda53e5ad
+Revises: e9c370fba309
 Create Date: 2026-12-07 21:21:52
 
 A new table and a column with a default. Session cookies issued before this revision name no session row, so
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '04406d1bf823'
-down_revision = '411dda53e5ad'
+down_revision = 'e9c370fba309'
 branch_labels = None
 depends_on = None
 
