@@ -106,7 +106,11 @@ def record(action: str, target: Any = None, details: dict[str, Any] | None = Non
     if actor is None and has_request_context() and current_user and current_user.is_authenticated:
         actor = current_user
     if target is not None:
+        if hasattr(target, "_get_current_object"):  # current_user: the user, not the proxy, is kept until the append
+            target = target._get_current_object()
         target_type = target_type or target.__tablename__
+        if target_id is None:  # a new object gets its id at the flush before the append
+            target_id = getattr(target, "id", None)
     values = {
         "stream": stream,
         "actor_id": getattr(actor, "id", None),
@@ -119,7 +123,8 @@ def record(action: str, target: Any = None, details: dict[str, Any] | None = Non
         "hash_version": KEYED,
     }
     transaction = session.get_nested_transaction() or session.get_transaction() or session.begin()
-    session.info.setdefault(_PENDING, []).append(_Pending(values, target, transaction))
+    session.info.setdefault(_PENDING, []).append(
+        _Pending(values, target if target_id is None else None, transaction))
 
 
 def append_pending(session: Session | None = None) -> list[Recorded]:
