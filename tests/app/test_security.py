@@ -16,6 +16,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 from sqlalchemy import select
+from werkzeug.routing import IntegerConverter
 
 from app.accounts.models import User
 from app.accounts.services import check_password, hash_password
@@ -188,7 +189,7 @@ def test_session_protection_drops_a_session_used_from_another_browser(client, cr
 # --- CSRF ----------------------------------------------------------------------------------------
 
 def _fill(rule) -> str:
-    values = {arg: 1 if rule._converters[arg].__class__.__name__ == "IntegerConverter" else "x" for arg in rule.arguments}
+    values = {arg: 1 if isinstance(rule._converters[arg], IntegerConverter) else "x" for arg in rule.arguments}
     return rule.build(values, append_unknown=False)[1]
 
 
