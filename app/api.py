@@ -3,7 +3,7 @@
 Errors are ``{"error": {"code", "message", "details"}}`` (the app-wide handler in ``app.errors``),
 so flask-smorest's own HTTP error handler is not registered. Browser clients authenticate with the
 session cookie and must send the CSRF token in ``X-CSRFToken`` for unsafe methods; scripts send
-``Authorization: Bearer <token>`` and need no CSRF token.
+``Authorization: Bearer <token>`` and need no CSRF token; an unsafe call without any credentials is answered 401.
 """
 
 from __future__ import annotations
@@ -81,11 +81,11 @@ def init_api(app: Flask) -> JiangxinApi:
     def _api_csrf():
         if request.path.startswith("/api/") and request.method not in SAFE_METHODS:
             user = current_user._get_current_object()  # resolves a Bearer token first, if any
-            # CSRF guards what a browser's cookies authenticate. A request that sends a Bearer token and has no
-            # user (an unknown or revoked token, and no session) has nothing to guard: the view answers it (401)
-            # rather than a misleading "CSRF token missing".
-            bad_token = request.headers.get("Authorization", "").startswith("Bearer ") and not user.is_authenticated
-            if not g.get("api_token_id") and not bad_token:
+            # CSRF guards what a browser's cookies authenticate. A request without a user (no session, or an unknown
+            # or revoked token) carries no credentials a forged request could use, and no API route that writes is
+            # public: the view answers it (401 "Please log in.", in the error envelope) rather than a misleading
+            # "CSRF token missing".
+            if user.is_authenticated and not g.get("api_token_id"):
                 csrf.protect()
 
     return api

@@ -14,6 +14,7 @@ from typing import Any
 from flask import Flask, flash, jsonify, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -203,9 +204,12 @@ def register_error_handlers(app: Flask) -> None:
         if isinstance(data, dict) and "messages" in data:
             details = translate_schema_messages(data["messages"])
         message = HTTP_MESSAGES.get(status) or exc.description or _("Error")
-        if status in (400, 409) and exc.description and not exc.description.startswith("The browser"):
+        code = HTTP_CODES.get(status, "error")
+        if isinstance(exc, CSRFError):
+            message = CSRF_MESSAGES.get(exc.description, HTTP_MESSAGES[400])
+        elif status in (400, 409) and exc.description and not exc.description.startswith("The browser"):
             message = exc.description if isinstance(exc.description, str) and not details else message
-        resp = error_response(status, HTTP_CODES.get(status, "error"), message, details)
+        resp = error_response(status, code, message, details)
         if hasattr(exc, "get_headers") and status in (405, 429):
             headers = dict(exc.get_headers())
             headers.pop("Content-Type", None)
