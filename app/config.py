@@ -155,6 +155,9 @@ class Config:
     # address (login rate limit, audit) is then the one the outermost trusted proxy saw. 0: the header is ignored
     # (serving clients directly, where anyone could write it).
     PROXY_FIX_X_FOR = 0
+    # Strict-Transport-Security on responses served over TLS (request.is_secure): browsers then use only HTTPS for
+    # this many seconds. 0 sends none.
+    HSTS_MAX_AGE = 31_536_000
     TESTING = False
 
     def __init__(self) -> None:
@@ -174,6 +177,7 @@ class Config:
         self.PDF_CJK_FONT_INDEX = int(env["PDF_CJK_FONT_INDEX"]) if env.get("PDF_CJK_FONT_INDEX") else None
         self.PUBLIC_BASE_URL = (env.get("PUBLIC_BASE_URL") or "").rstrip("/") or None
         self.PROXY_FIX_X_FOR = int(env.get("PROXY_FIX_X_FOR") or 0)
+        self.HSTS_MAX_AGE = int(env.get("HSTS_MAX_AGE") or self.HSTS_MAX_AGE)
         given = {name: env[name] for name in SECRET_NAMES if env.get(name)}
         if len(given) < len(SECRET_NAMES) and not is_sqlite_url(self.SQLALCHEMY_DATABASE_URI):
             raise MissingSecrets([n for n in SECRET_NAMES if n not in given], self.INSTANCE_PATH)
