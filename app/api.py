@@ -75,6 +75,7 @@ def init_api(app: Flask) -> JiangxinApi:
     # The OpenAPI document is public; declare it like every other route.
     for endpoint in [e for e in app.view_functions if e.startswith("api-docs.")]:
         app.view_functions[endpoint] = public(app.view_functions[endpoint])
+    api.ma_plugin.converter.add_attribute_function(decimal_as_string)
     app.extensions["jiangxin_api"] = api
 
     @app.before_request
