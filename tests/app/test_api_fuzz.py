@@ -5,13 +5,14 @@ user's token. No answer may be a server error (5xx), and every answer must match
 Bounded to a few minutes on a 2-core machine: ``FUZZ_EXAMPLES`` examples per operation and mode (default below;
 ``JIANGXIN_FUZZ_EXAMPLES`` overrides), no shrinking, ``FUZZ_DEADLINE`` per request. The examples are derandomized, so
 every run sends the same requests and a failure reproduces; ``JIANGXIN_FUZZ_SEED=<n>`` explores other ones.
-Each run prints its figures (``FUZZ <role>: <n> requests, <n> 5xx, <n> schema violations``; ``pytest -s`` shows
-them).
+Each run prints its figures (``FUZZ <role>: <n> requests, <n> 5xx, <n> schema violations; slowest answer <n> ms``;
+``pytest -s`` shows them).
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections import Counter
 from datetime import timedelta
 
@@ -45,7 +46,9 @@ def _sender(operation, mode: GenerationMode, token: str, counts: Counter, failur
     @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
     def send(case):
         case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
+        started = time.perf_counter()
         response = case.call()
+        counts["slowest ms"] = max(counts["slowest ms"], round((time.perf_counter() - started) * 1000))
         counts["requests"] += 1
         counts["5xx"] += response.status_code >= 500
         try:
@@ -76,6 +79,6 @@ def test_the_fuzzer_finds_no_server_error_and_no_schema_violation(app, client, c
     world = build_world(client, create_enterprise, create_worker, create_user)
     counts, failures = fuzz(app, world.tokens[role])
     print(f"\nFUZZ {role}: {counts['requests']} requests, {counts['5xx']} 5xx, "
-          f"{counts['schema violations']} schema violations")
+          f"{counts['schema violations']} schema violations; slowest answer {counts['slowest ms']} ms")
     assert counts["requests"] > 500
     assert failures == []
