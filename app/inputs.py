@@ -62,10 +62,15 @@ def text_problem(value: str, *, multiline: bool = False) -> str | None:
 def clean_text(value: str, *, multiline: bool = False) -> str:
     """``value`` NFC-normalized, or ``TextRefused`` (see the module's docstring). Leading and trailing white space
     is kept: the fields that trim do so themselves."""
-    problem = text_problem(value, multiline=multiline)
-    if problem:
-        raise TextRefused(problem)
-    return value if value.isascii() else unicodedata.normalize("NFC", value)
+    # Fast path (most text, every entrant code and idempotency key): printable text has no control, format (bidi,
+    # zero-width), surrogate or separator character at all, so only its normalization is left.
+    if not value.isprintable():
+        problem = text_problem(value, multiline=multiline)
+        if problem:
+            raise TextRefused(problem)
+    if value.isascii() or unicodedata.is_normalized("NFC", value):
+        return value
+    return unicodedata.normalize("NFC", value)
 
 
 def has_control(value: str) -> bool:
