@@ -94,6 +94,15 @@ def whole_number(value: Any) -> int:
     return number
 
 
+def parse_id(text: str | None) -> int | None:
+    """An id given as text (a form's or a query's value): its int when it is plain digits within ``MAX_INT``, else
+    None — for views that read ids from the request themselves."""
+    if not text or not text.isascii() or not text.isdigit() or len(text) > len(str(MAX_INT)):
+        return None
+    number = int(text)
+    return number if number <= MAX_INT else None
+
+
 def within_int(value: int) -> bool:
     """Whether the database can hold ``value`` (|value| ≤ MAX_INT)."""
     return -MAX_INT <= value <= MAX_INT

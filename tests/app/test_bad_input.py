@@ -15,7 +15,7 @@ from app.accounts.services import create_token
 from app.db import db
 from app.inputs import MAX_INT, TextRefused, clean_text, whole_number
 from app.orgs.models import Enterprise
-from competitions.models import Mark
+from competitions.models import DeclaredConflict, Mark, Panel
 from tests.competitions import marks_fixtures
 from tests.conftest import csrf_token
 
@@ -207,3 +207,33 @@ def test_an_oversized_marks_batch_is_refused_before_any_item_is_read(mw, monkeyp
                                           "marks": [marks_fixtures.item("K101", mw.a1.id, "2")] * 501})
     assert paper.status_code == 422 and paper.json["error"]["code"] == "invalid_marks" and read == []
     print(f"\n100,000-item marks batch refused in {elapsed:.2f} s")
+
+
+def test_ids_a_page_reads_from_a_form_are_bounded(mw, client, login):
+    """Pages that read ids from the form themselves (panels, judges' enterprises, conflicts) refuse one past the
+    database's INTEGER like any other non-id: a 422 with the page's message, nothing changed."""
+    login(client, mw.users["organizer"])
+    token = csrf_token(client)
+    base = f"/competitions/{mw.competition.id}"
+    judge = mw.users["j2"].id
+    answers = [
+        client.post(f"{base}/modules/{mw.module2.id}/panel", data={"csrf_token": token, "judge_ids": [str(HUGE)]}),
+        client.post(f"{base}/modules/{mw.module2.id}/panel",
+                    data={"csrf_token": token, "judge_ids": [str(judge)], "chief_judge_id": str(HUGE)}),
+        client.post(f"{base}/judges/{judge}/enterprise", data={"csrf_token": token, "enterprise_id": str(HUGE)}),
+        client.post(f"{base}/conflicts", data={"csrf_token": token, "judge_id": str(HUGE), "code": "K101"}),
+        client.post(f"{base}/conflicts", data={"csrf_token": token, "judge_id": str(judge), "entry_id": str(2**63)}),
+        client.post(f"{base}/conflicts/remove", data={"csrf_token": token, "judge_id": str(judge), "entry_id": str(HUGE)}),
+    ]
+    assert [r.status_code for r in answers] == [422] * 6
+    panel = db.session.scalar(select(Panel).where(Panel.module_id == mw.module2.id))
+    assert [m.judge_id for m in panel.members] == [mw.users["j5"].id]
+    assert db.session.scalars(select(DeclaredConflict)).all() == []
+
+
+def test_a_form_number_past_the_bound_is_a_field_error(client, login, create_user):
+    login(client, create_user(Role.ORGANIZER))
+    resp = client.post("/competitions/new", data={"csrf_token": csrf_token(client), "name": "比赛", "level": "city",
+                                                  "trade_id": str(HUGE)}, headers=ZH)
+    assert resp.status_code in (200, 400, 422)
+    assert "数值过大。" in resp.get_data(as_text=True)
