@@ -2,7 +2,8 @@
 rules; ``tests/app/test_input_fields.py`` checks that no argument schema takes a plain marshmallow one).
 
 * ``Text`` — a string, NFC-normalized, refused with control characters (line breaks only when ``multiline``),
-  bidirectional overrides, lone surrogates or nothing but invisible characters; ``strip`` trims it first.
+  bidirectional overrides, lone surrogates or nothing but invisible characters; ``strip`` trims white space around
+  it first.
 * ``Int`` — a whole number within ±``MAX_INT`` (the database's INTEGER), whatever else its validators allow.
 * ``List`` — refused as a whole when longer than ``max_items``, before a single item is read.
 
@@ -36,11 +37,12 @@ class Text(ma.fields.String):
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
         text = super()._deserialize(value, attr, data, **kwargs)
+        if self.strip:  # white space around (a tab, a line break) is trimmed, not refused
+            text = text.strip()
         try:
-            text = clean_text(text, multiline=self.multiline)
+            return clean_text(text, multiline=self.multiline)
         except TextRefused as exc:
             raise self.make_error(exc.reason) from None
-        return text.strip() if self.strip else text
 
 
 class Int(ma.fields.Integer):
