@@ -34,7 +34,10 @@ _NO_CONTROL = "\\x00-\\x1f\\x7f-\\x9f"
 
 
 class IdConverter(IntegerConverter):
-    """``<int:…>``: a whole number from 0 to ``MAX_INT`` (the werkzeug converter with that bound by default)."""
+    """``<int:…>``: a whole number from 0 to ``MAX_INT`` (the werkzeug converter with that bound by default; a
+    segment of more digits than ``MAX_INT`` has does not even match)."""
+
+    regex = rf"\d{{1,{len(str(MAX_INT))}}}"
 
     def __init__(self, map: Map, fixed_digits: int = 0, min: int | None = None, max: int | None = MAX_INT,
                  signed: bool = False) -> None:
