@@ -17,6 +17,7 @@ from flask_login import AnonymousUserMixin
 from app.config import Config, config_from_env
 from app.db import sqlite_begin_mode, utcnow
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+from app.http import JiangxinFlask
 
 __version__ = "0.1.0"
 
@@ -129,7 +130,7 @@ class Anonymous(AnonymousUserMixin):
 
 def create_app(config: Config | None = None) -> Flask:
     config = config or config_from_env()
-    app = Flask(__name__, instance_path=str(config.INSTANCE_PATH), instance_relative_config=False)
+    app = JiangxinFlask(__name__, instance_path=str(config.INSTANCE_PATH), instance_relative_config=False)
     app.config.from_object(config)
     app.session_interface = SessionInterface()
     if app.config.get("PROXY_FIX_X_FOR"):

@@ -163,6 +163,9 @@ class Config:
     AUDIT_ANCHOR_PATH: str | None = None
     # `flask backup create` writes here by default (app.backup); None: INSTANCE_PATH/backups.
     BACKUP_DIR: str | None = None
+    # Strict-Transport-Security on responses served over TLS (request.is_secure): browsers then use only HTTPS for
+    # this many seconds. 0 sends none.
+    HSTS_MAX_AGE = 31_536_000
     TESTING = False
 
     def __init__(self) -> None:
@@ -184,6 +187,7 @@ class Config:
         self.PROXY_FIX_X_FOR = int(env.get("PROXY_FIX_X_FOR") or 0)
         self.AUDIT_ANCHOR_PATH = env.get("AUDIT_ANCHOR_PATH") or None
         self.BACKUP_DIR = env.get("BACKUP_DIR") or None
+        self.HSTS_MAX_AGE = int(env.get("HSTS_MAX_AGE") or self.HSTS_MAX_AGE)
         given = {name: env[name] for name in SECRET_NAMES if env.get(name)}
         if len(given) < len(SECRET_NAMES) and not is_sqlite_url(self.SQLALCHEMY_DATABASE_URI):
             raise MissingSecrets([n for n in SECRET_NAMES if n not in given], self.INSTANCE_PATH)

@@ -16,6 +16,7 @@ from typing import Any
 from flask import Flask, flash, jsonify, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -87,6 +88,26 @@ HTTP_CODES = {
 }
 
 
+# Flask-WTF's reasons for refusing a form or an unsafe API call (CSRFError.description), in the user's language.
+CSRF_MESSAGES = {
+    "The CSRF token is missing.": _l("The form's security token is missing. Reload the page and try again."),
+    "The CSRF session token is missing.": _l("Your session has no security token. Reload the page and try again."),
+    "The CSRF token has expired.": _l("The form's security token has expired. Reload the page and try again."),
+    "The CSRF token is invalid.": _l("The form's security token is invalid. Reload the page and try again."),
+    "The CSRF tokens do not match.": _l("The form's security token does not match. Reload the page and try again."),
+    "The referrer header is missing.": _l("The request has no referrer. Reload the page and try again."),
+    "The referrer does not match the host.": _l("The request came from another site."),
+}
+
+# Why a text is refused (the reason codes of ``app.inputs``), in the user's language: the HTML forms, the API's
+# fields (through SCHEMA_MESSAGES below) and services that read text themselves give these.
+TEXT_ERRORS = {
+    "control": _l("Remove the control characters (such as NUL) from this text."),
+    "bidi": _l("Remove the text-direction override characters from this text."),
+    "surrogate": _l("The text contains an invalid character."),
+    "invisible": _l("Enter visible text, not only invisible characters."),
+}
+
 # marshmallow's and webargs' own (English) messages, as they arrive in a 422's details, in the user's language.
 SCHEMA_MESSAGES = {
     "Missing data for required field.": _l("Required."),
@@ -111,6 +132,11 @@ SCHEMA_MESSAGES = {
     "Not a valid URL.": _l("Enter a valid web address."),
     "String does not match expected pattern.": _l("The format is not valid."),
     "Invalid JSON body.": _l("The body is not valid JSON."),
+    # app.fields.TEXT_MESSAGES
+    "Remove the control characters (such as NUL) from this text.": TEXT_ERRORS["control"],
+    "Remove the text-direction override characters from this text.": TEXT_ERRORS["bidi"],
+    "The text contains an invalid character.": TEXT_ERRORS["surrogate"],
+    "Enter visible text, not only invisible characters.": TEXT_ERRORS["invisible"],
 }
 SCHEMA_PATTERNS = (
     (re.compile(r"Must be greater than or equal to (?P<min>\S+) and less than or equal to (?P<max>\S+)\."),
@@ -124,6 +150,7 @@ SCHEMA_PATTERNS = (
     (re.compile(r"Length must be between (?P<min>\d+) and (?P<max>\d+)\."),
      _l("Between %(min)s and %(max)s characters or items.")),
     (re.compile(r"Must be one of: (?P<choices>.*)\."), _l("Must be one of: %(choices)s.")),
+    (re.compile(r"At most (?P<max>\d+) items\."), _l("At most %(max)s items.")),  # app.fields.List
 )
 
 
@@ -196,9 +223,12 @@ def register_error_handlers(app: Flask) -> None:
         if isinstance(data, dict) and "messages" in data:
             details = translate_schema_messages(data["messages"])
         message = HTTP_MESSAGES.get(status) or exc.description or _("Error")
-        if status in (400, 409) and exc.description and not exc.description.startswith("The browser"):
+        code = HTTP_CODES.get(status, "error")
+        if isinstance(exc, CSRFError):
+            message = CSRF_MESSAGES.get(exc.description, HTTP_MESSAGES[400])
+        elif status in (400, 409) and exc.description and not exc.description.startswith("The browser"):
             message = exc.description if isinstance(exc.description, str) and not details else message
-        resp = error_response(status, HTTP_CODES.get(status, "error"), message, details)
+        resp = error_response(status, code, message, details)
         if hasattr(exc, "get_headers") and status in (405, 429):
             headers = dict(exc.get_headers())
             headers.pop("Content-Type", None)

@@ -1,8 +1,10 @@
-"""Security headers on every response (strict CSP: no inline script, no outside hosts)."""
+"""Security headers on every response (strict CSP: no inline script, no outside hosts), and HSTS on every response
+served over TLS (``request.is_secure``: TLS in gunicorn, or a trusted proxy's ``X-Forwarded-Proto: https``) for
+``HSTS_MAX_AGE`` seconds (0: none)."""
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -23,6 +25,9 @@ _PLAN = tuple((name, name.lower(), value, name in PAGE_MAY_SET) for name, value 
 
 
 def init_security_headers(app: Flask) -> None:
+    max_age = int(app.config.get("HSTS_MAX_AGE") or 0)
+    hsts = f"max-age={max_age}" if max_age > 0 else None
+
     @app.after_request
     def _headers(resp: Response) -> Response:
         # Every response runs this (the live board's polls too): one pass over the headers it has, then one append
@@ -36,4 +41,6 @@ def init_security_headers(app: Flask) -> None:
                 headers.set(name, value)
         if "cache-control" not in present and resp.mimetype == "text/html":
             headers["Cache-Control"] = "no-store"
+        if hsts and request.is_secure:
+            headers["Strict-Transport-Security"] = hsts
         return resp

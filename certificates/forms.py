@@ -7,11 +7,11 @@ Forms only parse input into types; the rules (scope, font, lengths, idempotency)
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from app.forms import Form
 from certificates.domain import CertificateKind
 
 
@@ -62,7 +62,7 @@ class _DetailsMixin:
 
 
 @_detail_fields
-class IssueForm(_DetailsMixin, FlaskForm):
+class IssueForm(_DetailsMixin, Form):
     worker_id = SelectField(_l("Worker"), coerce=optional_int, choices=[], validate_choice=False)
     kind = SelectField(_l("Kind of certificate"), choices=[], validate_choice=False)
     template_id = SelectField(_l("Template"), coerce=optional_int, choices=[], validate_choice=False)
@@ -78,26 +78,26 @@ class IssueForm(_DetailsMixin, FlaskForm):
         self.template_id.choices = [("", _l("Default (newest template of the kind)"))] + list(template_choices)
 
 
-class RevokeForm(FlaskForm):
+class RevokeForm(Form):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=500)], render_kw={"rows": 2})
 
 
 @_detail_fields
-class SupersedeForm(_DetailsMixin, FlaskForm):
+class SupersedeForm(_DetailsMixin, Form):
     holder_name = StringField(_l("Name on the certificate"), validators=[Optional(), Length(max=100)])
     achievement = TextAreaField(_l("Achievement"), validators=[Length(max=300)], render_kw={"rows": 3})
     reason = TextAreaField(_l("Reason for the correction"), validators=[DataRequired(), Length(max=500)],
                            render_kw={"rows": 2})
 
 
-class LookupForm(FlaskForm):
+class LookupForm(Form):
     serial = StringField(_l("Serial number"), validators=[DataRequired(), Length(max=40)],
                          render_kw={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"})
     full_name = StringField(_l("Holder's full name"), validators=[DataRequired(), Length(max=100)],
                             render_kw={"autocomplete": "off"})
 
 
-class CheckForm(FlaskForm):
+class CheckForm(Form):
     """Optional checks on the verification page: a visitor's ID number or the PDF they were given."""
 
     id_number = StringField(_l("Holder's ID number"), validators=[Optional(), Length(max=32)],

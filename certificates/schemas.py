@@ -11,6 +11,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from app.api import PageQuerySchema
+from app.fields import Int, Text
 from app.people.domain import mask_name
 from certificates.domain import CertificateKind, CertificateStatus
 
@@ -26,11 +27,11 @@ class PageSchema(ma.Schema):
 
 
 class CertificateQuerySchema(PageQuerySchema):
-    kind = ma.fields.String(validate=ma.validate.OneOf(KINDS))
-    status = ma.fields.String(validate=ma.validate.OneOf(STATUSES))
-    competition_id = ma.fields.Integer()
-    worker_id = ma.fields.Integer()
-    q = ma.fields.String(load_default="", validate=ma.validate.Length(max=100),
+    kind = Text(validate=ma.validate.OneOf(KINDS))
+    status = Text(validate=ma.validate.OneOf(STATUSES))
+    competition_id = Int()
+    worker_id = Int()
+    q = Text(load_default="", validate=ma.validate.Length(max=100),
                          metadata={"description": "Part of the holder's name or achievement, or the start of a serial"})
 
 
@@ -82,22 +83,22 @@ class CertificatePageSchema(PageSchema):
 
 
 class IssueSchema(ma.Schema):
-    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(KINDS))
-    worker_id = ma.fields.Integer(allow_none=True, metadata={"description": "A worker of your scope (or holder_key)"})
-    holder_key = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=64),
+    kind = Text(required=True, validate=ma.validate.OneOf(KINDS))
+    worker_id = Int(allow_none=True, metadata={"description": "A worker of your scope (or holder_key)"})
+    holder_key = Text(allow_none=True, validate=ma.validate.Length(max=64),
                                   metadata={"description": "Another holder, e.g. studio:7 (with holder_name)"})
-    holder_name = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=100))
-    id_number = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=32), load_only=True,
+    holder_name = Text(allow_none=True, validate=ma.validate.Length(max=100))
+    id_number = Text(allow_none=True, validate=ma.validate.Length(max=32), load_only=True,
                                  metadata={"description": "Non-worker holders only; only its hash is signed, nothing stored"})
-    enterprise_id = ma.fields.Integer(allow_none=True, metadata={"description": "Non-worker holders: their enterprise"})
-    subject_key = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=120),
+    enterprise_id = Int(allow_none=True, metadata={"description": "Non-worker holders: their enterprise"})
+    subject_key = Text(allow_none=True, validate=ma.validate.Length(max=120),
                                    metadata={"description": "What is certified, e.g. skill:6-31-01-03:3; "
                                                             "default derived from kind, achievement and details"})
-    achievement = ma.fields.String(required=True, validate=ma.validate.Length(max=300))
-    details = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Raw(allow_none=True), load_default=dict)
-    template_id = ma.fields.Integer(allow_none=True)
-    issuer_id = ma.fields.Integer(allow_none=True)
-    competition_id = ma.fields.Integer(allow_none=True)
+    achievement = Text(required=True, validate=ma.validate.Length(max=300))
+    details = ma.fields.Dict(keys=Text(), values=ma.fields.Raw(allow_none=True), load_default=dict)
+    template_id = Int(allow_none=True)
+    issuer_id = Int(allow_none=True)
+    competition_id = Int(allow_none=True)
     issued_on = ma.fields.Date(allow_none=True, metadata={"description": "Default today (Asia/Shanghai)"})
 
 
@@ -108,17 +109,17 @@ class IssueResultSchema(ma.Schema):
 
 
 class RevokeSchema(ma.Schema):
-    reason = ma.fields.String(required=True, validate=ma.validate.Length(max=500))
+    reason = Text(multiline=True, required=True, validate=ma.validate.Length(max=500))
 
 
 class SupersedeSchema(ma.Schema):
-    reason = ma.fields.String(required=True, validate=ma.validate.Length(max=500))
-    holder_name = ma.fields.String(validate=ma.validate.Length(max=100))
-    achievement = ma.fields.String(validate=ma.validate.Length(max=300))
-    details = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Raw(allow_none=True))
-    template_id = ma.fields.Integer(allow_none=True)
+    reason = Text(multiline=True, required=True, validate=ma.validate.Length(max=500))
+    holder_name = Text(validate=ma.validate.Length(max=100))
+    achievement = Text(validate=ma.validate.Length(max=300))
+    details = ma.fields.Dict(keys=Text(), values=ma.fields.Raw(allow_none=True))
+    template_id = Int(allow_none=True)
     issued_on = ma.fields.Date(allow_none=True)
-    id_number = ma.fields.String(validate=ma.validate.Length(max=32), load_only=True)
+    id_number = Text(validate=ma.validate.Length(max=32), load_only=True)
 
 
 class OpenBadgeSchema(ma.Schema):
@@ -169,5 +170,5 @@ class VerificationSchema(ma.Schema):
 
 class VerificationQuerySchema(ma.Schema):
     # No ID number here: it would travel in URLs and logs (the page's POST form checks one).
-    pdf_sha256 = ma.fields.String(validate=ma.validate.Regexp(r"^[0-9a-fA-F]{64}$"),
+    pdf_sha256 = Text(validate=ma.validate.Regexp(r"^[0-9a-fA-F]{64}$"),
                                   metadata={"description": "Optional: check a PDF file's SHA-256 (hex)"})

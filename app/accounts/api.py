@@ -9,6 +9,7 @@ from flask_login import current_user
 from app.accounts import services
 from app.api import Blueprint
 from app.auth import login_required
+from app.fields import Int, Text
 
 blp = Blueprint("accounts_api", __name__, url_prefix="/api/v1", description="Current user and API tokens")
 
@@ -27,9 +28,9 @@ class MeSchema(ma.Schema):
 
 
 class TokenSchema(ma.Schema):
-    id = ma.fields.Integer(dump_only=True)
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
-    prefix = ma.fields.String(dump_only=True)
+    id = Int(dump_only=True)
+    name = Text(required=True, validate=ma.validate.Length(min=1, max=64))
+    prefix = Text(dump_only=True)
     created_at = ma.fields.DateTime(dump_only=True)
     last_used_at = ma.fields.DateTime(dump_only=True, allow_none=True, metadata={
         "description": "When the token was last used, to within an hour (noted at most once an hour); null: never."})

@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import joinedload, lazyload
 
-from app.accounts import throttle
+from app.accounts import domain, throttle
 from app.accounts.models import ApiToken, Membership, Role, User, UserRole, live_token
 from app.audit.services import record
 from app.crypto import token_digest
@@ -26,7 +26,15 @@ _hasher = PasswordHasher()
 # Verifying against this keeps the time of "unknown user" equal to "wrong password".
 _DUMMY_HASH = _hasher.hash("jiangxin-dummy-password")
 
-MIN_PASSWORD_LENGTH = 10
+PASSWORD_MESSAGES = {
+    domain.TOO_SHORT: _l("The password must have at least %(n)d characters.", n=domain.MIN_PASSWORD_LENGTH),
+    domain.TOO_LONG: _l("The password may have at most %(n)d characters.", n=domain.MAX_PASSWORD_LENGTH),
+    domain.CONTAINS_USERNAME: _l("The password must not contain the username."),
+    domain.REPETITIVE: _l("The password repeats characters or follows a sequence or a keyboard row (like aaaa, "
+                          "1234 or qwer): choose another."),
+    domain.COMMON: _l("This password is one of the most common ones: choose another."),
+    domain.GUESSABLE: _l("This password is too easy to guess: make it longer, for example of several uncommon words."),
+}
 
 
 class LoginThrottled(TooManyAttempts):
@@ -72,9 +80,10 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
-def _check_password_policy(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise DomainError(_l("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH), code="weak_password")
+def _check_password_policy(password: str, username: str) -> None:
+    problem = domain.password_problem(password, username)
+    if problem:
+        raise DomainError(PASSWORD_MESSAGES[problem], code="weak_password")
 
 
 def create_user(actor: User, username: str, display_name: str, password: str) -> User:
@@ -82,7 +91,7 @@ def create_user(actor: User, username: str, display_name: str, password: str) ->
     username = username.strip()
     if db.session.execute(select(User.id).where(func.lower(User.username) == username.lower())).first():
         raise Conflict(_l("This username is taken."), code="username_taken")
-    _check_password_policy(password)
+    _check_password_policy(password, username)
     user = User(username=username, display_name=display_name.strip() or username, password_hash=hash_password(password))
     db.session.add(user)
     db.session.flush()
@@ -116,7 +125,7 @@ def update_user(actor: User, user: User, display_name: str, is_enabled: bool, pa
         if not is_enabled:
             _end_sessions(user)  # enabling the account again does not bring its old sessions back
     if password:
-        _check_password_policy(password)
+        _check_password_policy(password, user.username)
         user.password_hash = hash_password(password)
         changes["password"] = "reset"
         _end_sessions(user)
@@ -129,7 +138,7 @@ def update_user(actor: User, user: User, display_name: str, is_enabled: bool, pa
 def change_own_password(user: User, current: str, new: str) -> None:
     if not check_password(user, current):
         raise DomainError(_l("The current password is wrong."), code="bad_credentials")
-    _check_password_policy(new)
+    _check_password_policy(new, user.username)
     user.password_hash = hash_password(new)
     _end_sessions(user)  # the session that changed it is renewed by the view (``app.accounts.sessions.renew``)
     db.session.flush()

@@ -8,10 +8,10 @@ per-field messages.
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
+from app.forms import Form
 from app.people.labels import GENDER_LABELS, ID_TYPE_LABELS, SKILL_LEVEL_LABELS
 from app.people.models import ConsentPurpose
 
@@ -25,7 +25,7 @@ def optional_int(value):
         return None
 
 
-class WorkerForm(FlaskForm):
+class WorkerForm(Form):
     enterprise_id = SelectField(_l("Enterprise"), coerce=optional_int, choices=[], validate_choice=False)
     name = StringField(_l("Full name"), validators=[Length(max=64)])
     id_type = SelectField(_l("Document type"), choices=[], validate_choice=False)
@@ -72,12 +72,12 @@ class WorkerForm(FlaskForm):
         return data
 
 
-class TradeForm(FlaskForm):
+class TradeForm(Form):
     code = StringField(_l("Occupational code"), validators=[Length(max=16)], render_kw={"placeholder": "6-31-01-03"})
     name = StringField(_l("Name"), validators=[Length(max=64)])
 
 
-class ConsentForm(FlaskForm):
+class ConsentForm(Form):
     purpose = HiddenField(validators=[DataRequired(), AnyOf([p.value for p in ConsentPurpose])])
     granted = HiddenField(validators=[DataRequired(), AnyOf(["1", "0"])])
 

@@ -12,6 +12,7 @@ import marshmallow as ma
 from flask_babel import lazy_gettext as _l
 
 from app.api import PageQuerySchema
+from app.fields import Int, Text
 from app.people.domain import mask_id, mask_mobile, mask_name
 from app.people.models import ConsentPurpose, IdType
 
@@ -60,11 +61,11 @@ class WorkerPageSchema(PageSchema):
 
 
 class WorkerQuerySchema(PageQuerySchema):
-    enterprise_id = ma.fields.Integer(load_default=None, allow_none=True,
+    enterprise_id = Int(load_default=None, allow_none=True,
                                       metadata={"description": "One of your HR enterprises; default: all of them"})
-    q = ma.fields.String(load_default="", metadata={"description": "Name, mobile, last 4 of the ID (or the whole ID), trade"})
-    status = ma.fields.String(load_default="active", validate=ma.validate.OneOf(["active", "inactive", "all"]))
-    trade_id = ma.fields.Integer(load_default=None, allow_none=True)
+    q = Text(load_default="", metadata={"description": "Name, mobile, last 4 of the ID (or the whole ID), trade"})
+    status = Text(load_default="active", validate=ma.validate.OneOf(["active", "inactive", "all"]))
+    trade_id = Int(load_default=None, allow_none=True)
 
 
 _ID_TYPES = [t.value for t in IdType]
@@ -72,25 +73,25 @@ REQUIRED = {"required": _l("This field is required.")}
 
 
 class WorkerPatchSchema(ma.Schema):
-    name = ma.fields.String()
-    gender = ma.fields.String(allow_none=True, metadata={"description": "M or F; empty: read from a resident ID number"})
+    name = Text()
+    gender = Text(allow_none=True, metadata={"description": "M or F; empty: read from a resident ID number"})
     birth_date = ma.fields.Date(allow_none=True, metadata={"description": "Empty: read from a resident ID number"})
-    id_type = ma.fields.String(metadata={"description": f"One of {', '.join(_ID_TYPES)}"})
-    id_number = ma.fields.String(load_only=True, allow_none=True,
+    id_type = Text(metadata={"description": f"One of {', '.join(_ID_TYPES)}"})
+    id_number = Text(load_only=True, allow_none=True,
                                  metadata={"description": "Write only; never returned. On PATCH, leave out to keep."})
-    mobile = ma.fields.String(allow_none=True, metadata={"description": "11 digits starting 13–19; null removes it"})
-    trade_id = ma.fields.Integer(allow_none=True)
-    skill_level = ma.fields.Integer(allow_none=True, metadata={"description": "1 (highest) … 5"})
+    mobile = Text(allow_none=True, metadata={"description": "11 digits starting 13–19; null removes it"})
+    trade_id = Int(allow_none=True)
+    skill_level = Int(allow_none=True, metadata={"description": "1 (highest) … 5"})
 
 
 class WorkerCreateSchema(WorkerPatchSchema):
-    enterprise_id = ma.fields.Integer(allow_none=True,
+    enterprise_id = Int(allow_none=True,
                                       metadata={"description": "Required when you are HR of several enterprises"})
-    name = ma.fields.String(required=True, error_messages=REQUIRED)
-    id_type = ma.fields.String(load_default=IdType.RESIDENT.value, metadata={"description": f"One of {', '.join(_ID_TYPES)}"})
-    id_number = ma.fields.String(required=True, load_only=True, error_messages=REQUIRED,
+    name = Text(required=True, error_messages=REQUIRED)
+    id_type = Text(load_default=IdType.RESIDENT.value, metadata={"description": f"One of {', '.join(_ID_TYPES)}"})
+    id_number = Text(required=True, load_only=True, error_messages=REQUIRED,
                                  metadata={"description": "Write only; never returned"})
-    trade_id = ma.fields.Integer(required=True, error_messages=REQUIRED)
+    trade_id = Int(required=True, error_messages=REQUIRED)
 
 
 class ConsentStateSchema(ma.Schema):
@@ -121,22 +122,22 @@ assert {f for f in ConsentsUpdateSchema().fields} == {p.value for p in ConsentPu
 
 
 class TradeSchema(ma.Schema):
-    id = ma.fields.Integer(dump_only=True)
-    code = ma.fields.String(required=True, error_messages=REQUIRED,
+    id = Int(dump_only=True)
+    code = Text(required=True, error_messages=REQUIRED,
                             metadata={"description": "National occupational code, e.g. 6-31-01-03"})
-    name = ma.fields.String(required=True, error_messages=REQUIRED)
+    name = Text(required=True, error_messages=REQUIRED)
     is_active = ma.fields.Boolean(dump_only=True)
 
 
 class TradePatchSchema(ma.Schema):
-    code = ma.fields.String()
-    name = ma.fields.String()
+    code = Text()
+    name = Text()
     is_active = ma.fields.Boolean(metadata={"description": "false deactivates, true reactivates (never deleted)"})
 
 
 class TradeQuerySchema(PageQuerySchema):
-    q = ma.fields.String(load_default="", metadata={"description": "Search in code and name"})
-    status = ma.fields.String(load_default="active", validate=ma.validate.OneOf(["active", "inactive", "all"]))
+    q = Text(load_default="", metadata={"description": "Search in code and name"})
+    status = Text(load_default="active", validate=ma.validate.OneOf(["active", "inactive", "all"]))
 
 
 class TradePageSchema(PageSchema):

@@ -16,6 +16,7 @@ from flask_smorest.fields import Upload
 
 from app.api import Blueprint
 from app.auth import roles_required
+from app.fields import Int, Text
 from certificates.services import batches, from_results
 
 blp = Blueprint("certificates_batches_api", __name__, url_prefix="/api/v1",
@@ -36,12 +37,12 @@ class BatchFormSchema(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE
 
-    enterprise_id = ma.fields.Integer(load_default=None, allow_none=True,
+    enterprise_id = Int(load_default=None, allow_none=True,
                                       metadata={"description": "Needed when the user is HR of several enterprises."})
-    kind = ma.fields.String(load_default=None, allow_none=True,
+    kind = Text(load_default=None, allow_none=True,
                             metadata={"description": "Kind for rows without a 证书类型 column, e.g. award."})
-    template_id = ma.fields.Integer(load_default=None, allow_none=True)
-    subject = ma.fields.String(load_default="", validate=ma.validate.Length(max=batches.SUBJECT_MAX))
+    template_id = Int(load_default=None, allow_none=True)
+    subject = Text(load_default="", validate=ma.validate.Length(max=batches.SUBJECT_MAX))
     issued_on = ma.fields.Date(load_default=None, allow_none=True)
 
 
@@ -49,7 +50,7 @@ class CompetitionBatchSchema(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE
 
-    template_id = ma.fields.Integer(load_default=None, allow_none=True,
+    template_id = Int(load_default=None, allow_none=True,
                                     metadata={"description": "Template of the award certificates (default: the kind's)."})
 
 

@@ -21,6 +21,7 @@ from app.accounts.models import Role
 from app.api import Blueprint
 from app.auth import roles_required
 from app.errors import DomainError
+from app.fields import Int, List, Text
 from certificates.pdf import BORDER_STYLES
 from certificates.services import render
 from certificates.services import templates as services
@@ -32,8 +33,8 @@ STAFF = (Role.ORGANIZER, Role.ADMIN, Role.HR)
 
 
 class SignatorySchema(ma.Schema):
-    title = ma.fields.String(load_default="")
-    name = ma.fields.String(required=True)
+    title = Text(load_default="")
+    name = Text(required=True)
 
 
 class VersionSchema(ma.Schema):
@@ -64,34 +65,34 @@ class TemplateSchema(ma.Schema):
 
 
 class TemplateQuerySchema(ma.Schema):
-    kind = ma.fields.String(validate=ma.validate.OneOf(list(services.KIND_LABELS)))
+    kind = Text(validate=ma.validate.OneOf(list(services.KIND_LABELS)))
     active = ma.fields.Boolean()
 
 
 class ContentInSchema(ma.Schema):
     """Validated by the service (all problems at once); here only the JSON types."""
 
-    title = ma.fields.String(required=True)
-    body = ma.fields.String(required=True)
-    issuer_name = ma.fields.String(required=True)
-    signatories = ma.fields.List(ma.fields.Nested(SignatorySchema), load_default=list)
-    primary_color = ma.fields.String(load_default=services.DEFAULT_COLOR)
-    border_style = ma.fields.String(load_default=services.DEFAULT_BORDER,
+    title = Text(required=True)
+    body = Text(multiline=True, required=True)
+    issuer_name = Text(required=True)
+    signatories = List(ma.fields.Nested(SignatorySchema), load_default=list, max_items=20)
+    primary_color = Text(load_default=services.DEFAULT_COLOR)
+    border_style = Text(load_default=services.DEFAULT_BORDER,
                                     metadata={"enum": list(BORDER_STYLES)})
-    validity_months = ma.fields.Integer(allow_none=True, load_default=None, strict=True)
-    seal_png_base64 = ma.fields.String(allow_none=True, metadata={
+    validity_months = Int(allow_none=True, load_default=None, strict=True)
+    seal_png_base64 = Text(allow_none=True, metadata={
         "description": "The seal PNG, base64; null removes it; absent keeps the previous version's"})
 
 
 class TemplateCreateSchema(ContentInSchema):
-    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(list(services.KIND_LABELS)))
-    name = ma.fields.String(required=True)
-    enterprise_id = ma.fields.Integer(allow_none=True, load_default=None,
+    kind = Text(required=True, validate=ma.validate.OneOf(list(services.KIND_LABELS)))
+    name = Text(required=True)
+    enterprise_id = Int(allow_none=True, load_default=None,
                                       metadata={"description": "null: union-wide (organizers); else your enterprise"})
 
 
 class TemplatePatchSchema(ma.Schema):
-    name = ma.fields.String()
+    name = Text()
     is_active = ma.fields.Boolean()
 
 

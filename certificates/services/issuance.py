@@ -70,7 +70,8 @@ from app.accounts.models import Role
 from app.audit.services import record
 from app.crypto import id_cipher
 from app.db import db, utcnow
-from app.errors import Conflict, DomainError, NotFound, PermissionDenied
+from app.errors import TEXT_ERRORS, Conflict, DomainError, NotFound, PermissionDenied
+from app.inputs import TextRefused, clean_text
 from app.orgs.models import Enterprise
 from app.people.models import Worker
 from app.people.services import ValidationFailed
@@ -434,7 +435,11 @@ def _clean_details(details: Any, errors: dict[str, list[Any]]) -> dict[str, Any]
                 errors.setdefault("details", []).append(_l("A detail number is too large."))
             out[key] = value
         elif isinstance(value, str):
-            text = value.strip()
+            try:
+                text = clean_text(value).strip()
+            except TextRefused as exc:
+                errors.setdefault("details", []).append(TEXT_ERRORS[exc.reason])
+                continue
             if len(text) > DETAIL_VALUE_MAX:
                 errors.setdefault("details", []).append(
                     _l("A detail is longer than %(n)d characters.", n=DETAIL_VALUE_MAX))

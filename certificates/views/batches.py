@@ -14,7 +14,6 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import DateField, SelectField, StringField
@@ -24,6 +23,7 @@ from app.accounts.forms import EmptyForm
 from app.auth import roles_required
 from app.db import db
 from app.errors import HTTP_MESSAGES, DomainError
+from app.forms import Form
 from app.people.domain import mask_id
 from app.people.forms import optional_int
 from certificates.services import batches, from_results
@@ -39,7 +39,7 @@ def _optional_str(value):
     return value or None
 
 
-class BatchUploadForm(FlaskForm):
+class BatchUploadForm(Form):
     enterprise_id = SelectField(_l("Enterprise"), coerce=optional_int, choices=[], validate_choice=False)
     kind = SelectField(_l("Kind of certificate"), coerce=_optional_str, choices=[], validate_choice=False)
     template_id = SelectField(_l("Template"), coerce=optional_int, choices=[], validate_choice=False)
@@ -50,7 +50,7 @@ class BatchUploadForm(FlaskForm):
                      render_kw={"accept": ".xlsx,.csv,.txt"})
 
 
-class CompetitionIssueForm(FlaskForm):
+class CompetitionIssueForm(Form):
     template_id = SelectField(_l("Award certificate template"), coerce=optional_int, choices=[], validate_choice=False)
 
 

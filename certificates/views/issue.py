@@ -14,6 +14,7 @@ from app.accounts.models import Role
 from app.auth import roles_required
 from app.db import db
 from app.errors import DomainError
+from app.inputs import parse_id
 from app.people.domain import mask_id, mask_name
 from app.people.models import Worker
 from certificates import domain
@@ -37,8 +38,7 @@ def _helpers():
 
 
 def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
+    return parse_id(request.args.get(name, ""))
 
 
 def _competition_choices() -> list[tuple[int, str]]:

@@ -10,7 +10,6 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, ColorField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
@@ -19,6 +18,7 @@ from app.accounts.forms import EmptyForm
 from app.accounts.models import Role
 from app.auth import roles_required
 from app.errors import DomainError
+from app.forms import Form
 from certificates.pdf import BORDER_STYLES, KIND_DETAIL_FIELDS
 from certificates.services import render
 from certificates.services import templates as services
@@ -28,7 +28,7 @@ bp = Blueprint("certificates_templates", __name__, template_folder="../templates
 STAFF = (Role.ORGANIZER, Role.ADMIN, Role.HR)
 
 
-class ContentForm(FlaskForm):
+class ContentForm(Form):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=services.TITLE_MAX)])
     body = TextAreaField(_l("Text"), validators=[DataRequired(), Length(max=services.BODY_MAX)],
                          render_kw={"rows": 6})
@@ -79,7 +79,7 @@ class NewTemplateForm(ContentForm):
         self.kind.choices = [(k, str(label)) for k, label in services.KIND_LABELS.items()]
 
 
-class RenameForm(FlaskForm):
+class RenameForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=services.NAME_MAX)])
 
 

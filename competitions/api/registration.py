@@ -34,6 +34,7 @@ from competitions.schemas.registration import (
     RegistrationFileResultSchema,
     RegistrationFileUploadSchema,
     RegistrationQuotasSchema,
+    RegistrationQuotaStatesSchema,
     RegistrationRequestSchema,
 )
 from competitions.services import registration as services
@@ -169,14 +170,14 @@ class EntryWithdraw(MethodView):
 @blp.route("/competitions/<int:competition_id>/quotas")
 class Quotas(MethodView):
     @roles_required(*VIEWERS)
-    @blp.response(200, RegistrationQuotasSchema)
+    @blp.response(200, RegistrationQuotaStatesSchema)
     def get(self, competition_id: int):
         """Quotas per enterprise with the places used (HR: its own enterprises)"""
         return {"quotas": services.list_quotas(current_user, competition_id)}
 
     @roles_required(*ORGANIZERS)
     @blp.arguments(RegistrationQuotasSchema)
-    @blp.response(200, RegistrationQuotasSchema)
+    @blp.response(200, RegistrationQuotaStatesSchema)
     @blp.alt_response(422, description="Unknown or repeated enterprises (details.quotas by index)")
     def put(self, data, competition_id: int):
         """Replace the quotas: enterprises not listed have no limit"""

@@ -8,12 +8,13 @@ Values stay text here: the marks service parses them exactly (``Decimal``) and n
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional
 
+from app.forms import Form
 
-class DivergenceForm(FlaskForm):
+
+class DivergenceForm(Form):
     code = HiddenField(validators=[DataRequired(), Length(max=16)])
     aspect_id = HiddenField(validators=[DataRequired()])
     decision = StringField(_l("Decision"), validators=[
@@ -23,11 +24,11 @@ class DivergenceForm(FlaskForm):
                            render_kw={"rows": 2, "maxlength": 2000})
 
 
-class LockForm(FlaskForm):
+class LockForm(Form):
     """Signing the module off takes no input; the CSRF token is the form."""
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """Confirming a paper mark takes no input besides the mark in the URL."""
 
 
@@ -39,7 +40,7 @@ def _int_choice(value):
         return None
 
 
-class ChiefChangeForm(FlaskForm):
+class ChiefChangeForm(Form):
     """After the lock: the chief judge changes one judge's mark, with a reason."""
 
     code = SelectField(_l("Entrant code"), choices=[], validators=[DataRequired(_l("Choose the entrant code."))])
@@ -53,7 +54,7 @@ class ChiefChangeForm(FlaskForm):
                                                      Length(max=2000)], render_kw={"rows": 2, "maxlength": 2000})
 
 
-class PaperMarkForm(FlaskForm):
+class PaperMarkForm(Form):
     """Double entry: a clerk types in one mark of a judge's paper score sheet. The idempotency key is made
     when the form is shown, so submitting the same form twice (a double tap, a resent POST) stores it once."""
 

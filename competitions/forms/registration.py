@@ -4,25 +4,25 @@ error file), the organizer's decisions, quotas and the draw, filing and deciding
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, HiddenField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from app.forms import Form
 from app.people.forms import optional_int
 
 
-class RegisterWorkersForm(FlaskForm):
+class RegisterWorkersForm(Form):
     worker_ids = SelectMultipleField(_l("Workers"), coerce=int, validate_choice=False,
                                      validators=[DataRequired(_l("Choose at least one worker."))])
 
 
-class RegistrationFileForm(FlaskForm):
+class RegistrationFileForm(Form):
     file = FileField(_l("Registration file (XLSX or CSV)"), validators=[FileRequired(_l("Choose a file to upload."))],
                      render_kw={"accept": ".xlsx,.csv,.txt"})
 
 
-class RegistrationFileConfirmForm(FlaskForm):
+class RegistrationFileConfirmForm(Form):
     """The checked file travels back with the confirmation (nothing is stored between preview and confirm)."""
 
     filename = HiddenField(validators=[Length(max=255)])
@@ -30,14 +30,14 @@ class RegistrationFileConfirmForm(FlaskForm):
     format = HiddenField(default="csv")
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(Form):
     entry_ids = SelectMultipleField(_l("Entries"), coerce=int, validate_choice=False)
     decision = HiddenField()
     one = HiddenField()
     reason = StringField(_l("Reason (optional)"), validators=[Optional(), Length(max=2000)])
 
 
-class QuotaForm(FlaskForm):
+class QuotaForm(Form):
     enterprise_id = SelectField(_l("Enterprise"), coerce=optional_int, choices=[], validate_choice=False,
                                 validators=[InputRequired(_l("Choose an enterprise."))])
     max_entries = IntegerField(_l("Maximum entries"), validators=[
@@ -49,11 +49,11 @@ class QuotaForm(FlaskForm):
         self.enterprise_id.choices = list(enterprise_choices)
 
 
-class DrawForm(FlaskForm):
+class DrawForm(Form):
     redraw = BooleanField(_l("Draw every code again (only while no mark has been entered)"))
 
 
-class AppealForm(FlaskForm):
+class AppealForm(Form):
     target = SelectField(_l("Entrant and module"), choices=[], validate_choice=False,
                          validators=[DataRequired(_l("Choose the entrant and the module."))])
     text = TextAreaField(_l("What is the appeal about?"), validators=[
@@ -64,7 +64,7 @@ class AppealForm(FlaskForm):
         self.target.choices = list(target_choices)
 
 
-class AppealDecisionForm(FlaskForm):
+class AppealDecisionForm(Form):
     decision = SelectField(_l("Decision"), choices=[])
     note = TextAreaField(_l("Note (uphold: what will be corrected; reject: the reason)"), validators=[
         DataRequired(_l("Write the note or the reason.")), Length(max=2000)], render_kw={"rows": 3})

@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from werkzeug.datastructures import MultiDict
 from wtforms import (
@@ -34,6 +33,7 @@ from wtforms import (
 )
 from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optional
 
+from app.forms import Form
 from competitions.domain import Aggregation, AspectKind, ModuleKind
 from competitions.labels import AGGREGATION_LABELS, LEVEL_LABELS, MODULE_KIND_LABELS, describe_path, translate_message
 from competitions.schemas.setup import LEVELS, SETUP_EVENTS, format_decimal
@@ -51,7 +51,7 @@ def optional_int(value: Any) -> int | None:
 # --- the competition --------------------------------------------------------------------------------------
 
 
-class CompetitionForm(FlaskForm):
+class CompetitionForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(message=_l("Enter a name.")), Length(max=200)])
     level = SelectField(_l("Level"), choices=[], validate_choice=False,
                         validators=[AnyOf(LEVELS, message=_l("Choose a level."))])
@@ -73,7 +73,7 @@ class CompetitionForm(FlaskForm):
                 "ends_on": self.ends_on.data, "venue": (self.venue.data or "").strip()}
 
 
-class TransitionForm(FlaskForm):
+class TransitionForm(Form):
     event = HiddenField(validators=[AnyOf(SETUP_EVENTS, message=_l("Unknown lifecycle step."))])
     note = TextAreaField(_l("Note (optional)"), validators=[Length(max=2000)])
 
@@ -88,7 +88,7 @@ def local_input(value) -> str:
     return value.astimezone(_local_zone()).strftime("%Y-%m-%dT%H:%M") if value else ""
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(Form):
     """The competition's own settings that sit on the rules page."""
 
     appeal_window_minutes = IntegerField(
@@ -117,14 +117,14 @@ class SettingsForm(FlaskForm):
         self.uses_module_codes.data = competition.uses_module_codes
 
 
-class ModuleEndForm(FlaskForm):
+class ModuleEndForm(Form):
     ends_at = DateTimeLocalField(_l("Module ended at"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
 
     def value(self):
         return self.ends_at.data.replace(tzinfo=_local_zone()) if self.ends_at.data else None
 
 
-class SchemeImportForm(FlaskForm):
+class SchemeImportForm(Form):
     file = FileField(_l("Scheme file (JSON or XLSX)"), validators=[FileRequired(_l("Choose a file to upload."))],
                      render_kw={"accept": ".json,.xlsx,application/json,"
                                           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})

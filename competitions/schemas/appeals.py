@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from app.fields import Int, Text
+
 APPEAL_STATUSES = ("open", "upheld", "rejected")
 
 
 class AppealQuerySchema(ma.Schema):
-    status = ma.fields.String(load_default=None, validate=ma.validate.OneOf(APPEAL_STATUSES))
+    status = Text(load_default=None, validate=ma.validate.OneOf(APPEAL_STATUSES))
 
 
 class AppealRefSchema(ma.Schema):
@@ -45,20 +47,20 @@ class AppealListSchema(ma.Schema):
 
 
 class AppealFileSchema(ma.Schema):
-    entry_id = ma.fields.Integer(required=True, strict=True)
-    module_id = ma.fields.Integer(required=True, strict=True)
-    text = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=5000), metadata={
+    entry_id = Int(required=True, strict=True)
+    module_id = Int(required=True, strict=True)
+    text = Text(multiline=True, required=True, validate=ma.validate.Length(min=1, max=5000), metadata={
         "description": "What the appeal is about (in writing, as the rules require)."})
 
 
 class AppealDecisionSchema(ma.Schema):
-    decision = ma.fields.String(required=True, validate=ma.validate.OneOf(["uphold", "reject"]))
-    note = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000), metadata={
+    decision = Text(required=True, validate=ma.validate.OneOf(["uphold", "reject"]))
+    note = Text(multiline=True, required=True, validate=ma.validate.Length(min=1, max=2000), metadata={
         "description": "Uphold: what will be corrected. Reject: the reason."})
 
 
 class AppealCorrectionSchema(ma.Schema):
-    reason = ma.fields.String(load_default="", validate=ma.validate.Length(max=2000), metadata={
+    reason = Text(multiline=True, load_default="", validate=ma.validate.Length(max=2000), metadata={
         "description": "The correction's reason; empty: «Appeal <id> upheld: <note>»."})
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from app.fields import Int, List, Text
+
 
 class JudgingEnterpriseRefSchema(ma.Schema):
     id = ma.fields.Integer()
@@ -24,7 +26,7 @@ class JudgingJudgeSchema(ma.Schema):
 
 
 class JudgingJudgeProfileSchema(ma.Schema):
-    enterprise_id = ma.fields.Integer(required=True, allow_none=True, strict=True)
+    enterprise_id = Int(required=True, allow_none=True, strict=True)
 
 
 class JudgingPanelMemberSchema(ma.Schema):
@@ -45,25 +47,25 @@ class JudgingPanelsSchema(ma.Schema):
 
 
 class JudgingPanelUpdateSchema(ma.Schema):
-    judge_ids = ma.fields.List(ma.fields.Integer(strict=True), required=True, validate=ma.validate.Length(max=200))
-    chief_judge_id = ma.fields.Integer(load_default=None, allow_none=True, strict=True, metadata={
+    judge_ids = List(Int(strict=True), required=True, validate=ma.validate.Length(max=200))
+    chief_judge_id = Int(load_default=None, allow_none=True, strict=True, metadata={
         "description": "Must be one of judge_ids."})
 
 
 class JudgingConflictCreateSchema(ma.Schema):
-    judge_id = ma.fields.Integer(load_default=None, allow_none=True, strict=True, metadata={
+    judge_id = Int(load_default=None, allow_none=True, strict=True, metadata={
         "description": "Organizers: the judge. A judge declaring for themselves may leave it out."})
-    entry_id = ma.fields.Integer(load_default=None, allow_none=True, strict=True, metadata={
+    entry_id = Int(load_default=None, allow_none=True, strict=True, metadata={
         "description": "Organizers only; otherwise name the entrant by code."})
-    code = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(min=1, max=16), metadata={
+    code = Text(load_default=None, allow_none=True, validate=ma.validate.Length(min=1, max=16), metadata={
         "description": "The entrant code (with module_id: the module's second code)."})
-    module_id = ma.fields.Integer(load_default=None, allow_none=True, strict=True)
-    reason = ma.fields.String(load_default="", validate=ma.validate.Length(max=2000))
+    module_id = Int(load_default=None, allow_none=True, strict=True)
+    reason = Text(multiline=True, load_default="", validate=ma.validate.Length(max=2000))
 
 
 class JudgingConflictDeleteQuerySchema(ma.Schema):
-    judge_id = ma.fields.Integer(required=True)
-    entry_id = ma.fields.Integer(required=True)
+    judge_id = Int(required=True)
+    entry_id = Int(required=True)
 
 
 class JudgingConflictSchema(ma.Schema):

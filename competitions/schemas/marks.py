@@ -9,7 +9,12 @@ Nothing a judge receives has a field for a name, an enterprise, a worker id or a
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
+
+from app.fields import Int, List, Text
+from competitions.services.marks.common import MAX_BATCH, check_batch_size
 
 VALUE_DOC = {
     "description": "The mark, exact: a JSON string such as \"2.5\" or a JSON number (read as a decimal, never a "
@@ -20,18 +25,36 @@ KEY_DOC = {"description": "Client-made and unique per mark change (e.g. a UUID):
                           "nothing again and returns the same result."}
 
 
+def _batch_size_first(data: Any) -> None:
+    """The size of a batch is checked before any of its items is read (``check_batch_size``)."""
+    if isinstance(data, list | tuple):
+        check_batch_size(len(data))
+
+
 class MarksItemSchema(ma.Schema):
-    code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64),
+    code = Text(required=True, validate=ma.validate.Length(min=1, max=64),
                             metadata={"description": "The entrant code (the module code with 二次加密)."})
-    aspect_id = ma.fields.Integer(required=True, strict=True)
+    aspect_id = Int(required=True, strict=True)
     value = ma.fields.Raw(required=True, allow_none=True, metadata=VALUE_DOC)
-    idempotency_key = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64), metadata=KEY_DOC)
+    idempotency_key = Text(required=True, validate=ma.validate.Length(min=1, max=64), metadata=KEY_DOC)
+
+    @ma.pre_load(pass_collection=True)
+    def _batch_size(self, data: Any, many: bool, **kwargs: Any) -> Any:
+        if many:
+            _batch_size_first(data)
+        return data
 
 
 class MarksPaperSchema(ma.Schema):
-    judge_id = ma.fields.Integer(required=True, strict=True,
+    judge_id = Int(required=True, strict=True,
                                  metadata={"description": "The judge whose paper score sheet is typed in."})
-    marks = ma.fields.List(ma.fields.Nested(MarksItemSchema), required=True)
+    marks = List(ma.fields.Nested(MarksItemSchema), required=True, max_items=MAX_BATCH)
+
+    @ma.pre_load
+    def _batch_size(self, data: Any, **kwargs: Any) -> Any:
+        if isinstance(data, dict):
+            _batch_size_first(data.get("marks"))
+        return data
 
 
 class MarksResultSchema(ma.Schema):
@@ -54,7 +77,7 @@ class MarksBatchResultSchema(ma.Schema):
 
 
 class MarksOwnQuerySchema(ma.Schema):
-    module_id = ma.fields.Integer(strict=False)
+    module_id = Int(strict=False)
 
 
 class MarksOwnSchema(ma.Schema):
@@ -82,8 +105,8 @@ class MarksConfirmedSchema(ma.Schema):
 
 
 class MarksSheetSchema(ma.Schema):
-    module_id = ma.fields.Integer(required=True, strict=True)
-    code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+    module_id = Int(required=True, strict=True)
+    code = Text(required=True, validate=ma.validate.Length(min=1, max=64))
 
 
 class MarksSheetResultSchema(ma.Schema):
@@ -159,10 +182,10 @@ class MarksCompletenessSchema(ma.Schema):
 
 
 class MarksDivergenceDecisionSchema(ma.Schema):
-    code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
-    aspect_id = ma.fields.Integer(required=True, strict=True)
-    decision = ma.fields.String(required=True, validate=ma.validate.OneOf(["remark", "accepted"]))
-    reason = ma.fields.String(load_default="", validate=ma.validate.Length(max=2000),
+    code = Text(required=True, validate=ma.validate.Length(min=1, max=64))
+    aspect_id = Int(required=True, strict=True)
+    decision = Text(required=True, validate=ma.validate.OneOf(["remark", "accepted"]))
+    reason = Text(multiline=True, load_default="", validate=ma.validate.Length(max=2000),
                               metadata={"description": "Required when accepting."})
 
 
@@ -176,11 +199,11 @@ class MarksDivergenceResultSchema(ma.Schema):
 
 
 class MarksChiefChangeSchema(ma.Schema):
-    code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
-    aspect_id = ma.fields.Integer(required=True, strict=True)
-    judge_id = ma.fields.Integer(required=True, strict=True)
+    code = Text(required=True, validate=ma.validate.Length(min=1, max=64))
+    aspect_id = Int(required=True, strict=True)
+    judge_id = Int(required=True, strict=True)
     value = ma.fields.Raw(required=True, allow_none=True, metadata=VALUE_DOC)
-    reason = ma.fields.String(required=True, validate=ma.validate.Length(max=2000))
+    reason = Text(multiline=True, required=True, validate=ma.validate.Length(max=2000))
 
 
 class MarksLockResultSchema(ma.Schema):

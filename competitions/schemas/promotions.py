@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from app.fields import Text
+
 
 class PromotionDecideSchema(ma.Schema):
-    decision = ma.fields.String(required=True, validate=ma.validate.OneOf(["confirmed", "declined"]),
+    decision = Text(required=True, validate=ma.validate.OneOf(["confirmed", "declined"]),
                                 metadata={"description": "confirmed | declined"})
-    note = ma.fields.String(load_default="", validate=ma.validate.Length(max=2000),
+    note = Text(multiline=True, load_default="", validate=ma.validate.Length(max=2000),
                             metadata={"description": "The reason; required when declining (422 otherwise)."})
 
 

@@ -6,13 +6,14 @@ import marshmallow as ma
 from flask_smorest.fields import Upload
 
 from app.api import PageQuerySchema
+from app.fields import Int, List, Text
 
 ENTRY_STATUSES = ("registered", "approved", "rejected", "withdrawn")
 
 
 class RegistrationEntryQuerySchema(PageQuerySchema):
-    status = ma.fields.String(load_default=None, validate=ma.validate.OneOf(ENTRY_STATUSES))
-    enterprise_id = ma.fields.Integer(load_default=None)
+    status = Text(load_default=None, validate=ma.validate.OneOf(ENTRY_STATUSES))
+    enterprise_id = Int(load_default=None)
 
 
 class RegistrationEnterpriseRefSchema(ma.Schema):
@@ -50,20 +51,20 @@ class RegistrationEntryPageSchema(ma.Schema):
 
 
 class RegistrationRequestSchema(ma.Schema):
-    worker_ids = ma.fields.List(ma.fields.Integer(strict=True), required=True,
+    worker_ids = List(Int(strict=True), required=True,
                                 validate=ma.validate.Length(min=1, max=5000),
                                 metadata={"description": "Active workers of your enterprises; all or none are registered."})
 
 
 class RegistrationDecisionSchema(ma.Schema):
-    entry_ids = ma.fields.List(ma.fields.Integer(strict=True), required=True, validate=ma.validate.Length(min=1, max=5000))
-    decision = ma.fields.String(required=True, validate=ma.validate.OneOf(["approve", "reject"]))
-    reason = ma.fields.String(load_default="", validate=ma.validate.Length(max=2000))
+    entry_ids = List(Int(strict=True), required=True, validate=ma.validate.Length(min=1, max=5000))
+    decision = Text(required=True, validate=ma.validate.OneOf(["approve", "reject"]))
+    reason = Text(multiline=True, load_default="", validate=ma.validate.Length(max=2000))
 
 
 class RegistrationEntryDecisionSchema(ma.Schema):
-    decision = ma.fields.String(required=True, validate=ma.validate.OneOf(["approve", "reject"]))
-    reason = ma.fields.String(load_default="", validate=ma.validate.Length(max=2000))
+    decision = Text(required=True, validate=ma.validate.OneOf(["approve", "reject"]))
+    reason = Text(multiline=True, load_default="", validate=ma.validate.Length(max=2000))
 
 
 class RegistrationFileQuerySchema(ma.Schema):
@@ -105,14 +106,25 @@ class RegistrationFileResultSchema(ma.Schema):
 
 
 class RegistrationQuotaSchema(ma.Schema):
-    enterprise_id = ma.fields.Integer(required=True, strict=True)
-    enterprise_name = ma.fields.String(dump_only=True)
-    max_entries = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=0, max=100_000))
-    used = ma.fields.Integer(dump_only=True, metadata={"description": "Registered and approved entries."})
+    enterprise_id = Int(required=True, strict=True)
+    enterprise_name = Text(dump_only=True)
+    max_entries = Int(required=True, strict=True, validate=ma.validate.Range(min=0, max=100_000))
+    used = Int(dump_only=True, metadata={"description": "Registered and approved entries."})
 
 
 class RegistrationQuotasSchema(ma.Schema):
-    quotas = ma.fields.List(ma.fields.Nested(RegistrationQuotaSchema), required=True, validate=ma.validate.Length(max=10_000))
+    quotas = List(ma.fields.Nested(RegistrationQuotaSchema), required=True, validate=ma.validate.Length(max=10_000))
+
+
+class RegistrationQuotaStateSchema(ma.Schema):
+    enterprise_id = ma.fields.Integer()
+    enterprise_name = ma.fields.String()
+    max_entries = ma.fields.Integer(allow_none=True, metadata={"description": "null: no limit."})
+    used = ma.fields.Integer(metadata={"description": "Registered and approved entries."})
+
+
+class RegistrationQuotaStatesSchema(ma.Schema):
+    quotas = ma.fields.List(ma.fields.Nested(RegistrationQuotaStateSchema))
 
 
 class RegistrationDrawRequestSchema(ma.Schema):

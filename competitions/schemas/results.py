@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from app.fields import Text
+
 
 class ResultsPublishSchema(ma.Schema):
-    reason = ma.fields.String(load_default="", validate=ma.validate.Length(max=2000),
+    reason = Text(multiline=True, load_default="", validate=ma.validate.Length(max=2000),
                               metadata={"description": "Required for a correction (a second or later version)."})
 
 

@@ -19,6 +19,8 @@ import marshmallow as ma
 from flask_smorest.fields import Upload
 
 from app.api import ExactJsonParser, PageQuerySchema
+from app.fields import TEXT_MESSAGES, Int, List, Text
+from app.inputs import TextRefused, clean_text
 from competitions.domain import Aggregation, AspectKind, CompetitionEvent, CompetitionState, ModuleKind
 
 LEVELS = ("national", "provincial", "city", "district", "chain", "enterprise")
@@ -129,9 +131,9 @@ def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-class TrimmedString(ma.fields.String):
-    def _deserialize(self, value, attr, data, **kwargs):
-        return _strip(super()._deserialize(value, attr, data, **kwargs))
+class TrimmedString(Text):
+    def __init__(self, **kwargs: Any):
+        super().__init__(strip=True, **kwargs)
 
 
 class SetupTradeRefSchema(ma.Schema):
@@ -144,14 +146,14 @@ class SetupCompetitionInSchema(ma.Schema):
     """Fields an organizer sets. On create, ``name`` and ``level`` are required."""
 
     name = TrimmedString(validate=ma.validate.Length(min=1, max=200))
-    level = ma.fields.String(validate=ma.validate.OneOf(LEVELS),
+    level = Text(validate=ma.validate.OneOf(LEVELS),
                              metadata={"description": "national | provincial | city | district | chain | enterprise"})
-    trade_id = ma.fields.Integer(allow_none=True, strict=True)
+    trade_id = Int(allow_none=True, strict=True)
     organizer_name = TrimmedString(validate=ma.validate.Length(max=200), metadata={"description": "主办单位"})
     starts_on = ma.fields.Date(allow_none=True)
     ends_on = ma.fields.Date(allow_none=True)
     venue = TrimmedString(validate=ma.validate.Length(max=200))
-    appeal_window_minutes = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=0, max=7 * 24 * 60),
+    appeal_window_minutes = Int(strict=True, validate=ma.validate.Range(min=0, max=7 * 24 * 60),
                                               metadata={"description": "Appeals may be filed this long after a module ends"})
     board_freeze_at = ma.fields.AwareDateTime(allow_none=True, metadata={
         "description": "From this time the public board stops updating until publication (with a UTC offset)"})
@@ -161,7 +163,7 @@ class SetupCompetitionInSchema(ma.Schema):
 
 class SetupCompetitionCreateSchema(SetupCompetitionInSchema):
     name = TrimmedString(required=True, validate=ma.validate.Length(min=1, max=200))
-    level = ma.fields.String(required=True, validate=ma.validate.OneOf(LEVELS),
+    level = Text(required=True, validate=ma.validate.OneOf(LEVELS),
                              metadata={"description": "national | provincial | city | district | chain | enterprise"})
 
 
@@ -202,17 +204,17 @@ class SetupCompetitionPageSchema(SetupPageSchema):
 
 
 class SetupCompetitionQuerySchema(PageQuerySchema):
-    status = ma.fields.String(load_default=None, validate=ma.validate.OneOf(STATES))
-    level = ma.fields.String(load_default=None, validate=ma.validate.OneOf(LEVELS))
-    trade_id = ma.fields.Integer(load_default=None, metadata={"description": "Only competitions in this trade"})
-    q = ma.fields.String(load_default="", metadata={"description": "Search in the name"})
+    status = Text(load_default=None, validate=ma.validate.OneOf(STATES))
+    level = Text(load_default=None, validate=ma.validate.OneOf(LEVELS))
+    trade_id = Int(load_default=None, metadata={"description": "Only competitions in this trade"})
+    q = Text(load_default="", metadata={"description": "Search in the name"})
 
 
 # --- lifecycle --------------------------------------------------------------------------------------------
 
 
 class SetupTransitionInSchema(ma.Schema):
-    event = ma.fields.String(required=True, validate=ma.validate.OneOf(SETUP_EVENTS),
+    event = Text(required=True, validate=ma.validate.OneOf(SETUP_EVENTS),
                              metadata={"description": "open_registration | close_registration | start | close_scoring "
                                                       "(publishing is done through the results API)"})
     note = TrimmedString(load_default="", validate=ma.validate.Length(max=2000))
@@ -256,19 +258,19 @@ class SetupModulePatchSchema(ma.Schema):
 
 
 class SetupAspectDocSchema(ma.Schema):
-    id = ma.fields.Integer(allow_none=True, metadata={"description": "Given on export; ignored on import"})
+    id = Int(allow_none=True, metadata={"description": "Given on export; ignored on import"})
     name = TrimmedString(required=True, validate=ma.validate.Length(min=1, max=300))
-    kind = ma.fields.String(required=True, validate=ma.validate.OneOf([k.value for k in AspectKind]),
+    kind = Text(required=True, validate=ma.validate.OneOf([k.value for k in AspectKind]),
                             metadata={"description": "M (measurement) | J (judgement)"})
     max_mark = ExactDecimal(required=True)
     scale_min = ExactDecimal(load_default=Decimal(0))
     scale_max = ExactDecimal(required=True)
     scale_step = ExactDecimal(load_default=Decimal(1))
-    judges_required = ma.fields.Integer(strict=True, load_default=1, validate=ma.validate.Range(max=99))
-    aggregation = ma.fields.String(load_default=Aggregation.MEAN.value,
+    judges_required = Int(strict=True, load_default=1, validate=ma.validate.Range(max=99))
+    aggregation = Text(load_default=Aggregation.MEAN.value,
                                    validate=ma.validate.OneOf([a.value for a in Aggregation]),
                                    metadata={"description": "mean | median | sum | trimmed_mean | trimmed_sum"})
-    trim_k = ma.fields.Integer(strict=True, load_default=0, validate=ma.validate.Range(max=49),
+    trim_k = Int(strict=True, load_default=0, validate=ma.validate.Range(max=49),
                                metadata={"description": "Trimmed rules drop this many highest and lowest marks"})
     normalize = ma.fields.Boolean(load_default=False,
                                   metadata={"description": "points = aggregate / scale_max × max_mark"})
@@ -277,35 +279,35 @@ class SetupAspectDocSchema(ma.Schema):
     divergence_threshold = ExactDecimal(allow_none=True, metadata={
         "description": "Flag when judges' marks differ by more than this; null: never. "
                        "Left out: 1 for J aspects, null for M aspects"})
-    level_words = ma.fields.List(TrimmedString(validate=ma.validate.Length(max=200)), load_default=list,
+    level_words = List(TrimmedString(validate=ma.validate.Length(max=200)), load_default=list,
                                  validate=ma.validate.Length(max=101),
                                  metadata={"description": "The words for each judgement level, lowest first"})
 
 
 class SetupCriterionDocSchema(ma.Schema):
-    id = ma.fields.Integer(allow_none=True, metadata={"description": "Given on export; ignored on import"})
+    id = Int(allow_none=True, metadata={"description": "Given on export; ignored on import"})
     name = TrimmedString(required=True, validate=ma.validate.Length(min=1, max=200))
-    aspects = ma.fields.List(ma.fields.Nested(SetupAspectDocSchema), required=True,
+    aspects = List(ma.fields.Nested(SetupAspectDocSchema), required=True,
                              validate=ma.validate.Length(max=MAX_ASPECTS))
 
 
 class SetupModuleDocSchema(ma.Schema):
-    id = ma.fields.Integer(allow_none=True, metadata={"description": "Given on export; ignored on import"})
+    id = Int(allow_none=True, metadata={"description": "Given on export; ignored on import"})
     name = TrimmedString(required=True, validate=ma.validate.Length(min=1, max=200))
-    kind = ma.fields.String(load_default=ModuleKind.OTHER.value, validate=ma.validate.OneOf([k.value for k in ModuleKind]),
+    kind = Text(load_default=ModuleKind.OTHER.value, validate=ma.validate.OneOf([k.value for k in ModuleKind]),
                             metadata={"description": "theory | practical | other"})
     weight = ExactDecimal(allow_none=True, load_default=None,
                           metadata={"description": "Percent; every module has one (summing to 100) or none has"})
     max_mark = ExactDecimal(allow_none=True, load_default=None, metadata={
         "description": "Σ of the aspects' max marks. Given on export; on import optional and checked, not stored"})
-    criteria = ma.fields.List(ma.fields.Nested(SetupCriterionDocSchema), required=True,
+    criteria = List(ma.fields.Nested(SetupCriterionDocSchema), required=True,
                               validate=ma.validate.Length(max=MAX_CRITERIA))
 
 
 class SetupSchemeDocSchema(ma.Schema):
     """The marking scheme as one document (import and export)."""
 
-    modules = ma.fields.List(ma.fields.Nested(SetupModuleDocSchema), required=True, validate=ma.validate.Length(max=MAX_MODULES))
+    modules = List(ma.fields.Nested(SetupModuleDocSchema), required=True, validate=ma.validate.Length(max=MAX_MODULES))
 
 
 class SetupProblemSchema(ma.Schema):
@@ -328,13 +330,20 @@ class SetupSchemeUploadSchema(ma.Schema):
 
 
 class SetupDifficultyItemSchema(ma.Schema):
-    entry_id = ma.fields.Integer(required=True, strict=True)
-    aspect_id = ma.fields.Integer(required=True, strict=True)
+    entry_id = Int(required=True, strict=True)
+    aspect_id = Int(required=True, strict=True)
     factor = ExactDecimal(required=True, allow_none=True,
                           metadata={"description": "0 < factor ≤ 10; null removes the factor"})
 
 
 # --- rules ------------------------------------------------------------------------------------------------
+
+
+def _clean(text: str) -> str:
+    try:
+        return clean_text(text)
+    except TextRefused as exc:
+        raise ma.ValidationError(TEXT_MESSAGES[exc.reason]) from None
 
 
 class _Pair(ma.fields.Field):
@@ -346,6 +355,7 @@ class _Pair(ma.fields.Field):
         first, second = value
         if not isinstance(first, str) or not first.strip() or len(first) > 64:
             raise ma.ValidationError("The first item must be a text of 1 to 64 characters.")
+        first = _clean(first)
         if isinstance(second, str):
             try:
                 second = Decimal(second.strip())
@@ -365,19 +375,19 @@ class _TieBreakItem(ma.fields.Field):
         if (not isinstance(value, list | tuple) or len(value) != 2
                 or not all(isinstance(v, str) for v in value)):
             raise ma.ValidationError('Must be a list of two texts: [key, "asc" | "desc"].')
-        return [value[0].strip(), value[1].strip()]
+        return [_clean(value[0]).strip(), _clean(value[1]).strip()]
 
 
 class SetupAwardRuleSchema(ma.Schema):
-    type = ma.fields.String(required=True, validate=ma.validate.OneOf(["proportional", "fixed", "medals", "threshold"]))
-    tiers = ma.fields.List(_Pair(), validate=ma.validate.Length(min=1, max=20), metadata={
+    type = Text(required=True, validate=ma.validate.OneOf(["proportional", "fixed", "medals", "threshold"]))
+    tiers = List(_Pair(), validate=ma.validate.Length(min=1, max=20), metadata={
         "description": 'proportional: [[code, "percent"], …]; fixed: [[code, count], …]'})
-    rounding = ma.fields.String(validate=ma.validate.OneOf(["floor", "ceil", "half_up"]))
-    codes = ma.fields.List(TrimmedString(validate=ma.validate.Length(min=1, max=64)), validate=ma.validate.Length(equal=3))
-    min_field = ma.fields.List(ma.fields.Integer(strict=True), validate=ma.validate.Length(equal=3))
+    rounding = Text(validate=ma.validate.OneOf(["floor", "ceil", "half_up"]))
+    codes = List(TrimmedString(validate=ma.validate.Length(min=1, max=64)), validate=ma.validate.Length(equal=3))
+    min_field = List(Int(strict=True), validate=ma.validate.Length(equal=3))
     min_total = ExactDecimal()
     code = TrimmedString(validate=ma.validate.Length(min=1, max=64))
-    unless = ma.fields.List(TrimmedString(validate=ma.validate.Length(min=1, max=64)), validate=ma.validate.Length(max=20))
+    unless = List(TrimmedString(validate=ma.validate.Length(min=1, max=64)), validate=ma.validate.Length(max=20))
 
     @ma.validates_schema
     def _shape(self, data, **kwargs):
@@ -400,10 +410,10 @@ class SetupAwardRuleSchema(ma.Schema):
 
 
 class SetupPromotionBandSchema(ma.Schema):
-    first_rank = ma.fields.Integer(required=True, strict=True)
-    last_rank = ma.fields.Integer(required=True, strict=True)
-    action = ma.fields.String(required=True, validate=ma.validate.OneOf(["up_one_level", "to_level"]))
-    target_level = ma.fields.Integer(strict=True, allow_none=True)
+    first_rank = Int(required=True, strict=True)
+    last_rank = Int(required=True, strict=True)
+    action = Text(required=True, validate=ma.validate.OneOf(["up_one_level", "to_level"]))
+    target_level = Int(strict=True, allow_none=True)
     title = TrimmedString(allow_none=True, validate=ma.validate.Length(min=1, max=64),
                           metadata={"description": "An honour code, e.g. national_technical_expert (全国技术能手)"})
 
@@ -412,8 +422,8 @@ class SetupRulesSchema(ma.Schema):
     """Ranking and award rules. Left out on PUT: the default (Chinese tie-break chain; proportional awards
     10 / 20 / 30 %; no promotion bands). An empty list means none (e.g. no tie-break: equal totals share the place)."""
 
-    tie_break = ma.fields.List(_TieBreakItem(), validate=ma.validate.Length(max=20), metadata={
+    tie_break = List(_TieBreakItem(), validate=ma.validate.Length(max=20), metadata={
         "description": 'Keys in order: [["completion_time", "asc"], ["module_kind:practical", "desc"], '
                        '["module:<module id>", "desc"], …]'})
-    award_rules = ma.fields.List(ma.fields.Nested(SetupAwardRuleSchema), validate=ma.validate.Length(max=10))
-    promotion_bands = ma.fields.List(ma.fields.Nested(SetupPromotionBandSchema), validate=ma.validate.Length(max=20))
+    award_rules = List(ma.fields.Nested(SetupAwardRuleSchema), validate=ma.validate.Length(max=10))
+    promotion_bands = List(ma.fields.Nested(SetupPromotionBandSchema), validate=ma.validate.Length(max=20))

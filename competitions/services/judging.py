@@ -421,10 +421,26 @@ def _entry_by_code(competition: Competition, code: str, module_id: int | None) -
                                                   Entry.status == APPROVED)).unique().one_or_none()
 
 
+def _shown_entry(judge_id: int, competition: Competition, code: str, module_id: int | None) -> Entry | None:
+    """The entry behind one of the codes the judge is shown — in the module ``module_id``, or in any module of the
+    competition whose panel they sit on — or None. A judge on no panel of the competition, an unknown code and the
+    code of an entrant the judge may not see (already conflicted) all get None: one answer, nothing to probe."""
+    modules = list(db.session.scalars(
+        select(Panel.module_id).join(PanelJudge, PanelJudge.panel_id == Panel.id)
+        .where(Panel.competition_id == competition.id, PanelJudge.judge_id == judge_id).order_by(Panel.module_id)))
+    if module_id is not None:
+        modules = [m for m in modules if m == module_id]
+    for module in modules:
+        if code in judge_codes(judge_id, module):
+            return entry_for_code(competition.id, module, code)
+    return None
+
+
 def declare_conflict(actor, competition_id: int, *, judge_id: int | None = None, entry_id: int | None = None,
                      code: str | None = None, module_id: int | None = None, reason: str = "") -> DeclaredConflict:
     """Record that a judge may not see or mark an entry. The organizer names any judge and the entry by id
-    or code; a judge declares for themselves only, by the code they see (with ``module_id`` for a module code)."""
+    or code; a judge declares for themselves only, by a code they are shown on a panel of theirs (with ``module_id``
+    for a module code): anything else is "No such entry." (``_shown_entry``)."""
     _require_organizer_or_judge(actor)
     organizer = is_organizer(actor)
     if judge_id is None:
@@ -446,11 +462,13 @@ def declare_conflict(actor, competition_id: int, *, judge_id: int | None = None,
         entry = db.session.get(Entry, entry_id)
         if entry is not None and entry.competition_id != competition.id:
             entry = None
-    elif code:
-        entry = _entry_by_code(competition, code, module_id)
-    else:
+    elif not code:
         raise DomainError(_l("Name the entrant by code."), code="validation_error", status=422,
                           details={"code": [str(_l("Name the entrant by code."))]})
+    elif organizer:
+        entry = _entry_by_code(competition, code, module_id)
+    else:
+        entry = _shown_entry(actor.id, competition, code, module_id)
     if entry is None:
         raise NotFound(_l("No such entry."))
     conflict = DeclaredConflict(competition_id=competition.id, entry_id=entry.id, judge_id=judge_id, reason=reason)

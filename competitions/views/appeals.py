@@ -19,6 +19,7 @@ from app.accounts.models import Role
 from app.auth import roles_required
 from app.db import db
 from app.errors import DomainError, NotFound, PermissionDenied
+from app.inputs import parse_id
 from competitions.forms.registration import AppealDecisionForm, AppealForm, DecisionForm
 from competitions.labels import state_label
 from competitions.services import appeals as services
@@ -76,12 +77,13 @@ def file(competition_id: int):
     form = AppealForm(target_choices=_target_choices(options))
     if not form.validate_on_submit():
         return _page(competition_id, form=form, status=422 if form.is_submitted() else 400)
-    entry_id, _sep, module_id = (form.target.data or "").partition(":")
-    if not (entry_id.isdigit() and module_id.isdigit()):
+    entry, _sep, module = (form.target.data or "").partition(":")
+    entry_id, module_id = parse_id(entry), parse_id(module)
+    if entry_id is None or module_id is None:
         form.target.errors = [_("Choose the entrant and the module.")]
         return _page(competition_id, form=form, status=422)
     try:
-        view = services.file_appeal(current_user, competition_id, int(entry_id), int(module_id), form.text.data)
+        view = services.file_appeal(current_user, competition_id, entry_id, module_id, form.text.data)
     except DomainError as exc:
         return _page(competition_id, form=form, status=_refused(exc))
     flash(_("Your appeal about %(name)s (%(module)s) was filed. The chief judge of the module decides it (or the "

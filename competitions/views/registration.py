@@ -36,6 +36,7 @@ from app.audit.services import record
 from app.auth import roles_required
 from app.db import db
 from app.errors import DomainError, NotFound, PermissionDenied
+from app.inputs import parse_id
 from app.orgs.models import Enterprise
 from app.people import services as people_services
 from app.people.domain import mask_id
@@ -359,7 +360,7 @@ def decide(competition_id: int):
     decision, ids = form.decision.data, list(form.entry_ids.data or [])
     if form.one.data:  # a row's own button: "approve:12" / "reject:12"
         decision, _sep, one = form.one.data.partition(":")
-        ids = [int(one)] if one.isdigit() else []
+        ids = [entry_id] if (entry_id := parse_id(one)) is not None else []
     if decision not in ("approve", "reject") or not ids:
         flash(_("Tick at least one entry, then approve or reject.") if decision in ("approve", "reject")
               else _("Choose to approve or reject."), "error")

@@ -15,7 +15,6 @@ from flask import Blueprint, flash, redirect, render_template, request, send_fil
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import Length
 
@@ -24,6 +23,7 @@ from app.accounts.models import Role
 from app.auth import roles_required
 from app.db import db
 from app.errors import DomainError
+from app.forms import Form
 from app.people.labels import SKILL_LEVEL_LABELS
 from app.tabular import XLSX_MIMETYPE
 from competitions.labels import LEVEL_LABELS, MODULE_KIND_LABELS, state_label
@@ -71,11 +71,11 @@ def results_labels() -> dict:
     }
 
 
-class PublishForm(FlaskForm):
+class PublishForm(Form):
     reason = TextAreaField(_l("Reason for the correction"), validators=[Length(max=2000)])
 
 
-class PromotionDecisionForm(FlaskForm):
+class PromotionDecisionForm(Form):
     decision = HiddenField()
     note = TextAreaField(_l("Reason for declining"), validators=[Length(max=2000)])
 

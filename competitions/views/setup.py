@@ -26,6 +26,7 @@ from app.api import parse_json_exact
 from app.auth import roles_required
 from app.db import db
 from app.errors import DomainError
+from app.inputs import parse_id
 from app.orgs.models import Enterprise
 from app.orgs.services import enterprise_choices
 from app.people.labels import SKILL_LEVEL_LABELS
@@ -614,14 +615,14 @@ def _bad_input(message: str) -> DomainError:
 @roles_required(*ORGANIZERS)
 def panel(competition_id: int, module_id: int):
     def action():
-        raw = request.form.getlist("judge_ids")
-        if any(not v.isdigit() for v in raw):
+        judge_ids = [parse_id(v) for v in request.form.getlist("judge_ids")]
+        if None in judge_ids:
             raise _bad_input(_("No such judge."))
         chief = request.form.get("chief_judge_id", "")
-        if chief and not chief.isdigit():
+        chief_id = parse_id(chief)
+        if chief and chief_id is None:
             raise _bad_input(_("No such judge."))
-        module, _panel = judging.set_panel(current_user, competition_id, module_id, [int(v) for v in raw],
-                                           int(chief) if chief else None)
+        module, _panel = judging.set_panel(current_user, competition_id, module_id, judge_ids, chief_id)
         return _("The panel of “%(module)s” was saved.", module=module.name)
 
     return _judges_action(competition_id, action)
@@ -632,9 +633,10 @@ def panel(competition_id: int, module_id: int):
 def judge_enterprise(competition_id: int, user_id: int):
     def action():
         value = request.form.get("enterprise_id", "")
-        if value and not value.isdigit():
+        enterprise_id = parse_id(value)
+        if value and enterprise_id is None:
             raise _bad_input(_("No such enterprise."))
-        line = judging.set_judge_profile(current_user, user_id, int(value) if value else None)
+        line = judging.set_judge_profile(current_user, user_id, enterprise_id)
         return _("The enterprise of %(name)s was saved.", name=line.user.display_name)
 
     return _judges_action(competition_id, action)
@@ -644,16 +646,17 @@ def judge_enterprise(competition_id: int, user_id: int):
 @roles_required(*ORGANIZERS)
 def conflict_add(competition_id: int):
     def action():
-        judge_id, entry_id = request.form.get("judge_id", ""), request.form.get("entry_id", "")
+        entry = request.form.get("entry_id", "")
+        judge_id, entry_id = parse_id(request.form.get("judge_id")), parse_id(entry)
         code = request.form.get("code", "").strip()
-        if not judge_id.isdigit():
+        if judge_id is None:
             raise _bad_input(_("Choose the judge."))
-        if entry_id and not entry_id.isdigit():
+        if entry and entry_id is None:
             raise _bad_input(_("No such entry."))
-        if not entry_id and not code:
+        if not entry and not code:
             raise _bad_input(_("Choose the entrant."))
-        judging.declare_conflict(current_user, competition_id, judge_id=int(judge_id),
-                                 entry_id=int(entry_id) if entry_id else None, code=None if entry_id else code[:16],
+        judging.declare_conflict(current_user, competition_id, judge_id=judge_id,
+                                 entry_id=entry_id, code=None if entry else code[:16],
                                  reason=request.form.get("reason", "").strip()[:2000])
         return _("The conflict was recorded: the judge will not see or mark this entrant.")
 
@@ -664,10 +667,10 @@ def conflict_add(competition_id: int):
 @roles_required(*ORGANIZERS)
 def conflict_remove(competition_id: int):
     def action():
-        judge_id, entry_id = request.form.get("judge_id", ""), request.form.get("entry_id", "")
-        if not judge_id.isdigit() or not entry_id.isdigit():
+        judge_id, entry_id = parse_id(request.form.get("judge_id")), parse_id(request.form.get("entry_id"))
+        if judge_id is None or entry_id is None:
             raise _bad_input(_("No such conflict."))
-        judging.remove_conflict(current_user, competition_id, int(judge_id), int(entry_id))
+        judging.remove_conflict(current_user, competition_id, judge_id, entry_id)
         return _("The conflict was lifted.")
 
     return _judges_action(competition_id, action)

@@ -16,6 +16,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 from sqlalchemy import select
+from werkzeug.routing import IntegerConverter
 
 from app.accounts.models import User
 from app.accounts.services import check_password, hash_password
@@ -188,7 +189,7 @@ def test_session_protection_drops_a_session_used_from_another_browser(client, cr
 # --- CSRF ----------------------------------------------------------------------------------------
 
 def _fill(rule) -> str:
-    values = {arg: 1 if rule._converters[arg].__class__.__name__ == "IntegerConverter" else "x" for arg in rule.arguments}
+    values = {arg: 1 if isinstance(rule._converters[arg], IntegerConverter) else "x" for arg in rule.arguments}
     return rule.build(values, append_unknown=False)[1]
 
 
@@ -478,3 +479,35 @@ def test_a_busy_database_answers_503_to_send_again(client, create_user, monkeypa
     assert resp.status_code == status
     assert resp.get_json()["error"]["code"] == ("busy" if status == 503 else "server_error")
     assert (resp.headers.get("Retry-After") == "1") is (status == 503)
+
+
+# --- an unsafe API call without credentials, CSRF messages, HSTS ------------------------------------------------
+
+
+@pytest.mark.parametrize("lang, message", [("zh-CN", "请先登录。"), ("en", "Please log in.")])
+def test_an_anonymous_unsafe_api_call_is_401_in_the_envelope(app, client, lang, message):
+    from app.orgs.models import Enterprise
+
+    for method, path in (("POST", "/api/v1/enterprises"), ("PUT", "/api/v1/competitions/1/marks/chief"),
+                         ("DELETE", "/api/v1/tokens/1")):
+        resp = client.open(path, method=method, json={"name": "x"}, headers={"Accept-Language": lang})
+        assert resp.status_code == 401, (method, path)
+        assert resp.json["error"] == {"code": "unauthorized", "message": message, "details": {}}
+    assert db.session.scalar(select(Enterprise).where(Enterprise.name == "x")) is None
+
+
+def test_a_missing_csrf_token_is_explained_in_the_user_s_language(client, logged_in_admin):
+    resp = client.post("/api/v1/tokens", json={"name": "x"}, headers={"Accept-Language": "zh-CN"})
+    assert resp.status_code == 400
+    assert resp.json["error"]["message"] == "表单的安全令牌缺失，请刷新页面后重试。"
+
+
+@pytest.mark.no_transaction
+def test_hsts_over_tls_only_and_configurable(client, make_app, sqlite_url):
+    secure = client.get("/login", base_url="https://localhost")
+    assert secure.headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert "Strict-Transport-Security" not in client.get("/login").headers
+    other = make_app(sqlite_url, HSTS_MAX_AGE=600)
+    assert other.test_client().get("/login", base_url="https://x").headers["Strict-Transport-Security"] == "max-age=600"
+    off = make_app(sqlite_url, HSTS_MAX_AGE=0)
+    assert "Strict-Transport-Security" not in off.test_client().get("/login", base_url="https://x").headers

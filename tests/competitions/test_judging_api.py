@@ -146,6 +146,24 @@ def test_judge_declares_own_conflict_by_code_only(world, coded):
     assert "011" not in codes
 
 
+def test_only_a_panel_member_declares_and_every_code_it_is_not_shown_looks_unknown(world, coded, create_user):
+    """A judge on no panel of the competition cannot declare there, nor probe which codes exist (201 vs 404): an
+    existing code, an unknown one, and — for a panel member — the code of an entrant already conflicted for them (so
+    not shown to them) or of a module they do not judge all get the same 404, and nothing is written."""
+    outsider = create_user(Role.JUDGE)
+    from app.accounts.services import create_token
+
+    world.tokens["outsider"] = create_token(outsider, "test").secret
+    db.session.commit()
+    answers = [world.post("outsider", world.url("/conflicts"), {"code": code}) for code in ("011", "005", "999")]
+    answers.append(world.post("judge_on", world.url("/conflicts"), {"code": "017"}))  # A's entrant: own enterprise
+    answers.append(world.post("judge_on", world.url("/conflicts"), {"code": "011", "module_id": world.module2.id}))
+    assert {(r.status_code, r.json["error"]["code"], r.json["error"]["message"]) for r in answers} == {
+        (404, "not_found", answers[2].json["error"]["message"])}
+    assert db.session.scalars(select(DeclaredConflict)).all() == []
+    assert world.post("judge_on", world.url("/conflicts"), {"code": "011"}).status_code == 201
+
+
 def test_judge_declares_by_module_code_and_sees_only_module_codes(world, coded):
     world.competition.uses_module_codes = True
     for i, e in enumerate(coded):

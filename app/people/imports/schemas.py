@@ -5,6 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_smorest.fields import Upload
 
+from app.fields import Int, Text
+
 
 class UploadFileSchema(ma.Schema):
     class Meta:
@@ -17,7 +19,7 @@ class UploadFormSchema(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE
 
-    enterprise_id = ma.fields.Integer(load_default=None, allow_none=True,
+    enterprise_id = Int(load_default=None, allow_none=True,
                                       metadata={"description": "Needed when the user is HR of several enterprises."})
 
 
@@ -49,4 +51,4 @@ class ImportSchema(ma.Schema):
 
 
 class ErrorFileQuerySchema(ma.Schema):
-    format = ma.fields.String(load_default="csv", validate=ma.validate.OneOf(["csv", "xlsx"]))
+    format = Text(load_default="csv", validate=ma.validate.OneOf(["csv", "xlsx"]))

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import Length
 
+from app.forms import Form
 from app.people.forms import optional_int
 from app.people.labels import ID_TYPE_LABELS
 
 
-class TransferRequestForm(FlaskForm):
+class TransferRequestForm(Form):
     enterprise_id = SelectField(_l("Enterprise"), coerce=optional_int, choices=[], validate_choice=False)
     id_type = SelectField(_l("Document type"), choices=[], validate_choice=False)
     id_number = StringField(_l("ID number"), validators=[Length(max=32)],

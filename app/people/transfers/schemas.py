@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from app.fields import Int, Text
 from app.people.models import IdType
 from app.people.schemas import REQUIRED
 
@@ -13,13 +14,13 @@ _ID_TYPES = [t.value for t in IdType]
 
 
 class TransferRequestSchema(ma.Schema):
-    enterprise_id = ma.fields.Integer(allow_none=True,
+    enterprise_id = Int(allow_none=True,
                                       metadata={"description": "Your enterprise that takes the person over; required "
                                                                "when you are HR of several"})
-    id_type = ma.fields.String(load_default=IdType.RESIDENT.value, metadata={"description": f"One of {', '.join(_ID_TYPES)}"})
-    id_number = ma.fields.String(required=True, load_only=True, error_messages=REQUIRED,
+    id_type = Text(load_default=IdType.RESIDENT.value, metadata={"description": f"One of {', '.join(_ID_TYPES)}"})
+    id_number = Text(required=True, load_only=True, error_messages=REQUIRED,
                                  metadata={"description": "Write only; never returned"})
-    name = ma.fields.String(required=True, error_messages=REQUIRED,
+    name = Text(required=True, error_messages=REQUIRED,
                             metadata={"description": "The full name, checked against the record"})
 
 

@@ -34,6 +34,16 @@ APPROVED = "approved"
 MAX_BATCH = 500
 MAX_KEY_LENGTH = 64
 
+
+def check_batch_size(size: int) -> None:
+    """A batch holds 1 to ``MAX_BATCH`` marks. The API's schemas ask this before reading a single item (a batch of
+    100,000 is refused at once), ``submit_marks`` again for any other caller."""
+    if size < 1:
+        raise DomainError(_l("Send at least one mark."), code="invalid_marks", status=422, details={"items": []})
+    if size > MAX_BATCH:
+        raise DomainError(_l("Send at most %(n)d marks at once.", n=MAX_BATCH), code="invalid_marks", status=422,
+                          details={"items": []})
+
 REMARK = "remark"
 ACCEPTED = "accepted"
 DECISIONS = (REMARK, ACCEPTED)

@@ -36,7 +36,7 @@ from sqlalchemy import Integer, and_, bindparam, cast, distinct, exists, func, n
 from app.accounts.models import User
 from app.audit.services import record
 from app.db import db
-from app.errors import Conflict, DomainError, NotFound, PermissionDenied
+from app.errors import Conflict, NotFound, PermissionDenied
 from competitions.domain import AspectSpec, MarkProblem
 from competitions.domain.marks import canonical, check_value, parse_value, text_of
 from competitions.models import Aspect, Competition, Criterion, Entry, Mark, Module, Panel, PanelJudge
@@ -47,12 +47,12 @@ from competitions.services.marks.common import (
     ITEM_PROBLEMS,
     MARK,
     MARK_COLUMNS,
-    MAX_BATCH,
     MAX_KEY_LENGTH,
     RUNNING,
     UNCHANGED,
     StoredMark,
     Target,
+    check_batch_size,
     current_mark,
     item_error,
     lock_cells,
@@ -123,11 +123,7 @@ def submit_marks(actor: User, competition_id: int, items: Sequence[MarkInput], *
     the actor is a clerk typing in that judge's paper score sheet (organizer or the module's chief judge): the marks
     are stored unconfirmed until a different person confirms them. Any problem in any item → one DomainError listing
     every problem by index (``details.items``), nothing stored."""
-    if not items:
-        raise DomainError(_l("Send at least one mark."), code="invalid_marks", status=422, details={"items": []})
-    if len(items) > MAX_BATCH:
-        raise DomainError(_l("Send at most %(n)d marks at once.", n=MAX_BATCH), code="invalid_marks", status=422,
-                          details={"items": []})
+    check_batch_size(len(items))
     competition = get_competition(competition_id, for_share=True)
     paper = judge_id is not None  # typed in by a clerk (who must be one), unconfirmed unless it is the clerk's own
     judge = actor.id if judge_id is None else judge_id
