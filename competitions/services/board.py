@@ -53,6 +53,7 @@ from werkzeug.http import parse_etags
 
 from app.db import db, utcnow
 from app.errors import DomainError, NotFound
+from app.people.models import Consent
 from competitions.domain import ResultStatus, Standing, quantize_total, rank
 from competitions.models import (
     Competition,
@@ -193,8 +194,9 @@ def _has_app() -> bool:
     return has_app_context()
 
 
-# Automatic invalidation: ORM writes of what the board shows bump the version when the session commits.
-_WATCHED = (Mark, Entry, Module, Competition, CompetitionTransition, ResultVersion, DifficultyFactor)
+# Automatic invalidation: ORM writes of what the board shows bump the version when the session commits. A consent
+# (given or withdrawn: the published board shows names per consent) bumps every board: it is rare.
+_WATCHED = (Mark, Entry, Module, Competition, CompetitionTransition, ResultVersion, DifficultyFactor, Consent)
 
 
 @event.listens_for(Session, "after_flush")
