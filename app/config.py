@@ -155,6 +155,14 @@ class Config:
     # address (login rate limit, audit) is then the one the outermost trusted proxy saw. 0: the header is ignored
     # (serving clients directly, where anyone could write it).
     PROXY_FIX_X_FOR = 0
+    # The live board's event streams (competitions.services.board): a stream holds one of gunicorn's threads for up
+    # to BOARD_STREAM_SECONDS. One process keeps at most BOARD_STREAMS_PER_PROCESS open, at most
+    # BOARD_STREAMS_PER_CLIENT of them for one client address; a stream over either cap is refused at once (503 or
+    # 429 with Retry-After) and the board page polls the board's JSON instead. Keep the first well under gunicorn's
+    # threads per worker (8 in gunicorn.conf.py); 0 sends every screen to polling.
+    BOARD_STREAM_SECONDS = 60
+    BOARD_STREAMS_PER_PROCESS = 2
+    BOARD_STREAMS_PER_CLIENT = 1
     TESTING = False
 
     def __init__(self) -> None:
@@ -174,6 +182,9 @@ class Config:
         self.PDF_CJK_FONT_INDEX = int(env["PDF_CJK_FONT_INDEX"]) if env.get("PDF_CJK_FONT_INDEX") else None
         self.PUBLIC_BASE_URL = (env.get("PUBLIC_BASE_URL") or "").rstrip("/") or None
         self.PROXY_FIX_X_FOR = int(env.get("PROXY_FIX_X_FOR") or 0)
+        for name in ("BOARD_STREAM_SECONDS", "BOARD_STREAMS_PER_PROCESS", "BOARD_STREAMS_PER_CLIENT"):
+            if env.get(name, "").strip():  # (0 is a value: no streams)
+                setattr(self, name, int(env[name]))
         given = {name: env[name] for name in SECRET_NAMES if env.get(name)}
         if len(given) < len(SECRET_NAMES) and not is_sqlite_url(self.SQLALCHEMY_DATABASE_URI):
             raise MissingSecrets([n for n in SECRET_NAMES if n not in given], self.INSTANCE_PATH)

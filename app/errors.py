@@ -22,7 +22,8 @@ class DomainError(Exception):
     status = 400
     code = "invalid"
 
-    def __init__(self, message: Any = None, *, code: str | None = None, details: Any = None, status: int | None = None):
+    def __init__(self, message: Any = None, *, code: str | None = None, details: Any = None, status: int | None = None,
+                 retry_after: int | None = None):
         super().__init__(str(message) if message is not None else self.code)
         self.message = message if message is not None else _l("The request could not be processed.")
         if code:
@@ -30,6 +31,7 @@ class DomainError(Exception):
         if status:
             self.status = status
         self.details = details or {}
+        self.retry_after = retry_after  # seconds: sent as the Retry-After header (429, 503)
 
 
 class PermissionDenied(DomainError):
@@ -165,7 +167,13 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def handle_domain_error(exc: DomainError):
         db.session.rollback()
-        return error_response(exc.status, exc.code, exc.message, exc.details)
+        resp = error_response(exc.status, exc.code, exc.message, exc.details)
+        if exc.retry_after is None:
+            return resp
+        if isinstance(resp, tuple):
+            return resp[0], resp[1], {"Retry-After": str(exc.retry_after)}
+        resp.headers["Retry-After"] = str(exc.retry_after)
+        return resp
 
     @app.errorhandler(HTTPException)
     def handle_http(exc: HTTPException):

@@ -24,12 +24,14 @@ Clients: ``GET /api/v1/competitions/<id>/board`` (ETag; send If-None-Match to ge
 ``GET …/board/stream`` (Server-Sent Events, ``event: board`` with the JSON whenever the version changes; the stream
 ends after ``BOARD_STREAM_SECONDS`` (60 s) and EventSource reconnects by itself). Clients that cannot use
 EventSource poll the JSON every 1–2 s with If-None-Match: an unchanged board costs a 304 and no body. Every request
-goes through the view; an unchanged board costs no database work (only the version check and the cache lookup).
+goes through the view; an unchanged board costs no building (only the version check and the cache lookup).
 The JSON and the anonymous board page are public and carry ``CACHE_CONTROL`` (one second), so a reverse proxy in
 front of the app can micro-cache them (``deploy/nginx/jiangxin.conf``): however many screens poll a board, the app
-answers about one of their requests a second per proxy.
-A stream holds its worker for its lifetime: serve streams from threaded (``gthread``) or async workers, or send
-venue screens to the polling fallback when workers are few.
+answers about one of their requests a second per proxy. That is how a venue's crowd is served.
+A stream holds one of its worker's threads for its lifetime, so a process keeps only a few open
+(``BOARD_STREAMS_PER_PROCESS``, ``BOARD_STREAMS_PER_CLIENT`` per client address: ``StreamSlots``) and refuses the
+others at once (503 / 429 with ``Retry-After``); the board page then polls. Between its looks at the board a stream
+holds no database connection.
 """
 
 from __future__ import annotations
@@ -406,6 +408,79 @@ def reset_cache() -> None:
 # --- streaming -----------------------------------------------------------------------------------------------
 
 
+class StreamSlots:
+    """The board streams open in this process, in all and per client address.
+
+    A stream holds one of the worker's threads for its whole life (up to ``BOARD_STREAM_SECONDS``): without a cap, a
+    few visitors (8 anonymous streams on ``gunicorn -w 2 --threads 4``) held every thread, and logins, judges' marks
+    and ``/healthz`` waited for a minute. ``take`` gives a slot or refuses at once; the slot is given back when the
+    stream ends, however it ends (``Response.call_on_close``: the server closes the response when the client goes)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open = 0
+        self._by_client: dict[str, int] = {}
+
+    def take(self, client: str, *, per_process: int, per_client: int) -> str | None:
+        """A slot for ``client``: None when taken, otherwise the cap that refuses it ("process" or "client")."""
+        with self._lock:
+            if self._open >= per_process:
+                return "process"
+            if self._by_client.get(client, 0) >= per_client:
+                return "client"
+            self._open += 1
+            self._by_client[client] = self._by_client.get(client, 0) + 1
+            return None
+
+    def give_back(self, client: str) -> None:
+        with self._lock:
+            self._open -= 1
+            left = self._by_client.get(client, 1) - 1
+            if left > 0:
+                self._by_client[client] = left
+            else:
+                self._by_client.pop(client, None)
+
+    def open(self) -> int:
+        with self._lock:
+            return self._open
+
+
+stream_slots = StreamSlots()
+
+
+def open_stream_slot(competition_id: int, client: str):
+    """Take one of this process's stream slots for ``client`` (its address), or refuse the stream: 503 when the
+    process has ``BOARD_STREAMS_PER_PROCESS`` open, 429 when this client has ``BOARD_STREAMS_PER_CLIENT``. The
+    refusal says when to try again (``Retry-After``: a stream's lifetime, by which every open one has ended) and
+    where to poll meanwhile (``details.poll``); the board page falls back to polling by itself. Returns the
+    function that gives the slot back (call it once)."""
+    from flask import url_for
+    from flask_babel import gettext as _
+
+    config = current_app.config
+    refused = stream_slots.take(client, per_process=int(config.get("BOARD_STREAMS_PER_PROCESS", 2)),
+                                per_client=int(config.get("BOARD_STREAMS_PER_CLIENT", 1)))
+    if refused is not None:
+        lifetime = int(config.get("BOARD_STREAM_SECONDS", 60))
+        poll = url_for("competitions_results_api.Board", competition_id=competition_id)
+        if refused == "process":
+            raise DomainError(_("Too many live-board streams are open on this server. Poll the board instead, with "
+                                "If-None-Match."), code="board_streams_busy", status=503, retry_after=lifetime,
+                              details={"poll": poll})
+        raise DomainError(_("Too many live-board streams are open from your address. Poll the board instead, with "
+                            "If-None-Match."), code="board_streams_per_client", status=429, retry_after=lifetime,
+                          details={"poll": poll})
+    given_back = threading.Event()
+
+    def give_back() -> None:
+        if not given_back.is_set():
+            given_back.set()
+            stream_slots.give_back(client)
+
+    return give_back
+
+
 def sse_event(body: bytes, etag: str) -> bytes:
     return b"event: board\nid: " + etag.strip('"').encode() + b"\ndata: " + body + b"\n\n"
 
@@ -414,28 +489,34 @@ def stream(competition_id: int, *, lifetime: float | None = None, poll: float = 
            clock=time.monotonic, sleep=time.sleep) -> Iterator[bytes]:
     """Server-Sent Events: the board now, then again whenever it changes; polls the version every ``poll``
     seconds and ends after ``lifetime`` (``BOARD_STREAM_SECONDS``, 60 s). Needs an app context (the view wraps it
-    in ``stream_with_context``)."""
+    in ``stream_with_context``). Holds no database connection between polls: each look at the database ends its
+    transaction, which gives the connection back to the pool."""
     lifetime = current_app.config.get("BOARD_STREAM_SECONDS", 60) if lifetime is None else lifetime
-    last_version = board_version(competition_id)
-    body, etag = get_board(competition_id, fresh=True)  # (fresh: not a body older than the version noted)
-    db.session.rollback()  # reads only: end the transaction, hold no snapshot between polls
+    try:
+        last_version = board_version(competition_id)
+        body, etag = get_board(competition_id, fresh=True)  # (fresh: not a body older than the version noted)
+    finally:
+        db.session.rollback()  # reads only: end the transaction, hold no snapshot (nor connection) between polls
     yield b"retry: 2000\n" + sse_event(body, etag)
     ends = clock() + lifetime
     last_beat = clock()
     while clock() < ends:
         sleep(poll)
-        version = board_version(competition_id)
-        if version != last_version:
-            last_version = version
-            new_body, new_etag = get_board(competition_id, fresh=True)
+        try:
+            version = board_version(competition_id)
+            changed = version != last_version
+            if changed:
+                last_version = version
+                new_body, new_etag = get_board(competition_id, fresh=True)
+        finally:
             db.session.rollback()
-            if new_etag != etag:
-                body, etag = new_body, new_etag
-                yield sse_event(body, etag)
+        if changed and new_etag != etag:
+            body, etag = new_body, new_etag
+            yield sse_event(body, etag)
         elif clock() - last_beat >= 15:
             last_beat = clock()
             yield b": keep-alive\n\n"
 
 
 __all__ = ["CACHE_CONTROL", "board_version", "build_board", "get_board", "invalidate_board", "not_modified",
-           "reset_cache", "stream"]
+           "open_stream_slot", "reset_cache", "stream", "stream_slots"]
