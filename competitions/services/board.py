@@ -10,15 +10,16 @@ Phases (``phase`` in the JSON):
     published     the latest published version's public view (names per consent, masked otherwise)
     unavailable   the scores cannot be computed (``problem``: the error code, e.g. an invalid scheme)
 
-Cache: the board JSON is built once per *version* of the competition's board. ``invalidate_board(id)`` bumps the
-version (the marks area calls it after a commit; ORM changes of marks, entries, modules, competitions and result
-versions also bump it automatically on commit). Without ``REDIS_URL`` the cache and the versions live in this
-process; on a SQLite file each process also notices the commits of every other one (``PRAGMA data_version``,
-looked at every 0.25 s at most: ``_DataVersion``), so several gunicorn workers on the embedded default all serve
-the new board after a mark, whichever worker stored it (several processes on PostgreSQL need ``REDIS_URL`` for
-that). With ``REDIS_URL`` they live in Redis (``jiangxin:board:v:<id>``, ``jiangxin:board:json:<id>``; prefix
-``BOARD_REDIS_PREFIX``) so every gunicorn worker serves the same JSON and sees every bump (SSE streams poll the
-version key every 0.5 s: one MGET, cheaper and simpler than a pub/sub connection per stream).
+Cache: the board JSON is built once per *version* of the competition's board (``board_version``). Its parts:
+``invalidate_board(id)`` bumps a counter (the marks area calls it after a commit; ORM changes of marks, entries,
+modules, competitions, result versions and consents also bump it automatically on commit), in this process without
+``REDIS_URL``, in Redis with it (``jiangxin:board:v:<id>``; prefix ``BOARD_REDIS_PREFIX``). The database itself says
+what other processes committed: on a SQLite file each process notices every other one's commits (``PRAGMA
+data_version``, looked at every 0.25 s at most: ``_DataVersion``); on PostgreSQL every board request reads the head
+of the competition's audit stream and the newest consent row (one statement, two index seeks, no write:
+``_stored_version``). So several gunicorn workers, on one host or several, serve the new board at their next request
+after a mark, whichever worker stored it, with or without Redis. With ``REDIS_URL`` the built JSON lives in Redis
+too (``jiangxin:board:json:<id>``): a board is built once for every worker, not once per worker.
 
 Clients: ``GET /api/v1/competitions/<id>/board`` (ETag; send If-None-Match to get 304 while nothing changed) or
 ``GET …/board/stream`` (Server-Sent Events, ``event: board`` with the JSON whenever the version changes; the stream
@@ -73,7 +74,7 @@ GLOBAL = 0  # every board's version (a change whose competition is not known)
 
 _lock = threading.Lock()
 _versions: dict[int, int] = {}
-_cache: dict[int, tuple[tuple[int, int], bytes, str, float]] = {}  # id → (version, body, etag, valid until)
+_cache: dict[int, tuple[tuple[int, int, str], bytes, str, float]] = {}  # id → (version, body, etag, valid until)
 _frozen: dict[tuple[int, str], tuple[bytes, str]] = {}  # (id, freeze time) → (body, etag)
 _build_locks: dict[int, threading.Lock] = {}
 
@@ -98,19 +99,59 @@ def _prefix(app=None) -> str:
     return (app or current_app).config.get("BOARD_REDIS_PREFIX", "jiangxin:board:")
 
 
-def board_version(competition_id: int, app=None) -> tuple[int, int]:
-    """The current (global, competition) version pair of the board (``app``: outside an app context).
+def board_version(competition_id: int, app=None) -> tuple[int, int, str]:
+    """The current (global, competition, stored) version of the board (``app``: outside an app context).
 
-    Without Redis the versions are this process's; on a SQLite file the global part also counts the commits that
-    other connections made meanwhile (``_DataVersion``), so a mark stored by another gunicorn worker (or the
-    command line) changes every worker's boards too, not only the one that stored it."""
+    The first two are bumped by commits (``invalidate_board``): in Redis when there is one, else this process's own;
+    on a SQLite file the global part also counts the commits that other connections made meanwhile
+    (``_DataVersion``), so a mark stored by another gunicorn worker (or the command line) changes every worker's
+    boards too, not only the one that stored it. The third is read from any other database at every call
+    (``_stored_version``), so that several processes on PostgreSQL see each other's changes with or without Redis."""
     app = app or current_app
     r = _redis(app)
     if r is not None:
         p = _prefix(app)
         g, v = r.mget(f"{p}v:{GLOBAL}", f"{p}v:{competition_id}")
-        return int(g or 0), int(v or 0)
-    return _versions.get(GLOBAL, 0) + _data_version(app)(), _versions.get(competition_id, 0)
+        return int(g or 0), int(v or 0), _stored_version(app, competition_id)
+    return (_versions.get(GLOBAL, 0) + _data_version(app)(), _versions.get(competition_id, 0),
+            _stored_version(app, competition_id))
+
+
+_STORED_KEY = "jiangxin_board_stored_version"
+
+
+def _stored_version(app, competition_id: int) -> str:
+    """What the database says of a board's freshness, read when the board is asked for — on a database other than
+    SQLite ("" on SQLite, whose every commit ``_DataVersion`` already sees, and without a database).
+
+    One statement of two index seeks, and no write anywhere: the head of the competition's audit stream (every
+    service that changes what its board shows — marks and their confirmations, corrections, entries and codes, the
+    scheme, difficulty factors, the lifecycle and the freeze time, decoding, publication — appends to it in the same
+    transaction, ``competitions.services.common.audit_stream``) and the newest consent row of anyone (the published
+    board shows names per consent). So marks of one competition never wait on a shared version row, and a process
+    serves another one's mark at its next request, whether or not there is Redis. Changes made around the services
+    (SQL by hand, or a test writing rows) reach other processes through ``invalidate_board`` with Redis only."""
+    reads = app.extensions.get(_STORED_KEY)
+    if reads is None:
+        reads = False
+        if "sqlalchemy" in app.extensions:
+            with app.app_context():
+                reads = db.engine.url.get_backend_name() != "sqlite"
+        app.extensions[_STORED_KEY] = reads
+    if not reads:
+        return ""
+    from app.audit.services import stream_head
+    from app.people.consents import last_change
+    from competitions.services.common import audit_stream
+
+    statement = select(stream_head(audit_stream(competition_id)), last_change())
+    if _has_app():
+        head, consent = db.session.execute(statement).one()
+    else:
+        with app.app_context():
+            head, consent = db.session.execute(statement).one()
+            db.session.remove()
+    return f"{head or 0}-{consent or 0}"
 
 
 class _DataVersion:
@@ -306,7 +347,7 @@ def _cached(competition_id: int, app=None) -> tuple[str, bytes, str, float] | No
         v, etag, until = head.decode().split(" ")
         return v, body, etag, float(until)
     hit = _cache.get(competition_id)
-    return None if hit is None else (f"{hit[0][0]}.{hit[0][1]}", hit[1], hit[2], hit[3])
+    return None if hit is None else (_version_text(hit[0]), hit[1], hit[2], hit[3])
 
 
 @contextmanager
@@ -353,7 +394,7 @@ def get_board(competition_id: int, *, fresh: bool = False) -> tuple[bytes, str]:
     version: it would not send the new one until the next change).
     """
     version = board_version(competition_id)
-    wanted = f"{version[0]}.{version[1]}"
+    wanted = _version_text(version)
     hit = _cached(competition_id)
     if hit is not None and hit[0] == wanted and time.time() < hit[3]:
         return hit[1], hit[2]
@@ -367,7 +408,11 @@ def get_board(competition_id: int, *, fresh: bool = False) -> tuple[bytes, str]:
         return _rebuild(competition_id, version)
 
 
-def _rebuild(competition_id: int, version: tuple[int, int]) -> tuple[bytes, str]:
+def _version_text(version: tuple[int, int, str]) -> str:
+    return f"{version[0]}.{version[1]}.{version[2]}"
+
+
+def _rebuild(competition_id: int, version: tuple[int, int, str]) -> tuple[bytes, str]:
     competition = _visible(competition_id)
     now = utcnow()
     freeze = competition.board_freeze_at
@@ -389,10 +434,10 @@ def _rebuild(competition_id: int, version: tuple[int, int]) -> tuple[bytes, str]
     return body, etag
 
 
-def _store(competition_id: int, version: tuple[int, int], body: bytes, etag: str, until: float) -> None:
+def _store(competition_id: int, version: tuple[int, int, str], body: bytes, etag: str, until: float) -> None:
     r = _redis()
     if r is not None:
-        head = f"{version[0]}.{version[1]} {etag} {until!r}\n"
+        head = f"{_version_text(version)} {etag} {until!r}\n"
         r.set(f"{_prefix()}json:{competition_id}", head.encode() + body, ex=3600)
         return
     _cache[competition_id] = (version, body, etag, until)
