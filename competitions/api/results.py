@@ -16,6 +16,7 @@ do clients whose stream was refused: a process keeps only a few streams open (50
 from __future__ import annotations
 
 import io
+import weakref
 
 from flask import Response, request, send_file, stream_with_context
 from flask.views import MethodView
@@ -152,4 +153,5 @@ class BoardStream(MethodView):
             give_back()
             raise
         resp.call_on_close(give_back)  # when the stream ends or the client goes (the server closes the response)
+        weakref.finalize(resp, give_back)  # or when the response is dropped unsent (an error after this view)
         return resp

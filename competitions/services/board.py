@@ -459,7 +459,8 @@ class StreamSlots:
     A stream holds one of the worker's threads for its whole life (up to ``BOARD_STREAM_SECONDS``): without a cap, a
     few visitors (8 anonymous streams on ``gunicorn -w 2 --threads 4``) held every thread, and logins, judges' marks
     and ``/healthz`` waited for a minute. ``take`` gives a slot or refuses at once; the slot is given back when the
-    stream ends, however it ends (``Response.call_on_close``: the server closes the response when the client goes)."""
+    stream ends, however it ends (``Response.call_on_close``: the server closes the response when the client goes),
+    or when its response is dropped unsent (an error after the view; ``weakref.finalize`` in the view)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

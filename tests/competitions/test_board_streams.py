@@ -145,6 +145,33 @@ def test_a_stream_holds_no_database_connection_between_its_looks(isolated_app, m
     assert board.stream_slots.open() == 0
 
 
+@pytest.mark.no_transaction
+def test_a_stream_response_dropped_unsent_gives_its_slot_back(isolated_app):
+    """An error after the view (an after-request hook that fails, say the commit when the database is busy) replaces
+    the stream's response by an error: the server never sees the stream to close it, and its slot would be lost
+    for the life of the process."""
+    import gc
+
+    from bench._competitions import build
+
+    app = isolated_app
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # an error answer, as in production
+    app.log_exception = lambda exc_info: None  # (the test's log capture would keep the traceback, and the response)
+    world = build(app, None, entries=2, aspects=1, judges=2)
+    board.reset_cache()
+
+    @app.after_request
+    def fail_after_the_view(resp):
+        if resp.mimetype == "text/event-stream":
+            raise RuntimeError("after the view")
+        return resp
+
+    resp = app.test_client().get(f"/api/v1/competitions/{world.competition_id}/board/stream")
+    assert resp.status_code == 500
+    gc.collect()
+    assert board.stream_slots.open() == 0
+
+
 # --- on a real gunicorn ---------------------------------------------------------------------------------------
 
 
