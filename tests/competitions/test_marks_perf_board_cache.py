@@ -1,7 +1,7 @@
 """The hot public read, the live board, through the view: an unchanged board comes from the per-version cache
-without a database statement (on PostgreSQL: one, the board's stored version), answers 304 to its ETag, and is public for a second (a reverse proxy micro-caches
-it), never with a cookie; the limiter skips ``unlimited_read`` views; a request that never used the database
-makes no session just to commit it."""
+without a database statement (on PostgreSQL: one, the board's stored version), answers 304 to its ETag, and is
+public for a second (a reverse proxy micro-caches it), never with a cookie; the limiter skips ``unlimited_read``
+views; a request that never used the database makes no session just to commit it."""
 
 from __future__ import annotations
 

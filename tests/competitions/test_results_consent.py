@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 from app.db import db
-from competitions.services import board
 from app.people.consents import record_consent, scope_of
+from competitions.services import board
 from tests.competitions.results_fixtures import rw  # noqa: F401
 
 
