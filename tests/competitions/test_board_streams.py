@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -207,8 +208,12 @@ def test_streams_over_the_cap_leave_the_server_to_judges_and_health_checks(tmp_p
     socks: list[socket.socket] = []
     try:
         assert request(server.port, "GET", path.removesuffix("/stream")).status == 200  # built once, cached
+        with ThreadPoolExecutor(4) as pool:  # each worker's first marks (imports, statement caches) before measuring
+            warm = list(pool.map(lambda n: mark(server.port, world, judge=1, code=world.codes[n], aspect=1, value="5"),
+                                 range(1, 5)))  # (not the first entrant's: its total is the measured mark's)
+        assert all(w.status == 200 for w in warm), [w.body[:200] for w in warm]
         socks = [_open_stream(server.port, path, f"198.51.100.{n}") for n in range(1, 2 * 2 + 10 + 1)]
-        statuses = [_status(s, wait=3) for s in socks]
+        statuses = [_status(s, wait=5) for s in socks]
         assert None not in statuses, f"every stream is answered at once: {statuses}"
         assert statuses.count(200) <= 4 and statuses.count(503) >= 10, statuses
         health = request(server.port, "GET", "/healthz", timeout=5)
