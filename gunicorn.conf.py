@@ -5,7 +5,8 @@ precedence; ``WEB_CONCURRENCY`` sets the number of worker processes.
 Deployment (README, "Deployment"): nginx in front (``deploy/nginx/jiangxin.conf``) buffers slow clients, terminates
 TLS, serves ``/static/`` and micro-caches the public live board; gunicorn listens on the loopback address only.
 Two processes of eight threads: a thread mostly waits (on the database, on a client, on a board's event stream,
-which holds its thread for up to a minute), and each process runs Python on one CPU at a time. More traffic means
+which holds its thread for up to a minute — at most ``BOARD_STREAMS_PER_PROCESS`` of them, 2 by default, so the
+others stay free for logins and marks), and each process runs Python on one CPU at a time. More traffic means
 more processes (one gunicorn per machine) and, past one machine, PostgreSQL and Redis — never another code path.
 """
 

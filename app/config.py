@@ -166,6 +166,14 @@ class Config:
     # Strict-Transport-Security on responses served over TLS (request.is_secure): browsers then use only HTTPS for
     # this many seconds. 0 sends none.
     HSTS_MAX_AGE = 31_536_000
+    # The live board's event streams (competitions.services.board): a stream holds one of gunicorn's threads for up
+    # to BOARD_STREAM_SECONDS. One process keeps at most BOARD_STREAMS_PER_PROCESS open, at most
+    # BOARD_STREAMS_PER_CLIENT of them for one client address; a stream over either cap is refused at once (503 or
+    # 429 with Retry-After) and the board page polls the board's JSON instead. Keep the first well under gunicorn's
+    # threads per worker (8 in gunicorn.conf.py); 0 sends every screen to polling.
+    BOARD_STREAM_SECONDS = 60
+    BOARD_STREAMS_PER_PROCESS = 2
+    BOARD_STREAMS_PER_CLIENT = 1
     TESTING = False
 
     def __init__(self) -> None:
@@ -188,6 +196,9 @@ class Config:
         self.AUDIT_ANCHOR_PATH = env.get("AUDIT_ANCHOR_PATH") or None
         self.BACKUP_DIR = env.get("BACKUP_DIR") or None
         self.HSTS_MAX_AGE = int(env.get("HSTS_MAX_AGE") or self.HSTS_MAX_AGE)
+        for name in ("BOARD_STREAM_SECONDS", "BOARD_STREAMS_PER_PROCESS", "BOARD_STREAMS_PER_CLIENT"):
+            if env.get(name, "").strip():  # (0 is a value: no streams)
+                setattr(self, name, int(env[name]))
         given = {name: env[name] for name in SECRET_NAMES if env.get(name)}
         if len(given) < len(SECRET_NAMES) and not is_sqlite_url(self.SQLALCHEMY_DATABASE_URI):
             raise MissingSecrets([n for n in SECRET_NAMES if n not in given], self.INSTANCE_PATH)

@@ -25,7 +25,8 @@ class DomainError(Exception):
     status = 400
     code = "invalid"
 
-    def __init__(self, message: Any = None, *, code: str | None = None, details: Any = None, status: int | None = None):
+    def __init__(self, message: Any = None, *, code: str | None = None, details: Any = None, status: int | None = None,
+                 retry_after: int | None = None):
         super().__init__(str(message) if message is not None else self.code)
         self.message = message if message is not None else _l("The request could not be processed.")
         if code:
@@ -33,6 +34,7 @@ class DomainError(Exception):
         if status:
             self.status = status
         self.details = details or {}
+        self.retry_after = retry_after  # seconds: sent as the Retry-After header (429, 503)
 
 
 class PermissionDenied(DomainError):
@@ -63,8 +65,8 @@ class TooManyAttempts(DomainError):
     code = "rate_limited"
 
     def __init__(self, message: Any = None, *, retry_after: timedelta, **kw):
-        self.retry_after = max(1, math.ceil(retry_after.total_seconds()))
-        super().__init__(message or _l("Too many attempts. Please wait a moment and try again."), **kw)
+        super().__init__(message or _l("Too many attempts. Please wait a moment and try again."),
+                         retry_after=max(1, math.ceil(retry_after.total_seconds())), **kw)
 
 
 HTTP_MESSAGES = {
@@ -206,7 +208,7 @@ def register_error_handlers(app: Flask) -> None:
     def handle_domain_error(exc: DomainError):
         db.session.rollback()
         resp = error_response(exc.status, exc.code, exc.message, exc.details)
-        if not isinstance(exc, TooManyAttempts):
+        if exc.retry_after is None:
             return resp
         if isinstance(resp, tuple):  # a page: (body, status)
             return resp[0], resp[1], {"Retry-After": str(exc.retry_after)}

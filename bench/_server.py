@@ -1,9 +1,10 @@
 """Shared by the benchmarks that go through HTTP: a gunicorn server on a free port of 127.0.0.1, and CPU counters.
 
-``Server`` runs the README's production command (``gunicorn -w 2 --threads 8 <target>``) in the project's
-directory, so it reads ``gunicorn.conf.py`` like production does; ``stop`` ends it (SIGTERM, then SIGKILL) and is
-safe to call twice. ``tree_cpu_seconds`` reads a process's and its children's CPU time from ``/proc`` (Linux; NaN
-elsewhere), ``machine_busy_ticks`` the whole machine's busy and total time.
+``Server`` runs the README's production command (``gunicorn -w 2 --threads 8 <target>``; tests that start one may
+choose the threads and add options) in the project's directory, so it reads ``gunicorn.conf.py`` like production
+does; ``stop`` ends it (SIGTERM, then SIGKILL) and is safe to call twice. ``tree_cpu_seconds`` reads a process's
+and its children's CPU time from ``/proc`` (Linux; NaN elsewhere), ``machine_busy_ticks`` the whole machine's busy
+and total time.
 """
 
 from __future__ import annotations
@@ -29,12 +30,13 @@ class Server:
     """One gunicorn process on 127.0.0.1:<free port>, started in the project's directory (it reads
     ``gunicorn.conf.py``); stopped (SIGTERM, then SIGKILL) by ``stop``."""
 
-    def __init__(self, target: str, env: dict[str, str], log: Path) -> None:
+    def __init__(self, target: str, env: dict[str, str], log: Path, *, threads: int = 8,
+                 args: tuple[str, ...] = ()) -> None:
         self.port = free_port()
         self.log = log
         self._log = log.open("wb")
-        cmd = [str(ROOT / ".venv/bin/gunicorn"), "-w", "2", "--threads", "8", "-b", f"127.0.0.1:{self.port}",
-               "--log-level", "warning", target]
+        cmd = [str(ROOT / ".venv/bin/gunicorn"), "-w", "2", "--threads", str(threads), "-b", f"127.0.0.1:{self.port}",
+               "--log-level", "warning", *args, target]
         if not Path(cmd[0]).exists():
             cmd[0:1] = [sys.executable, "-m", "gunicorn"]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=self._log,
@@ -45,14 +47,15 @@ class Server:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"gunicorn exited ({self.proc.returncode}): {self.tail()}")
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
             try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
                 conn.request("GET", path)
                 conn.getresponse().read()
-                conn.close()
                 return
             except OSError:
                 time.sleep(0.1)
+            finally:
+                conn.close()
         raise RuntimeError(f"gunicorn not ready after {timeout:.0f} s: {self.tail()}")
 
     def tail(self) -> str:

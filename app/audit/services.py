@@ -186,6 +186,14 @@ def _client_ip() -> str:
     return (request.remote_addr or "") if has_request_context() else ""
 
 
+def stream_head(stream: str):
+    """SQL: the ``seq`` of the newest entry of ``stream`` (NULL while it has none), one seek in the unique (stream,
+    seq) index. It moves with every change audited in the stream, in that change's own transaction: the live board
+    reads a competition's to know whether anything of it changed (``competitions.services.board``)."""
+    return (select(AuditEntry.seq).where(AuditEntry.stream == stream).order_by(AuditEntry.seq.desc()).limit(1)
+            .scalar_subquery())
+
+
 _HEAD = "jiangxin_audit_head"
 _HEAD_STATEMENT = (select(AuditEntry.seq, AuditEntry.hash).where(AuditEntry.stream == bindparam("stream"))
                    .order_by(AuditEntry.seq.desc()).limit(1))

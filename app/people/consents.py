@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.accounts.models import Role
 from app.audit.services import record
@@ -26,7 +26,7 @@ from app.people.labels import CONSENT_FIELDS, CONSENT_NOTICE_VERSIONS
 from app.people.models import ALL_SCOPES, Consent, ConsentPurpose, Worker, consent_since
 from app.people.services import ValidationFailed
 
-__all__ = ["ALL_SCOPES", "consent_since", "consenting", "consents", "scope_of"]
+__all__ = ["ALL_SCOPES", "consent_since", "consenting", "consents", "last_change", "scope_of"]
 
 _SCOPE_RE = re.compile(r"^(all|[a-z_]{1,40}:[0-9]{1,20})$")
 
@@ -66,6 +66,13 @@ def consents(worker: Worker | int, purpose: str, scope: str = ALL_SCOPES) -> boo
     """Does this worker consent to ``purpose`` (in ``scope``) now?"""
     worker_id = worker if isinstance(worker, int) else worker.id
     return worker_id in consenting([worker_id], purpose, scope)
+
+
+def last_change():
+    """SQL: the id of the newest consent row of anyone (NULL: none), one seek in the primary key. It moves with every
+    grant and withdrawal: caches of pages that show names per consent (the live board) read it to know when to
+    rebuild."""
+    return select(func.max(Consent.id)).scalar_subquery()
 
 
 def consent_state(worker: Worker) -> dict[str, datetime | None]:

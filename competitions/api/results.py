@@ -9,12 +9,14 @@ Live board: ``GET …/board`` answers with an ``ETag``; send ``If-None-Match`` t
 it is public and may be cached for a second (``Cache-Control: public, max-age=1``).
 ``GET …/board/stream`` is a Server-Sent Events stream (``event: board``, the board JSON as ``data``) that sends
 the board at once and again whenever it changes; it ends after about a minute and EventSource reconnects by
-itself. Clients without EventSource poll ``…/board`` every 1–2 s with ``If-None-Match`` (polling fallback).
+itself. Clients without EventSource poll ``…/board`` every 1–2 s with ``If-None-Match`` (polling fallback), and so
+do clients whose stream was refused: a process keeps only a few streams open (503 or 429 with ``Retry-After``).
 """
 
 from __future__ import annotations
 
 import io
+import weakref
 
 from flask import Response, request, send_file, stream_with_context
 from flask.views import MethodView
@@ -137,9 +139,19 @@ class BoardStream(MethodView):
     @blp.response(200, content_type="text/event-stream")
     def get(self, competition_id: int):
         """Server-Sent Events: ``event: board`` with the board JSON now and whenever it changes (the version is
-        polled every 0.5 s); the stream ends after about 60 s and EventSource reconnects. Fallback for clients
-        without EventSource: poll ``…/board`` with ``If-None-Match``."""
+        polled every 0.5 s); the stream ends after about 60 s and EventSource reconnects. Each server process keeps
+        only a few streams open (``BOARD_STREAMS_PER_PROCESS``, ``BOARD_STREAMS_PER_CLIENT`` per client address):
+        over either cap the answer is 503 (``board_streams_busy``) or 429 (``board_streams_per_client``) with
+        ``Retry-After`` and ``details.poll``, the board's URL. Fallback, for those and for clients without
+        EventSource: poll ``…/board`` with ``If-None-Match``."""
         board_services.get_board(competition_id)  # 404 before the stream starts
-        stream = stream_with_context(board_services.stream(competition_id))
-        return Response(stream, mimetype="text/event-stream",
-                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        give_back = board_services.open_stream_slot(competition_id, request.remote_addr or "")
+        try:
+            resp = Response(stream_with_context(board_services.stream(competition_id)), mimetype="text/event-stream",
+                            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        except BaseException:
+            give_back()
+            raise
+        resp.call_on_close(give_back)  # when the stream ends or the client goes (the server closes the response)
+        weakref.finalize(resp, give_back)  # or when the response is dropped unsent (an error after this view)
+        return resp

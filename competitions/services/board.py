@@ -10,26 +10,29 @@ Phases (``phase`` in the JSON):
     published     the latest published version's public view (names per consent, masked otherwise)
     unavailable   the scores cannot be computed (``problem``: the error code, e.g. an invalid scheme)
 
-Cache: the board JSON is built once per *version* of the competition's board. ``invalidate_board(id)`` bumps the
-version (the marks area calls it after a commit; ORM changes of marks, entries, modules, competitions and result
-versions also bump it automatically on commit). Without ``REDIS_URL`` the cache and the versions live in this
-process; on a SQLite file each process also notices the commits of every other one (``PRAGMA data_version``,
-looked at every 0.25 s at most: ``_DataVersion``), so several gunicorn workers on the embedded default all serve
-the new board after a mark, whichever worker stored it (several processes on PostgreSQL need ``REDIS_URL`` for
-that). With ``REDIS_URL`` they live in Redis (``jiangxin:board:v:<id>``, ``jiangxin:board:json:<id>``; prefix
-``BOARD_REDIS_PREFIX``) so every gunicorn worker serves the same JSON and sees every bump (SSE streams poll the
-version key every 0.5 s: one MGET, cheaper and simpler than a pub/sub connection per stream).
+Cache: the board JSON is built once per *version* of the competition's board (``board_version``). Its parts:
+``invalidate_board(id)`` bumps a counter (the marks area calls it after a commit; ORM changes of marks, entries,
+modules, competitions, result versions and consents also bump it automatically on commit), in this process without
+``REDIS_URL``, in Redis with it (``jiangxin:board:v:<id>``; prefix ``BOARD_REDIS_PREFIX``). The database itself says
+what other processes committed: on a SQLite file each process notices every other one's commits (``PRAGMA
+data_version``, looked at every 0.25 s at most: ``_DataVersion``); on PostgreSQL every board request reads the head
+of the competition's audit stream and the newest consent row (one statement, two index seeks, no write:
+``_stored_version``). So several gunicorn workers, on one host or several, serve the new board at their next request
+after a mark, whichever worker stored it, with or without Redis. With ``REDIS_URL`` the built JSON lives in Redis
+too (``jiangxin:board:json:<id>``): a board is built once for every worker, not once per worker.
 
 Clients: ``GET /api/v1/competitions/<id>/board`` (ETag; send If-None-Match to get 304 while nothing changed) or
 ``GET …/board/stream`` (Server-Sent Events, ``event: board`` with the JSON whenever the version changes; the stream
 ends after ``BOARD_STREAM_SECONDS`` (60 s) and EventSource reconnects by itself). Clients that cannot use
 EventSource poll the JSON every 1–2 s with If-None-Match: an unchanged board costs a 304 and no body. Every request
-goes through the view; an unchanged board costs no database work (only the version check and the cache lookup).
+goes through the view; an unchanged board costs no building (only the version check and the cache lookup).
 The JSON and the anonymous board page are public and carry ``CACHE_CONTROL`` (one second), so a reverse proxy in
 front of the app can micro-cache them (``deploy/nginx/jiangxin.conf``): however many screens poll a board, the app
-answers about one of their requests a second per proxy.
-A stream holds its worker for its lifetime: serve streams from threaded (``gthread``) or async workers, or send
-venue screens to the polling fallback when workers are few.
+answers about one of their requests a second per proxy. That is how a venue's crowd is served.
+A stream holds one of its worker's threads for its lifetime, so a process keeps only a few open
+(``BOARD_STREAMS_PER_PROCESS``, ``BOARD_STREAMS_PER_CLIENT`` per client address: ``StreamSlots``) and refuses the
+others at once (503 / 429 with ``Retry-After``); the board page then polls. Between its looks at the board a stream
+holds no database connection.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ from werkzeug.http import parse_etags
 
 from app.db import db, utcnow
 from app.errors import DomainError, NotFound
+from app.people.models import Consent
 from competitions.domain import ResultStatus, Standing, quantize_total, rank
 from competitions.models import (
     Competition,
@@ -71,7 +75,7 @@ GLOBAL = 0  # every board's version (a change whose competition is not known)
 
 _lock = threading.Lock()
 _versions: dict[int, int] = {}
-_cache: dict[int, tuple[tuple[int, int], bytes, str, float]] = {}  # id → (version, body, etag, valid until)
+_cache: dict[int, tuple[tuple[int, int, str], bytes, str, float]] = {}  # id → (version, body, etag, valid until)
 _frozen: dict[tuple[int, str], tuple[bytes, str]] = {}  # (id, freeze time) → (body, etag)
 _build_locks: dict[int, threading.Lock] = {}
 
@@ -96,19 +100,59 @@ def _prefix(app=None) -> str:
     return (app or current_app).config.get("BOARD_REDIS_PREFIX", "jiangxin:board:")
 
 
-def board_version(competition_id: int, app=None) -> tuple[int, int]:
-    """The current (global, competition) version pair of the board (``app``: outside an app context).
+def board_version(competition_id: int, app=None) -> tuple[int, int, str]:
+    """The current (global, competition, stored) version of the board (``app``: outside an app context).
 
-    Without Redis the versions are this process's; on a SQLite file the global part also counts the commits that
-    other connections made meanwhile (``_DataVersion``), so a mark stored by another gunicorn worker (or the
-    command line) changes every worker's boards too, not only the one that stored it."""
+    The first two are bumped by commits (``invalidate_board``): in Redis when there is one, else this process's own;
+    on a SQLite file the global part also counts the commits that other connections made meanwhile
+    (``_DataVersion``), so a mark stored by another gunicorn worker (or the command line) changes every worker's
+    boards too, not only the one that stored it. The third is read from any other database at every call
+    (``_stored_version``), so that several processes on PostgreSQL see each other's changes with or without Redis."""
     app = app or current_app
     r = _redis(app)
     if r is not None:
         p = _prefix(app)
         g, v = r.mget(f"{p}v:{GLOBAL}", f"{p}v:{competition_id}")
-        return int(g or 0), int(v or 0)
-    return _versions.get(GLOBAL, 0) + _data_version(app)(), _versions.get(competition_id, 0)
+        return int(g or 0), int(v or 0), _stored_version(app, competition_id)
+    return (_versions.get(GLOBAL, 0) + _data_version(app)(), _versions.get(competition_id, 0),
+            _stored_version(app, competition_id))
+
+
+_STORED_KEY = "jiangxin_board_stored_version"
+
+
+def _stored_version(app, competition_id: int) -> str:
+    """What the database says of a board's freshness, read when the board is asked for — on a database other than
+    SQLite ("" on SQLite, whose every commit ``_DataVersion`` already sees, and without a database).
+
+    One statement of two index seeks, and no write anywhere: the head of the competition's audit stream (every
+    service that changes what its board shows — marks and their confirmations, corrections, entries and codes, the
+    scheme, difficulty factors, the lifecycle and the freeze time, decoding, publication — appends to it in the same
+    transaction, ``competitions.services.common.audit_stream``) and the newest consent row of anyone (the published
+    board shows names per consent). So marks of one competition never wait on a shared version row, and a process
+    serves another one's mark at its next request, whether or not there is Redis. Changes made around the services
+    (SQL by hand, or a test writing rows) reach other processes through ``invalidate_board`` with Redis only."""
+    reads = app.extensions.get(_STORED_KEY)
+    if reads is None:
+        reads = False
+        if "sqlalchemy" in app.extensions:
+            with app.app_context():
+                reads = db.engine.url.get_backend_name() != "sqlite"
+        app.extensions[_STORED_KEY] = reads
+    if not reads:
+        return ""
+    from app.audit.services import stream_head
+    from app.people.consents import last_change
+    from competitions.services.common import audit_stream
+
+    statement = select(stream_head(audit_stream(competition_id)), last_change())
+    if _has_app():
+        head, consent = db.session.execute(statement).one()
+    else:
+        with app.app_context():
+            head, consent = db.session.execute(statement).one()
+            db.session.remove()
+    return f"{head or 0}-{consent or 0}"
 
 
 class _DataVersion:
@@ -194,8 +238,9 @@ def _has_app() -> bool:
     return has_app_context()
 
 
-# Automatic invalidation: ORM writes of what the board shows bump the version when the session commits.
-_WATCHED = (Mark, Entry, Module, Competition, CompetitionTransition, ResultVersion, DifficultyFactor)
+# Automatic invalidation: ORM writes of what the board shows bump the version when the session commits. A consent
+# (given or withdrawn: the published board shows names per consent) bumps every board: it is rare.
+_WATCHED = (Mark, Entry, Module, Competition, CompetitionTransition, ResultVersion, DifficultyFactor, Consent)
 
 
 @event.listens_for(Session, "after_flush")
@@ -310,7 +355,7 @@ def _cached(competition_id: int, app=None) -> tuple[str, bytes, str, float] | No
         v, etag, until = head.decode().split(" ")
         return v, body, etag, float(until)
     hit = _cache.get(competition_id)
-    return None if hit is None else (f"{hit[0][0]}.{hit[0][1]}", hit[1], hit[2], hit[3])
+    return None if hit is None else (_version_text(hit[0]), hit[1], hit[2], hit[3])
 
 
 @contextmanager
@@ -357,7 +402,7 @@ def get_board(competition_id: int, *, fresh: bool = False) -> tuple[bytes, str]:
     version: it would not send the new one until the next change).
     """
     version = board_version(competition_id)
-    wanted = f"{version[0]}.{version[1]}"
+    wanted = _version_text(version)
     hit = _cached(competition_id)
     if hit is not None and hit[0] == wanted and time.time() < hit[3]:
         return hit[1], hit[2]
@@ -371,7 +416,11 @@ def get_board(competition_id: int, *, fresh: bool = False) -> tuple[bytes, str]:
         return _rebuild(competition_id, version)
 
 
-def _rebuild(competition_id: int, version: tuple[int, int]) -> tuple[bytes, str]:
+def _version_text(version: tuple[int, int, str]) -> str:
+    return f"{version[0]}.{version[1]}.{version[2]}"
+
+
+def _rebuild(competition_id: int, version: tuple[int, int, str]) -> tuple[bytes, str]:
     competition = _visible(competition_id)
     now = utcnow()
     freeze = competition.board_freeze_at
@@ -393,10 +442,10 @@ def _rebuild(competition_id: int, version: tuple[int, int]) -> tuple[bytes, str]
     return body, etag
 
 
-def _store(competition_id: int, version: tuple[int, int], body: bytes, etag: str, until: float) -> None:
+def _store(competition_id: int, version: tuple[int, int, str], body: bytes, etag: str, until: float) -> None:
     r = _redis()
     if r is not None:
-        head = f"{version[0]}.{version[1]} {etag} {until!r}\n"
+        head = f"{_version_text(version)} {etag} {until!r}\n"
         r.set(f"{_prefix()}json:{competition_id}", head.encode() + body, ex=3600)
         return
     _cache[competition_id] = (version, body, etag, until)
@@ -412,6 +461,80 @@ def reset_cache() -> None:
 # --- streaming -----------------------------------------------------------------------------------------------
 
 
+class StreamSlots:
+    """The board streams open in this process, in all and per client address.
+
+    A stream holds one of the worker's threads for its whole life (up to ``BOARD_STREAM_SECONDS``): without a cap, a
+    few visitors (8 anonymous streams on ``gunicorn -w 2 --threads 4``) held every thread, and logins, judges' marks
+    and ``/healthz`` waited for a minute. ``take`` gives a slot or refuses at once; the slot is given back when the
+    stream ends, however it ends (``Response.call_on_close``: the server closes the response when the client goes),
+    or when its response is dropped unsent (an error after the view; ``weakref.finalize`` in the view)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open = 0
+        self._by_client: dict[str, int] = {}
+
+    def take(self, client: str, *, per_process: int, per_client: int) -> str | None:
+        """A slot for ``client``: None when taken, otherwise the cap that refuses it ("process" or "client")."""
+        with self._lock:
+            if self._open >= per_process:
+                return "process"
+            if self._by_client.get(client, 0) >= per_client:
+                return "client"
+            self._open += 1
+            self._by_client[client] = self._by_client.get(client, 0) + 1
+            return None
+
+    def give_back(self, client: str) -> None:
+        with self._lock:
+            self._open -= 1
+            left = self._by_client.get(client, 1) - 1
+            if left > 0:
+                self._by_client[client] = left
+            else:
+                self._by_client.pop(client, None)
+
+    def open(self) -> int:
+        with self._lock:
+            return self._open
+
+
+stream_slots = StreamSlots()
+
+
+def open_stream_slot(competition_id: int, client: str):
+    """Take one of this process's stream slots for ``client`` (its address), or refuse the stream: 503 when the
+    process has ``BOARD_STREAMS_PER_PROCESS`` open, 429 when this client has ``BOARD_STREAMS_PER_CLIENT``. The
+    refusal says when to try again (``Retry-After``: a stream's lifetime, by which every open one has ended) and
+    where to poll meanwhile (``details.poll``); the board page falls back to polling by itself. Returns the
+    function that gives the slot back (call it once)."""
+    from flask import url_for
+    from flask_babel import gettext as _
+
+    config = current_app.config
+    refused = stream_slots.take(client, per_process=int(config.get("BOARD_STREAMS_PER_PROCESS", 2)),
+                                per_client=int(config.get("BOARD_STREAMS_PER_CLIENT", 1)))
+    if refused is not None:
+        lifetime = int(config.get("BOARD_STREAM_SECONDS", 60))
+        poll = url_for("competitions_results_api.Board", competition_id=competition_id)
+        if refused == "process":
+            raise DomainError(_("Too many live-board streams are open on this server. Poll the board instead, with "
+                                "If-None-Match."), code="board_streams_busy", status=503, retry_after=lifetime,
+                              details={"poll": poll})
+        raise DomainError(_("Too many live-board streams are open from your address. Poll the board instead, with "
+                            "If-None-Match."), code="board_streams_per_client", status=429, retry_after=lifetime,
+                          details={"poll": poll})
+    given_back = threading.Event()
+
+    def give_back() -> None:
+        if not given_back.is_set():
+            given_back.set()
+            stream_slots.give_back(client)
+
+    return give_back
+
+
 def sse_event(body: bytes, etag: str) -> bytes:
     return b"event: board\nid: " + etag.strip('"').encode() + b"\ndata: " + body + b"\n\n"
 
@@ -420,28 +543,34 @@ def stream(competition_id: int, *, lifetime: float | None = None, poll: float = 
            clock=time.monotonic, sleep=time.sleep) -> Iterator[bytes]:
     """Server-Sent Events: the board now, then again whenever it changes; polls the version every ``poll``
     seconds and ends after ``lifetime`` (``BOARD_STREAM_SECONDS``, 60 s). Needs an app context (the view wraps it
-    in ``stream_with_context``)."""
+    in ``stream_with_context``). Holds no database connection between polls: each look at the database ends its
+    transaction, which gives the connection back to the pool."""
     lifetime = current_app.config.get("BOARD_STREAM_SECONDS", 60) if lifetime is None else lifetime
-    last_version = board_version(competition_id)
-    body, etag = get_board(competition_id, fresh=True)  # (fresh: not a body older than the version noted)
-    db.session.rollback()  # reads only: end the transaction, hold no snapshot between polls
+    try:
+        last_version = board_version(competition_id)
+        body, etag = get_board(competition_id, fresh=True)  # (fresh: not a body older than the version noted)
+    finally:
+        db.session.rollback()  # reads only: end the transaction, hold no snapshot (nor connection) between polls
     yield b"retry: 2000\n" + sse_event(body, etag)
     ends = clock() + lifetime
     last_beat = clock()
     while clock() < ends:
         sleep(poll)
-        version = board_version(competition_id)
-        if version != last_version:
-            last_version = version
-            new_body, new_etag = get_board(competition_id, fresh=True)
+        try:
+            version = board_version(competition_id)
+            changed = version != last_version
+            if changed:
+                last_version = version
+                new_body, new_etag = get_board(competition_id, fresh=True)
+        finally:
             db.session.rollback()
-            if new_etag != etag:
-                body, etag = new_body, new_etag
-                yield sse_event(body, etag)
+        if changed and new_etag != etag:
+            body, etag = new_body, new_etag
+            yield sse_event(body, etag)
         elif clock() - last_beat >= 15:
             last_beat = clock()
             yield b": keep-alive\n\n"
 
 
 __all__ = ["CACHE_CONTROL", "board_version", "build_board", "get_board", "invalidate_board", "not_modified",
-           "reset_cache", "stream"]
+           "open_stream_slot", "reset_cache", "stream", "stream_slots"]

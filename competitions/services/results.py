@@ -9,9 +9,10 @@
   is locked. Before that no view of the results carries a name, an enterprise or a worker id — only codes.
 * **Publication** freezes a ``ResultVersion`` (n+1). The first version moves the competition from
   scoring_closed to published; a later one is a correction and needs a reason. The snapshot keeps the full rows
-  (organizers) and the public rows: a worker's name only with publicity consent at publication time (masked
-  otherwise), the enterprise name only with that consent. Consent is ``app.people.consents``' answer for the
-  competition's scope ("competition:<id>", else the worker's general consent).
+  (organizers). Its public view (``public_rows``) is made when it is read, with the publicity consent as it is
+  then: a worker's name only with consent (masked otherwise), the enterprise name only with consent, so a
+  withdrawal takes effect on every public surface at once. Consent is ``app.people.consents``' answer for the
+  competition's scope ("competition:<id>", else the worker's general consent), one query for a whole version.
 
 Services load, check permissions, call the engine and flush — never commit.
 """
@@ -32,6 +33,7 @@ from app.audit.services import record
 from app.db import db, utcnow
 from app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from app.orgs.models import Enterprise
+from app.people import consents
 from app.people.consents import consent_since, scope_of
 from app.people.domain import mask_name
 from app.people.models import ConsentPurpose, Worker
@@ -356,10 +358,9 @@ def decode(actor: User, competition_id: int) -> Competition:
 # --- publishing ------------------------------------------------------------------------------------------
 
 
-def public_row(row: dict[str, Any]) -> dict[str, Any]:
+def public_row(row: dict[str, Any], consent: bool) -> dict[str, Any]:
     """What may be public of one result row: the name only with publicity consent (masked otherwise), the
     enterprise only with consent; never worker or entry ids, levels or exact fractions."""
-    consent = row.get("publicity_consent", False)
     return {
         "code": row["code"], "rank": row["rank"], "shared": row["shared"], "status": row["status"],
         "total": row["total"], "name": row["name"] if consent else mask_name(row["name"] or ""),
@@ -367,6 +368,15 @@ def public_row(row: dict[str, Any]) -> dict[str, Any]:
         "modules": [{"module_id": m["module_id"], "score": m["score"]} for m in row["modules"]],
         "awards": row["awards"],
     }
+
+
+def public_rows(competition_id: int, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The public view of result rows (full rows of a published version), with the publicity consent as it is
+    **now** — asked in the competition's scope, for all the rows in one query: a withdrawal takes effect on every
+    public surface (board, results page, JSON, PDF) at the next request, a consent given after publication too."""
+    consenting = consents.consenting((r["worker_id"] for r in rows if r.get("worker_id") is not None),
+                                     ConsentPurpose.PUBLICITY.value, scope_of("competition", competition_id))
+    return [public_row(r, r.get("worker_id") in consenting) for r in rows]
 
 
 def _transition(actor: User, competition: Competition, event: str, note: str) -> None:
@@ -398,7 +408,7 @@ def publish(actor: User, competition_id: int, reason: str = "") -> ResultVersion
     snapshot = {
         "competition": {"id": competition.id, "name": competition.name, "level": competition.level},
         "published_at": now.isoformat(), "modules": results.modules, "weighted": results.weighted,
-        "entries": results.entries, "public": [public_row(e) for e in results.entries],
+        "entries": results.entries,  # (each with its consent at publication; the public view asks again: public_rows)
     }
     version = ResultVersion(competition_id=competition.id, version=last + 1, published_at=now,
                             published_by_id=actor.id, reason=reason, snapshot=snapshot)
@@ -441,7 +451,7 @@ def latest_version(competition_id: int) -> ResultVersion | None:
 
 
 def published_results(competition_id: int) -> dict[str, Any]:
-    """Anyone: the latest published version's public view (names per consent, masked otherwise)."""
+    """Anyone: the latest published version's public view (names per consent as it is now, masked otherwise)."""
     competition = db.session.get(Competition, competition_id)
     v = None if competition is None else latest_version(competition_id)
     if v is None:
@@ -451,7 +461,7 @@ def published_results(competition_id: int) -> dict[str, Any]:
             "corrected": v.version > 1, "reason": v.reason if v.version > 1 else "",
             "modules": [{"id": m["id"], "name": m["name"], "kind": m["kind"], "weight": m["weight"]}
                         for m in snap.get("modules", [])],
-            "entries": snap.get("public", [])}
+            "entries": public_rows(competition_id, snap.get("entries", []))}
 
 
 # --- export ----------------------------------------------------------------------------------------------
@@ -498,6 +508,7 @@ __all__ = [
     "load",
     "marks_as_of",
     "public_row",
+    "public_rows",
     "publish",
     "published_results",
     "review_results",

@@ -184,7 +184,7 @@ def version_sheet(actor, competition_id: int, number: int) -> tuple[bytes, str]:
     competition = db.session.get(Competition, competition_id)
     if competition is None:
         raise NotFound(_("No such competition."))
-    sheet = {**data, "entries": [results_services.public_row(e) for e in data["entries"]]}
+    sheet = {**data, "entries": results_services.public_rows(competition_id, data["entries"])}
     return render_sheet(competition, sheet), _filename(competition, number)
 
 

@@ -55,7 +55,7 @@ def test_board_cache_and_versions_live_in_redis(rw, redis_board):  # noqa: F811
     assert {e["code"]: e["total"] for e in data["entries"]}["A104"] == "78.67"
     before = board.board_version(rw.competition.id)
     board.invalidate_board(rw.competition.id)
-    assert board.board_version(rw.competition.id) == (before[0], before[1] + 1)
+    assert board.board_version(rw.competition.id) == (before[0], before[1] + 1, before[2])
 
 
 def test_redis_stale_while_rebuilding(rw, redis_board):  # noqa: F811

@@ -34,7 +34,9 @@ def test_demo_publishes_one_competition_with_awards(app):
     assert len(modules) == 2 and all(m.locked_at is not None for m in modules)
     versions = list(db.session.scalars(select(ResultVersion).where(ResultVersion.competition_id == welding.id)))
     assert [v.version for v in versions] == [1]
-    public = versions[0].snapshot["public"]
+    from competitions.services.results import published_results
+
+    public = published_results(welding.id)["entries"]
     assert len(public) == 6
     enterprises = {e.enterprise_id for e in db.session.scalars(select(Entry).where(Entry.competition_id == welding.id))}
     assert len(enterprises) >= 2

@@ -106,11 +106,6 @@ def test_published_view_masks_names_without_consent(rw):  # noqa: F811
     assert rw.get("anonymous", "/results/published").status_code == 404
     rw.ready_to_publish()
     assert rw.post("organizer", "/results/publish", {}).status_code == 201
-    # consent given after publication does not change the frozen public view
-    from app.people.consents import record_consent
-
-    record_consent(rw.workers[1], "publicity", True, actor_id=None)
-    db.session.commit()
     for role in ROLES:
         resp = rw.get(role, "/results/published")
         assert resp.status_code == 200, role
@@ -125,6 +120,15 @@ def test_published_view_masks_names_without_consent(rw):  # noqa: F811
     for key in ("worker_id", "entry_id", "enterprise_id", "publicity_consent", "total_exact", "promotion"):
         assert key not in text
     assert rows["A102"]["total"] == "89.33" and rows["A102"]["rank"] == 2
+    # consent is read when the view is served: given after publication, it counts from then on
+    from app.people.consents import record_consent
+
+    record_consent(rw.workers[1], "publicity", True, actor_id=None)
+    db.session.commit()
+    rows = {e["code"]: e for e in rw.get("anonymous", "/results/published").get_json()["entries"]}
+    assert (rows["A102"]["name"], rows["A102"]["name_masked"], rows["A102"]["enterprise_name"]) == (
+        "李建国", False, "乙汽车厂")
+    assert rows["A103"]["name_masked"] is True
 
 
 def test_xlsx_export(rw):  # noqa: F811

@@ -30,6 +30,15 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group("browser"))
 
 
+LIVE_APPS: list = []  # the live server's app (``live_app``)
+
+
+@pytest.fixture
+def live_app(live_server):
+    """The Flask app the live server runs (to change its configuration within a test, e.g. with monkeypatch)."""
+    return LIVE_APPS[-1]
+
+
 @pytest.fixture(scope="session")
 def live_server(app, tmp_path_factory):
     """(base_url, logins) of a running server; the session test app gets its limiter back afterwards."""
@@ -48,6 +57,7 @@ def live_server(app, tmp_path_factory):
         load_demo()
         db.session.commit()
         logins = {role_user[1]: role_user for role_user in demo_logins()}
+    LIVE_APPS.append(server_app)
     server = make_server("127.0.0.1", 0, server_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
     thread.start()

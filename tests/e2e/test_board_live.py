@@ -176,6 +176,24 @@ def test_board_falls_back_to_polling_when_the_stream_fails(watched, live_server,
     assert page.locator("#board").get_attribute("data-transport") == "poll"
 
 
+def test_board_polls_when_the_server_refuses_its_stream(watched, live_server, live_app, judge, monkeypatch):
+    """The server's own refusal (no stream slot left in its process: 503 with Retry-After, in the JSON error
+    envelope) turns the page to polling, and the page stays live."""
+    page = watched
+    base, _ = live_server
+    context, token = judge
+    monkeypatch.setitem(live_app.config, "BOARD_STREAMS_PER_PROCESS", 0)
+    refused: list[int] = []
+    page.on("response", lambda resp: refused.append(resp.status) if resp.url.endswith("/board/stream") else None)
+    marks = _own_marks(context, base)
+    target = marks[len(marks) // 2]
+    _open_board(page, base, target["competition_id"], "poll")
+    assert refused and set(refused) == {503}, refused
+    expected = _change_a_mark(context, token, base, target)
+    assert _wait_for_total(page, target["code"], expected) == expected
+    assert page.locator("#board").get_attribute("data-transport") == "poll"
+
+
 def test_big_screen_mode_has_no_navigation_and_scrolls_a_long_board(watched, live_server, judge):
     page = watched
     base, _ = live_server
