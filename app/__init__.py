@@ -13,9 +13,11 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_babel import Domain, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import AnonymousUserMixin
+from sqlalchemy.exc import OperationalError
 
 from app.config import Config, config_from_env
 from app.db import sqlite_begin_mode, utcnow
+from app.errors import retry_later
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 from app.http import JiangxinFlask
 
@@ -271,7 +273,13 @@ def _init_request_hooks(app: Flask) -> None:
         if resp.status_code >= 400:
             session.rollback()
         elif session.in_transaction() or session.new or session.dirty or session.deleted:
-            session.commit()
+            try:
+                session.commit()
+            except OperationalError as exc:  # the database went away (or was busy) at the COMMIT itself
+                refused = retry_later(exc)
+                if refused is None:
+                    raise
+                return app.make_response(refused)
         return resp
 
     from app.navigation import areas_for, public_areas

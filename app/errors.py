@@ -13,7 +13,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, flash, jsonify, redirect, render_template, request
+from flask import Flask, current_app, flash, jsonify, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -191,6 +191,8 @@ def error_response(status: int, code: str, message: Any, details: Any = None):
 
 
 BUSY_PGCODES = frozenset({"55P03", "40001", "40P01"})  # lock_not_available, serialization_failure, deadlock_detected
+# admin_shutdown, crash_shutdown, cannot_connect_now (a server stopping, restarting or starting up)
+UNAVAILABLE_PGCODES = frozenset({"57P01", "57P02", "57P03"})
 
 
 def is_busy(exc: OperationalError) -> bool:
@@ -199,6 +201,44 @@ def is_busy(exc: OperationalError) -> bool:
     if getattr(orig, "sqlstate", None) in BUSY_PGCODES:
         return True
     return type(orig).__module__.startswith("sqlite3") and "locked" in str(orig)
+
+
+def is_unavailable(exc: OperationalError) -> bool:
+    """Whether the database server could not be reached or went away (a restart, a failover): the connection was
+    lost (SQLAlchemy then discards the pool's connections, so the next request connects afresh), refused, or the
+    server says it is shutting down or starting. Nothing of the request was kept, or — a lost COMMIT — it was and a
+    resend with the same idempotency keys is answered as a duplicate."""
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    if type(orig).__module__.startswith("sqlite3"):
+        return False
+    code = getattr(orig, "sqlstate", None)
+    return code is None or code.startswith("08") or code in UNAVAILABLE_PGCODES
+
+
+def retry_later(exc: OperationalError):
+    """The answer to a database that is busy or unavailable, or None for any other database error: the request is
+    rolled back and answered 503 with ``Retry-After`` (1 s when busy, 5 s when unavailable), in the error envelope
+    or on the error page, translated. The one place for it: the error handler and the request's commit use it."""
+    from app.extensions import db
+
+    if is_busy(exc):
+        wait = "1"
+    elif is_unavailable(exc):
+        wait = "5"
+    else:
+        return None
+    current_app.logger.warning("database %s: %s", "busy" if wait == "1" else "unavailable", exc.orig)
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection is gone; the pool has already discarded it
+        db.session.close()
+    resp = error_response(503, HTTP_CODES[503], HTTP_MESSAGES[503])
+    if isinstance(resp, tuple):
+        return resp[0], resp[1], {"Retry-After": wait}
+    resp.headers["Retry-After"] = wait
+    return resp
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -240,19 +280,13 @@ def register_error_handlers(app: Flask) -> None:
         return resp
 
     @app.errorhandler(OperationalError)
-    def handle_busy(exc: OperationalError):
-        # The database could not take the write in time (SQLite's lock past its busy timeout; PostgreSQL's lock
-        # timeout, a deadlock or a serialization failure): nothing was stored, and the same request sent again will
-        # go through — a judge's page and scripts resend with the same idempotency keys. Anything else is a 500.
-        if not is_busy(exc):
-            return handle_unexpected(exc)
-        app.logger.warning("database busy: %s", exc.orig)
-        db.session.rollback()
-        resp = error_response(503, HTTP_CODES[503], HTTP_MESSAGES[503])
-        if isinstance(resp, tuple):
-            return resp[0], resp[1], {"Retry-After": "1"}
-        resp.headers["Retry-After"] = "1"
-        return resp
+    def handle_database_error(exc: OperationalError):
+        # The database could not take the request now: busy (SQLite's lock past its busy timeout; PostgreSQL's lock
+        # timeout, a deadlock or a serialization failure) or unavailable (restarting, unreachable). Nothing was
+        # stored, and the same request sent again will go through — a judge's page and scripts resend with the same
+        # idempotency keys. Anything else is a 500.
+        resp = retry_later(exc)
+        return handle_unexpected(exc) if resp is None else resp
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):
