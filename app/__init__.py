@@ -183,23 +183,24 @@ PER_PROCESS_LIMITER = (
 def _warn_of_a_per_process_limiter(app: Flask) -> None:
     """Log a warning when Flask-Limiter counts in memory and the server runs several processes of the app. Only the
     server knows how many there are, and it says so in each request's WSGI environment (``wsgi.multiprocess``:
-    gunicorn sets it when it has more than one worker), so the first request of each process looks, once; the
-    wrapper then steps aside. It answers nothing: the request goes on to Flask as it came."""
+    gunicorn sets it when it has more than one worker), so the first request of each process looks, once (a
+    before-request hook: every request goes through Flask; after the first it only tests a flag)."""
     storage = str(app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
     if not storage.startswith("memory://"):
         return
-    inner = app.wsgi_app
+    looked = threading.Event()
     lock = threading.Lock()
 
-    def first_request(environ, start_response):
+    @app.before_request
+    def _look_at_the_server_once() -> None:
+        if looked.is_set():
+            return
         with lock:
-            if app.wsgi_app is first_request:
-                app.wsgi_app = inner
-                if environ.get("wsgi.multiprocess"):
-                    app.logger.warning(PER_PROCESS_LIMITER, storage)
-        return inner(environ, start_response)
-
-    app.wsgi_app = first_request
+            if looked.is_set():
+                return
+            looked.set()
+        if request.environ.get("wsgi.multiprocess"):
+            app.logger.warning(PER_PROCESS_LIMITER, storage)
 
 
 def _init_login(app: Flask) -> None:
