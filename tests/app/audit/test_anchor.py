@@ -14,6 +14,7 @@ from app.audit.domain import GENESIS, LEGACY, legacy_digest
 from app.audit.models import AuditEntry
 from app.audit.services import append_pending, record, verify_chain
 from app.db import db
+from tests.app.audit.support import drop_triggers
 from tests.conftest import statements_run
 
 
@@ -24,14 +25,6 @@ def _cli(app, *args: str):
 def _entries(n: int, stream: str = "main") -> None:
     for i in range(n):
         record("role_granted", target_type="user", target_id=i, details={"i": i}, stream=stream)
-
-
-def _drop_triggers() -> None:
-    if db.session.get_bind().dialect.name == "sqlite":
-        db.session.execute(text("DROP TRIGGER audit_entry_no_update"))
-        db.session.execute(text("DROP TRIGGER audit_entry_no_delete"))
-    else:
-        db.session.execute(text("DROP TRIGGER audit_entry_no_change ON audit_entry"))
 
 
 def test_verify_writes_a_signed_anchor_and_prints_it(app, app_ctx):
@@ -131,7 +124,7 @@ def test_truncation_is_never_anchored_unless_the_operator_resets(app, app_ctx):
     _entries(4)
     assert _cli(app, "verify").exit_code == 0
     before = anchor_path().read_bytes()
-    _drop_triggers()
+    drop_triggers()
     db.session.execute(text("DELETE FROM audit_entry WHERE seq >= 3"))
     db.session.expire_all()
     for args in (("verify",), ("anchor",)):

@@ -15,6 +15,7 @@ from app.accounts import services as accounts
 from app.audit.models import AuditEntry
 from app.audit.services import GENESIS, _json_plain, append_pending, record, verify_chain
 from app.db import db
+from tests.app.audit.support import drop_triggers
 
 
 @pytest.fixture
@@ -34,15 +35,6 @@ def history(app_ctx, create_user, create_enterprise, create_worker):
 
 def _verify_cli(app):
     return app.test_cli_runner().invoke(args=["audit", "verify"])
-
-
-def _drop_triggers() -> None:
-    """What an attacker with database access would do first."""
-    if db.session.get_bind().dialect.name == "sqlite":
-        db.session.execute(text("DROP TRIGGER audit_entry_no_update"))
-        db.session.execute(text("DROP TRIGGER audit_entry_no_delete"))
-    else:
-        db.session.execute(text("DROP TRIGGER audit_entry_no_change ON audit_entry"))
 
 
 def test_chain_links_every_entry_to_the_previous_one(history):
@@ -72,7 +64,7 @@ def test_updates_and_deletes_are_refused_by_the_database(history):
 
 
 def test_tampered_details_make_verify_fail(app, history):
-    _drop_triggers()
+    drop_triggers()
     db.session.execute(text("UPDATE audit_entry SET details = :d WHERE seq = 3"), {"d": '{"role": "admin"}'})
     db.session.expire_all()
     count, problems = verify_chain()
@@ -87,7 +79,7 @@ def test_rehashed_tampering_breaks_the_next_link(app, history):
     from app.audit.domain import iso
     from app.audit.services import entry_mac
 
-    _drop_triggers()
+    drop_triggers()
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.seq == 2))
     forged = {"role": "admin", "enterprise_id": None, "worker_id": None}
     digest = entry_mac().digest(entry.stream, entry.seq, iso(entry.at), entry.actor_id, entry.actor_name, entry.action,
@@ -101,7 +93,7 @@ def test_rehashed_tampering_breaks_the_next_link(app, history):
 
 
 def test_deleted_row_is_detected_as_a_gap(app, history):
-    _drop_triggers()
+    drop_triggers()
     db.session.execute(text("DELETE FROM audit_entry WHERE seq = 4"))
     db.session.expire_all()
     count, problems = verify_chain()
@@ -114,7 +106,7 @@ def test_deleted_row_is_detected_as_a_gap(app, history):
 
 def test_without_an_anchor_deleting_the_newest_row_leaves_a_consistent_chain(history):
     """What the chain alone cannot show, hence the anchor outside the database (test_tampering.py)."""
-    _drop_triggers()
+    drop_triggers()
     db.session.execute(text("DELETE FROM audit_entry WHERE seq = 6"))
     db.session.expire_all()
     assert verify_chain() == (5, [])

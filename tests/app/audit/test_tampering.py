@@ -16,6 +16,7 @@ from sqlalchemy import select, text
 from app.audit.models import AuditEntry
 from app.audit.services import record, verify_chain
 from app.db import db
+from tests.app.audit.support import drop_triggers
 
 STREAM = "competition:7"
 
@@ -38,15 +39,6 @@ def log(app, app_ctx, create_user):
 
 def _verify(app):
     return app.test_cli_runner().invoke(args=["audit", "verify"])
-
-
-def _drop_triggers() -> None:
-    """What an attacker with database access does first."""
-    if db.session.get_bind().dialect.name == "sqlite":
-        db.session.execute(text("DROP TRIGGER audit_entry_no_update"))
-        db.session.execute(text("DROP TRIGGER audit_entry_no_delete"))
-    else:
-        db.session.execute(text("DROP TRIGGER audit_entry_no_change ON audit_entry"))
 
 
 def _rows(stream: str = "main") -> list[AuditEntry]:
@@ -89,7 +81,7 @@ def _broken(app) -> list[tuple[str, int, str]]:
 
 
 def test_a_changed_ip_is_detected(app, log):
-    _drop_triggers()
+    drop_triggers()
     db.session.execute(text("UPDATE audit_entry SET ip = '203.0.113.9' WHERE stream = 'main' AND seq = 3"))
     assert _broken(app) == [("main", 3, "hash")]
 
@@ -105,13 +97,13 @@ def test_a_changed_ip_is_detected(app, log):
     ("at", "'2026-01-01 00:00:00'"),
 ])
 def test_every_changed_column_is_detected(app, log, column, value):
-    _drop_triggers()
+    drop_triggers()
     db.session.execute(text(f"UPDATE audit_entry SET {column} = {value} WHERE stream = 'main' AND seq = 3"))
     assert ("main", 3, "hash") in _broken(app)
 
 
 def test_an_entry_moved_to_another_stream_is_detected(app, log):
-    _drop_triggers()
+    drop_triggers()
     db.session.execute(text(f"UPDATE audit_entry SET stream = '{STREAM}', seq = 5 WHERE stream = 'main' AND seq = 6"))
     problems = _broken(app)
     assert (STREAM, 5, "hash") in problems
@@ -122,13 +114,13 @@ def test_an_entry_moved_to_another_stream_is_detected(app, log):
 
 
 def test_deleted_last_entries_are_detected(app, log):
-    _drop_triggers()
+    drop_triggers()
     db.session.execute(text("DELETE FROM audit_entry WHERE stream = 'main' AND seq >= 5"))
     assert _broken(app) == [("main", 6, "truncated")]
 
 
 def test_a_deleted_stream_is_detected(app, log):
-    _drop_triggers()
+    drop_triggers()
     db.session.execute(text(f"DELETE FROM audit_entry WHERE stream = '{STREAM}'"))
     assert _broken(app) == [(STREAM, 4, "truncated")]
 
@@ -137,13 +129,13 @@ def test_a_deleted_stream_is_detected(app, log):
 
 
 def test_a_deleted_middle_entry_is_detected(app, log):
-    _drop_triggers()
+    drop_triggers()
     db.session.execute(text("DELETE FROM audit_entry WHERE stream = 'main' AND seq = 3"))
     assert set(_broken(app)) == {("main", 4, "gap"), ("main", 4, "prev_hash")}
 
 
 def test_a_deleted_middle_entry_with_the_rest_renumbered_and_rehashed_is_detected(app, log):
-    _drop_triggers()
+    drop_triggers()
     db.session.execute(text("DELETE FROM audit_entry WHERE stream = 'main' AND seq = 3"))
     for seq in (4, 5, 6):
         db.session.execute(text("UPDATE audit_entry SET seq = :n WHERE stream = 'main' AND seq = :s"),
@@ -157,7 +149,7 @@ def test_a_deleted_middle_entry_with_the_rest_renumbered_and_rehashed_is_detecte
 
 
 def test_an_edit_with_every_later_hash_recomputed_is_detected(app, log):
-    _drop_triggers()
+    drop_triggers()
     db.session.execute(text("UPDATE audit_entry SET details = '{\"role\": \"admin\", \"i\": 2}' "
                             "WHERE stream = 'main' AND seq = 3"))
     _rehash_from(3)
@@ -168,7 +160,7 @@ def test_an_edit_with_every_later_hash_recomputed_is_detected(app, log):
 def test_an_edit_rehashed_by_the_old_rule_is_detected(app, log):
     """Marking the rewritten entries as hashed by the old, unkeyed rule does not help: a stream that is keyed stays
     keyed."""
-    _drop_triggers()
+    drop_triggers()
     db.session.execute(text("UPDATE audit_entry SET details = '{\"role\": \"admin\", \"i\": 2}' "
                             "WHERE stream = 'main' AND seq = 3"))
     db.session.execute(text("UPDATE audit_entry SET hash_version = 1 WHERE stream = 'main' AND seq >= 3"))
@@ -179,7 +171,7 @@ def test_an_edit_rehashed_by_the_old_rule_is_detected(app, log):
 def test_the_whole_log_rewritten_by_the_old_rule_is_detected(app, log):
     """Even rewritten from its first entry on (so that no keyed entry is left to contradict it), the log no longer
     matches its anchor."""
-    _drop_triggers()
+    drop_triggers()
     db.session.execute(text("UPDATE audit_entry SET details = '{\"role\": \"admin\", \"i\": 2}' "
                             "WHERE stream = 'main' AND seq = 3"))
     db.session.execute(text("UPDATE audit_entry SET hash_version = 1 WHERE stream = 'main'"))
@@ -193,7 +185,7 @@ def test_a_rewrite_by_someone_holding_the_key_is_detected_by_the_anchor(app, log
     from app.audit.domain import iso
     from app.audit.services import entry_mac
 
-    _drop_triggers()
+    drop_triggers()
     db.session.execute(text("UPDATE audit_entry SET details = '{\"role\": \"admin\", \"i\": 2}' "
                             "WHERE stream = 'main' AND seq = 3"))
     rows = _rows()
@@ -224,7 +216,7 @@ def _at(row: AuditEntry) -> str:
 
 
 def test_an_entry_appended_by_the_attacker_is_detected(app, log):
-    _drop_triggers()
+    drop_triggers()
     rows = _rows()
     _insert("main", 7, rows[-1].hash, _at(rows[-1]), version=2)
     _rehash_from(7)
@@ -232,7 +224,7 @@ def test_an_entry_appended_by_the_attacker_is_detected(app, log):
 
 
 def test_an_entry_appended_by_the_old_rule_is_detected(app, log):
-    _drop_triggers()
+    drop_triggers()
     rows = _rows()
     _insert("main", 7, rows[-1].hash, _at(rows[-1]), version=1)
     _rehash_from(7)
@@ -240,7 +232,7 @@ def test_an_entry_appended_by_the_old_rule_is_detected(app, log):
 
 
 def test_an_entry_inserted_in_the_middle_is_detected(app, log):
-    _drop_triggers()
+    drop_triggers()
     for seq in (6, 5, 4):  # make room for a new entry 4
         db.session.execute(text("UPDATE audit_entry SET seq = :n WHERE stream = 'main' AND seq = :s"),
                            {"n": seq + 1, "s": seq})
