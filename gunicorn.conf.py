@@ -16,7 +16,7 @@ wsgi_app = "wsgi:app"
 bind = "127.0.0.1:8000"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
-threads = 8
+threads = 8  # app.config gives each process as many pooled database connections
 
 # A worker that has not reported for ``timeout`` seconds is restarted (its threads keep reporting while one
 # streams a board); on a restart or shutdown, requests under way get ``graceful_timeout`` seconds to finish.

@@ -1,7 +1,8 @@
 """Appending to the audit log and verifying its hash chains.
 
 The log is made of **streams**, each its own hash chain: ``main`` for everything that names no stream, and one
-per busy area that asks for one (each competition: ``competitions.services.common.audit_stream``). Each entry
+per busy area that asks for one (each competition, and its judges' marks spread over a few more:
+``competitions.services.common.audit_stream``). Each entry
 stores its stream, its number in the stream (1, 2, 3 … without gaps), the hash of the stream's previous entry and
 its own hash — keyed, over every column (``app.audit.domain``) — so removing, reordering or editing any row breaks
 its chain from that row on, and nobody without ``AUDIT_HMAC_KEY`` can hash a forged row. What a chain cannot show
@@ -12,8 +13,8 @@ A transaction's entries are queued by ``record`` and appended together just befo
 Appends to one stream are serialized so two transactions never chain onto the same predecessor: SQLite's write
 transactions are BEGIN IMMEDIATE (one writer at a time anyway); PostgreSQL takes a transaction-scoped advisory lock
 per stream, at the append, so it is held only for the append and the COMMIT — not while the request builds its
-answer (every judge of a competition appends to its stream). Writers of different streams — judges of two
-competitions — never wait for each other.
+answer. Writers of different streams — judges of two competitions, or of one in different judge streams — never
+wait for each other.
 """
 
 from __future__ import annotations

@@ -46,11 +46,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, func, select
 from sqlalchemy.orm import Session
 from werkzeug.http import parse_etags
 
@@ -125,11 +126,12 @@ def _stored_version(app, competition_id: int) -> str:
     """What the database says of a board's freshness, read when the board is asked for — on a database other than
     SQLite ("" on SQLite, whose every commit ``_DataVersion`` already sees, and without a database).
 
-    One statement of two index seeks, and no write anywhere: the head of the competition's audit stream (every
-    service that changes what its board shows — marks and their confirmations, corrections, entries and codes, the
-    scheme, difficulty factors, the lifecycle and the freeze time, decoding, publication — appends to it in the same
-    transaction, ``competitions.services.common.audit_stream``) and the newest consent row of anyone (the published
-    board shows names per consent). So marks of one competition never wait on a shared version row, and a process
+    One statement of index seeks, and no write anywhere: the sum of the heads of the competition's audit streams
+    (every service that changes what its board shows — marks and their confirmations, corrections, entries and
+    codes, the scheme, difficulty factors, the lifecycle and the freeze time, decoding, publication — appends to one
+    of them in the same transaction, ``competitions.services.common.audit_streams``; a head only grows, so their sum
+    moves with every append) and the newest consent row of anyone (the published board shows names per consent). So
+    marks of one competition never wait on a shared version row, and a process
     serves another one's mark at its next request, whether or not there is Redis. Changes made around the services
     (SQL by hand, or a test writing rows) reach other processes through ``invalidate_board`` with Redis only."""
     reads = app.extensions.get(_STORED_KEY)
@@ -141,18 +143,28 @@ def _stored_version(app, competition_id: int) -> str:
         app.extensions[_STORED_KEY] = reads
     if not reads:
         return ""
-    from app.audit.services import stream_head
-    from app.people.consents import last_change
-    from competitions.services.common import audit_stream
+    from competitions.services.common import audit_streams
 
-    statement = select(stream_head(audit_stream(competition_id)), last_change())
+    streams = audit_streams(competition_id)
+    statement = _stored_version_statement(len(streams))
+    params = {f"s{i}": stream for i, stream in enumerate(streams)}
     if _has_app():
-        head, consent = db.session.execute(statement).one()
+        head, consent = db.session.execute(statement, params).one()
     else:
         with app.app_context():
-            head, consent = db.session.execute(statement).one()
+            head, consent = db.session.execute(statement, params).one()
             db.session.remove()
     return f"{head or 0}-{consent or 0}"
+
+
+@cache
+def _stored_version_statement(streams: int):
+    """The sum of the heads of ``streams`` streams (bound as ``s0``, ``s1`` …) and the newest consent. Built once."""
+    from app.audit.services import stream_head
+    from app.people.consents import last_change
+
+    heads = [func.coalesce(stream_head(bindparam(f"s{i}")), 0) for i in range(streams)]
+    return select(sum(heads[1:], heads[0]), last_change())
 
 
 class _DataVersion:

@@ -48,7 +48,25 @@ def _competition_statement(lock: str):
     return stmt
 
 
-def audit_stream(competition_id: int) -> str:
-    """The audit log's stream of a competition (``app.audit.services``): its judges, organizers and HR append to a
-    hash chain of its own, so writers of different competitions never wait for each other's audit appends."""
-    return f"competition:{competition_id}"
+JUDGE_STREAMS = 8
+"""How many audit streams a competition's judges' marks are spread over (by judge), beside its own stream."""
+
+
+def audit_stream(competition_id: int, judge_id: int | None = None) -> str:
+    """The audit log's stream of a competition (``app.audit.services``): its organizers, HR and chief judges append
+    to a hash chain of its own, so writers of different competitions never wait for each other's audit appends.
+
+    With ``judge_id``: the stream of that judge's marks (each revision, a clerk's paper entry, its confirmation,
+    the judge's score sheets), one of ``JUDGE_STREAMS`` streams of the competition chosen by the judge. A stream's
+    appends go one at a time (on PostgreSQL its lock is held from the append to the COMMIT), and at a venue every
+    judge marks at once: with one stream, 100 judges entering a mark a second each waited for its lock 37 ms at the
+    90th percentile (8 ms spread over eight), and the marks' p99 was 42–66 ms against 37 ms (``marks_open_loop`` on
+    PostgreSQL, 2026-12-08). A judge's own marks come one after another anyway."""
+    if judge_id is None:
+        return f"competition:{competition_id}"
+    return f"competition:{competition_id}:judges:{judge_id % JUDGE_STREAMS}"
+
+
+def audit_streams(competition_id: int) -> list[str]:
+    """Every audit stream of a competition: its own and its judges' (the live board's freshness reads their heads)."""
+    return [audit_stream(competition_id), *(audit_stream(competition_id, j) for j in range(JUDGE_STREAMS))]

@@ -1,5 +1,5 @@
 """The live board is never stale on PostgreSQL, with or without Redis: each board request reads what the database
-says changed (``board._stored_version``: the head of the competition's audit stream and the newest consent row),
+says changed (``board._stored_version``: the heads of the competition's audit streams and the newest consent row),
 so a worker serves a mark that another worker stored at its next request.
 
 Before, several workers on PostgreSQL without ``REDIS_URL`` each kept their own versions: one served the old board
@@ -21,12 +21,12 @@ from competitions.services import board
 
 
 @pytest.mark.no_transaction
-def test_the_stored_version_moves_with_the_competitions_audit_stream_and_any_consent(make_app, postgres_url):
+def test_the_stored_version_moves_with_the_competitions_audit_streams_and_any_consent(make_app, postgres_url):
     from app.audit.services import record
     from app.people.consents import record_consent
     from app.people.models import Worker
     from bench._competitions import build
-    from competitions.services.common import audit_stream
+    from competitions.services.common import JUDGE_STREAMS, audit_stream
     from tests.conftest import statements_run
 
     app = make_app(postgres_url)
@@ -46,6 +46,15 @@ def test_the_stored_version_moves_with_the_competitions_audit_stream_and_any_con
         db.session.commit()
         second = board._stored_version(app, cid)
         assert second != first
+        # each of the competition's judges' streams moves it too, one after another (a sum of heads never repeats)
+        seen = {first, second}
+        for judge_id in range(JUDGE_STREAMS + 1):
+            record("mark_submitted", target_type="mark", target_id=3, stream=audit_stream(cid, judge_id))
+            db.session.commit()
+            now = board._stored_version(app, cid)
+            assert now not in seen, f"judge {judge_id}'s stream"
+            seen.add(now)
+        second = now
         worker = db.session.scalar(select(Worker).limit(1))
         record_consent(worker, "publicity", True, actor_id=None)
         db.session.commit()

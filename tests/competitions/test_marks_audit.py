@@ -70,3 +70,20 @@ def test_entries_are_appended_at_the_commit_and_a_rollback_appends_nothing(app_c
 def test_a_read_of_the_log_sees_the_transactions_entries(app_ctx):
     record("test_seen", target_type="t", target_id=1)
     assert db.session.query(AuditEntry).filter(AuditEntry.action == "test_seen").count() == 1
+
+
+def test_a_judges_marks_chain_in_that_judges_stream_of_the_competition(mw):  # noqa: F811
+    """Judges of one competition append to ``JUDGE_STREAMS`` streams of their own (by judge), so a venue's judges do
+    not queue for one chain's append lock; the competition's own stream keeps everything else."""
+    from competitions.services.common import JUDGE_STREAMS, audit_stream, audit_streams
+
+    cid = mw.competition.id
+    assert len(set(audit_streams(cid))) == JUDGE_STREAMS + 1
+    for judge in ("j2", "j3"):
+        response = mw.post(judge, "/marks", [item("K101", mw.a1.id, "3")])
+        assert response.status_code == 200, response.get_json()
+    by_judge = {e.actor_id: e.stream for e in mw.audit("mark_submitted")}
+    assert by_judge == {mw.users[j].id: audit_stream(cid, mw.users[j].id) for j in ("j2", "j3")}
+    assert set(by_judge.values()) <= set(audit_streams(cid)) - {audit_stream(cid)}
+    assert audit_stream(cid, 3) == audit_stream(cid, 3 + JUDGE_STREAMS) != audit_stream(cid, 4)
+    assert verify_chain()[1] == []

@@ -292,7 +292,8 @@ def store_revision(competition: Competition, target: Target, value, *, actor: Us
             "competition_id": competition.id, "code": target.code, "aspect_id": target.aspect_id,
             "judge_id": target.judge_id, "revision": mark.revision, "old": text_of(current.value) if current else None,
             "new": text_of(value), "confirmed": confirmed_by is not None, "reason": reason,
-        }, actor=actor, target_type=Mark.__tablename__, target_id=mark.id, stream=audit_stream(competition.id))
+        }, actor=actor, target_type=Mark.__tablename__, target_id=mark.id,
+           stream=audit_stream(competition.id, target.judge_id))
         return STORED, mark
     raise Conflict(_l("The mark changed at the same time elsewhere; please send it again."), code="retry")
 

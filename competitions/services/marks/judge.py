@@ -134,5 +134,5 @@ def submit_sheet(actor: User, competition_id: int, module_id: int, code: str) ->
             ScoreSheet.entry_id == entry.id, ScoreSheet.module_id == module.id, ScoreSheet.judge_id == actor.id))
         return SheetResult(module.id, code, sheet.submitted_at, False)
     record("score_sheet_submitted", sheet, {"competition_id": competition.id, "module_id": module.id, "code": code},
-           stream=audit_stream(competition.id))
+           stream=audit_stream(competition.id, actor.id))
     return SheetResult(module.id, code, sheet.submitted_at, True)

@@ -363,7 +363,7 @@ def confirm_mark(actor: User, competition_id: int, mark_id: int) -> Mark:
     record("mark_confirmed", mark, {"competition_id": competition.id, "code": codes.get(mark.entry_id),
                                     "aspect_id": mark.aspect_id, "judge_id": mark.judge_id, "revision": mark.revision,
                                     "value": text_of(mark.value), "entered_by_id": mark.entered_by_id},
-           stream=audit_stream(competition.id))
+           stream=audit_stream(competition.id, mark.judge_id))
     return mark
 
 
