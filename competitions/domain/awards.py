@@ -1,9 +1,12 @@
 """Awards: combinable strategies applied to a ranking (``ranking.rank``).
 
 Count-based strategies (proportional, fixed counts) cut the ranked field at cumulative positions: with counts
-1 / 2 / 3 the boundaries are after positions 1, 3 and 6. An entry gets the best tier whose boundary its rank is
-within (rank ≤ boundary), so entries tied on a boundary all get the better award and the following tier starts
-after them (it may end up smaller; boundaries do not move).
+1 / 2 / 3 the boundaries are after positions 1, 3 and 6. A proportional tier's count is its share of the ranked
+field, rounded as configured; by default (``at_least_one``) a tier with a share gets at least one award when the
+field has at least as many entrants as such tiers — so with 8 entrants and 10 / 20 / 30 % rounded down (0 / 1 / 2)
+the winner still gets 一等奖 (1 / 1 / 2), not 二等奖 beside an empty first tier. An entry gets the best tier whose
+boundary its rank is within (rank ≤ boundary), so entries tied on a boundary all get the better award and the
+following tier starts after them (it may end up smaller; boundaries do not move).
 
 Medals go by rank: rank 1 gold, rank 2 silver, rank 3 bronze. Equal ranks share a medal and the next medal is
 skipped (ranks 1, 1, 3 → gold, gold, bronze: two golds, no silver). Minimum field (WorldSkills Russia practice):
@@ -57,7 +60,8 @@ MEDALS = (AwardCode.GOLD, AwardCode.SILVER, AwardCode.BRONZE)
 
 @dataclass(frozen=True, kw_only=True)
 class ProportionalAwards:
-    """Tiers as (code, percent of ranked entrants); each tier's count is rounded on its own."""
+    """Tiers as (code, percent of ranked entrants); each tier's count is rounded on its own, then raised to 1 for
+    every tier with a share when ``at_least_one`` and the field has at least as many entrants as such tiers."""
 
     tiers: tuple[tuple[str, Decimal], ...] = (
         (AwardCode.FIRST_PRIZE, Decimal(10)),
@@ -65,9 +69,12 @@ class ProportionalAwards:
         (AwardCode.THIRD_PRIZE, Decimal(30)),
     )
     rounding: Rounding = Rounding.FLOOR
+    at_least_one: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rounding", Rounding(self.rounding))
+        if not isinstance(self.at_least_one, bool):
+            raise TypeError("at_least_one must be a bool")
         tiers = tuple((str(code), require_decimal(pct, "percent")) for code, pct in self.tiers)
         object.__setattr__(self, "tiers", tiers)
         if any(pct < 0 for _, pct in tiers):
@@ -76,7 +83,12 @@ class ProportionalAwards:
             raise DomainRuleError("invalid_award_config", "shares_above_100")
 
     def counts(self, field_size: int) -> tuple[int, ...]:
-        return tuple(round_count(Fraction(field_size) * exact(pct) / 100, self.rounding) for _, pct in self.tiers)
+        counts = [round_count(Fraction(field_size) * exact(pct) / 100, self.rounding) for _, pct in self.tiers]
+        shared = [i for i, (_, pct) in enumerate(self.tiers) if pct > 0]
+        if self.at_least_one and shared and field_size >= len(shared):
+            for i in shared:
+                counts[i] = max(counts[i], 1)
+        return tuple(counts)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -2,7 +2,8 @@
 ``promotion_bands``) and their conversion to the engine's dataclasses. Decimals travel as strings.
 
     tie_break        [["completion_time", "asc"], ["module_kind:practical", "desc"], ["module_kind:theory", "desc"]]
-    award_rules      [{"type": "proportional", "tiers": [["first_prize", "10"], …], "rounding": "floor"},
+    award_rules      [{"type": "proportional", "tiers": [["first_prize", "10"], …], "rounding": "floor",
+                       "at_least_one": true},
                       {"type": "fixed", "tiers": [["first_prize", 2], ["second_prize", 4], ["third_prize", 6]]},
                       {"type": "medals", "codes": ["gold", "silver", "bronze"], "min_field": [4, 5, 6]},
                       {"type": "threshold", "min_total": "700", "code": "medallion_for_excellence",
@@ -51,6 +52,12 @@ def tie_break_to_json(chain: Sequence[TieBreakKey]) -> list[list[str]]:
     return [[key, direction] for key, direction in chain]
 
 
+def _flag(value: Any, name: str, index: int) -> bool:
+    if not isinstance(value, bool):
+        raise DomainRuleError("invalid_config", "award_rule_shape", index=index, error=f"{name} must be true or false")
+    return value
+
+
 def award_rules_from_json(data: Sequence[Any]) -> tuple[AwardStrategy, ...]:
     out: list[AwardStrategy] = []
     for i, rule in enumerate(data):
@@ -62,6 +69,7 @@ def award_rules_from_json(data: Sequence[Any]) -> tuple[AwardStrategy, ...]:
                 out.append(ProportionalAwards(
                     tiers=tuple((str(code), _decimal(pct, "percent")) for code, pct in rule["tiers"]),
                     rounding=rule.get("rounding", "floor"),
+                    at_least_one=_flag(rule.get("at_least_one", True), "at_least_one", i),
                 ))
             elif kind == "fixed":
                 out.append(FixedCountAwards(tiers=tuple((str(code), n) for code, n in rule["tiers"])))
@@ -85,7 +93,7 @@ def award_rules_to_json(strategies: Sequence[AwardStrategy]) -> list[dict[str, A
     for s in strategies:
         if isinstance(s, ProportionalAwards):
             out.append({"type": "proportional", "tiers": [[c, _dec_str(p)] for c, p in s.tiers],
-                        "rounding": str(s.rounding)})
+                        "rounding": str(s.rounding), "at_least_one": s.at_least_one})
         elif isinstance(s, FixedCountAwards):
             out.append({"type": "fixed", "tiers": [[c, n] for c, n in s.tiers]})
         elif isinstance(s, MedalAwards):

@@ -364,6 +364,7 @@ def rules_state(document: dict[str, Any]) -> dict[str, Any]:
     state = {
         "tb": [{"key": key, "dir": direction} for key, direction in document["tie_break"]],
         "prop": {"on": "proportional" in by_type, "rounding": (by_type.get("proportional") or {}).get("rounding", "floor"),
+                 "at_least_one": (by_type.get("proportional") or {}).get("at_least_one", True),
                  "tiers": _tier_rows(by_type.get("proportional"),
                                      [("first_prize", "10"), ("second_prize", "20"), ("third_prize", "30")])},
         "fixed": {"on": "fixed" in by_type,
@@ -398,6 +399,7 @@ def parse_rules_form(form: MultiDict, kept: list[dict[str, Any]]) -> dict[str, A
     state = {
         "tb": rows("tb", ("key", "dir")),
         "prop": {"on": bool(form.get("prop-on")), "rounding": form.get("prop-rounding", "floor"),
+                 "at_least_one": bool(form.get("prop-at-least-one")),
                  "tiers": rows("prop", ("code", "value"))},
         "fixed": {"on": bool(form.get("fixed-on")), "tiers": rows("fixed", ("code", "value"))},
         "medals": {"on": bool(form.get("medals-on")), "codes": ["gold", "silver", "bronze"],
@@ -465,7 +467,8 @@ def rules_from_state(state: dict[str, Any], tie_break_keys: set[str]) -> tuple[d
         rounding = state["prop"]["rounding"]
         if rounding not in dict(ROUNDINGS):
             err("prop", _("Choose how counts are rounded."))
-        award_rules.append({"type": "proportional", "tiers": tiers("prop", whole=False), "rounding": rounding})
+        award_rules.append({"type": "proportional", "tiers": tiers("prop", whole=False), "rounding": rounding,
+                            "at_least_one": state["prop"]["at_least_one"]})
         where["award_rules"].append("prop")
     if state["fixed"]["on"]:
         award_rules.append({"type": "fixed", "tiers": tiers("fixed", whole=True)})

@@ -383,6 +383,9 @@ class SetupAwardRuleSchema(ma.Schema):
     tiers = List(_Pair(), validate=ma.validate.Length(min=1, max=20), metadata={
         "description": 'proportional: [[code, "percent"], …]; fixed: [[code, count], …]'})
     rounding = Text(validate=ma.validate.OneOf(["floor", "ceil", "half_up"]))
+    at_least_one = ma.fields.Boolean(metadata={
+        "description": "proportional: every tier with a share gets at least one award when the field has at least "
+                       "as many entrants as such tiers (default true: the winner always gets the first tier)"})
     codes = List(TrimmedString(validate=ma.validate.Length(min=1, max=64)), validate=ma.validate.Length(equal=3))
     min_field = List(Int(strict=True), validate=ma.validate.Length(equal=3))
     min_total = ExactDecimal()
@@ -394,7 +397,7 @@ class SetupAwardRuleSchema(ma.Schema):
         kind = data.get("type")
         required = {"proportional": ("tiers",), "fixed": ("tiers",), "threshold": ("min_total",)}.get(kind, ())
         errors = {name: ["Missing data for required field."] for name in required if name not in data}
-        allowed = {"proportional": {"tiers", "rounding"}, "fixed": {"tiers"}, "medals": {"codes", "min_field"},
+        allowed = {"proportional": {"tiers", "rounding", "at_least_one"}, "fixed": {"tiers"}, "medals": {"codes", "min_field"},
                    "threshold": {"min_total", "code", "unless"}}.get(kind, set()) | {"type"}
         for name in data:
             if name not in allowed:

@@ -11,7 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from competitions import domain as d
@@ -742,18 +742,60 @@ def test_proportional_awards_10_20_30_percent():
     assert codes == [(FIRST,)] * 2 + [(SECOND,)] * 4 + [(THIRD,)] * 6 + [()] * 8
 
 
-@pytest.mark.parametrize(("field", "rounding", "counts"), [
-    (20, "floor", (2, 4, 6)),
-    (15, "floor", (1, 3, 4)),
-    (15, "ceil", (2, 3, 5)),
-    (15, "half_up", (2, 3, 5)),  # 1.5 → 2, 3, 4.5 → 5
-    (7, "floor", (0, 1, 2)),
-    (7, "ceil", (1, 2, 3)),
-    (7, "half_up", (1, 1, 2)),  # 0.7 → 1, 1.4 → 1, 2.1 → 2
-    (0, "ceil", (0, 0, 0)),
+@pytest.mark.parametrize(("field", "rounding", "counts", "strict_counts"), [
+    # strict_counts: at_least_one=False, each share rounded and nothing more
+    (20, "floor", (2, 4, 6), (2, 4, 6)),
+    (15, "floor", (1, 3, 4), (1, 3, 4)),
+    (15, "ceil", (2, 3, 5), (2, 3, 5)),
+    (15, "half_up", (2, 3, 5), (2, 3, 5)),  # 1.5 → 2, 3, 4.5 → 5
+    (8, "floor", (1, 1, 2), (0, 1, 2)),  # found in use: 0.8 → 0 gave the winner 二等奖 and nobody 一等奖
+    (7, "floor", (1, 1, 2), (0, 1, 2)),
+    (7, "ceil", (1, 2, 3), (1, 2, 3)),
+    (7, "half_up", (1, 1, 2), (1, 1, 2)),  # 0.7 → 1, 1.4 → 1, 2.1 → 2
+    (3, "floor", (1, 1, 1), (0, 0, 0)),  # as many entrants as tiers: one each
+    (2, "floor", (0, 0, 0), (0, 0, 0)),  # fewer entrants than tiers: the shares alone
+    (0, "ceil", (0, 0, 0), (0, 0, 0)),
 ])
-def test_proportional_rounding(field, rounding, counts):
+def test_proportional_rounding(field, rounding, counts, strict_counts):
     assert ProportionalAwards(rounding=rounding).counts(field) == counts
+    assert ProportionalAwards(rounding=rounding, at_least_one=False).counts(field) == strict_counts
+
+
+def test_a_tier_without_a_share_stays_empty_when_the_others_get_at_least_one():
+    awards = ProportionalAwards(tiers=((FIRST, Decimal(0)), (SECOND, Decimal(20)), (THIRD, Decimal(30))))
+    assert awards.counts(2) == (0, 1, 1)
+    assert awards.counts(1) == (0, 0, 0)
+
+
+@given(field=st.integers(min_value=0, max_value=120),
+       shares=st.lists(st.integers(min_value=0, max_value=40), min_size=1, max_size=4),
+       rounding=st.sampled_from(["floor", "ceil", "half_up"]))
+def test_at_least_one_only_raises_empty_tiers_and_the_winner_gets_the_first(field, shares, rounding):
+    assume(sum(shares) <= 100)
+    tiers = tuple((f"tier{i}", Decimal(p)) for i, p in enumerate(shares))
+    lenient = ProportionalAwards(tiers=tiers, rounding=rounding).counts(field)
+    strict = ProportionalAwards(tiers=tiers, rounding=rounding, at_least_one=False).counts(field)
+    shared = [i for i, p in enumerate(shares) if p > 0]
+    for i, (a, b) in enumerate(zip(lenient, strict, strict=True)):
+        assert a == b or (b == 0 and a == 1 and i in shared and field >= len(shared))
+    if shared and field >= len(shared):
+        assert all(lenient[i] >= 1 for i in shared)
+        result = ranked_field(*range(1000, 1000 - field, -1))  # distinct totals: rank 1 is one entrant
+        given_awards = d.assign_awards(result, [ProportionalAwards(tiers=tiers, rounding=rounding)])
+        assert given_awards[result[0].entry_id] == (tiers[shared[0]][0],)
+
+
+def test_award_rules_json_keeps_at_least_one_and_defaults_to_it():
+    from competitions.domain.config import award_rules_from_json, award_rules_to_json
+
+    [default] = award_rules_from_json([{"type": "proportional", "tiers": [["first_prize", "10"]]}])
+    assert default.at_least_one is True
+    [strict] = award_rules_from_json([{"type": "proportional", "tiers": [["first_prize", "10"]],
+                                       "at_least_one": False}])
+    assert strict.at_least_one is False
+    assert award_rules_to_json([strict])[0]["at_least_one"] is False
+    with pytest.raises(d.DomainRuleError):
+        award_rules_from_json([{"type": "proportional", "tiers": [["first_prize", "10"]], "at_least_one": "yes"}])
 
 
 def test_proportional_ties_on_a_boundary_all_get_the_better_award():

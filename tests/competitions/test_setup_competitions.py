@@ -26,7 +26,7 @@ def test_organizer_creates_a_draft_with_default_rules(setup):
     rules = setup.get(f"/api/v1/competitions/{cid}/rules").get_json()
     assert rules["tie_break"] == [["completion_time", "asc"], ["module_kind:practical", "desc"],
                                   ["module_kind:theory", "desc"]]
-    assert rules["award_rules"] == [{"type": "proportional", "rounding": "floor",
+    assert rules["award_rules"] == [{"type": "proportional", "rounding": "floor", "at_least_one": True,
                                      "tiers": [["first_prize", "10"], ["second_prize", "20"], ["third_prize", "30"]]}]
     assert rules["promotion_bands"] == []
     created = setup.audit("competition_created", cid)

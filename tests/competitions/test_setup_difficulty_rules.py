@@ -126,7 +126,8 @@ def test_rules_round_trip_and_engine_objects(setup):
             {"type": "medals", "codes": ["gold", "silver", "bronze"], "min_field": [4, 5, 6]},
             {"type": "threshold", "min_total": 70.5, "code": "medallion_for_excellence", "unless": ["gold"]},
             {"type": "fixed", "tiers": [["first_prize", 2], ["second_prize", 4], ["third_prize", 6]]},
-            {"type": "proportional", "tiers": [["first_prize", "12.5"], ["second_prize", 20]], "rounding": "half_up"},
+            {"type": "proportional", "tiers": [["first_prize", "12.5"], ["second_prize", 20]], "rounding": "half_up",
+             "at_least_one": False},
         ],
         "promotion_bands": [
             {"first_rank": 1, "last_rank": 5, "action": "up_one_level", "title": "national_technical_expert"},
@@ -139,6 +140,7 @@ def test_rules_round_trip_and_engine_objects(setup):
     assert stored["tie_break"] == rules["tie_break"]
     assert stored["award_rules"][1]["min_total"] == "70.5"
     assert stored["award_rules"][3]["tiers"] == [["first_prize", "12.5"], ["second_prize", "20"]]
+    assert stored["award_rules"][3]["at_least_one"] is False
     assert stored["promotion_bands"][1] == {"first_rank": 6, "last_rank": 20, "action": "to_level", "target_level": 3}
     assert setup.put(url(cid, "/rules"), stored).get_json() == stored  # GET → PUT round trip
     config = services.rules_config(setup.competition(cid))
@@ -175,6 +177,10 @@ INVALID_RULES = [
     ({"award_rules": [{"type": "fixed", "tiers": [["first_prize", "2.5"]]}]}, ["award_rules[0].tiers[0]"]),
     ({"award_rules": [{"type": "fixed", "tiers": [["first_prize", -2]]}]}, ["award_rules[0]"]),
     ({"award_rules": [{"type": "fixed"}]}, ["award_rules[0].tiers"]),
+    ({"award_rules": [{"type": "fixed", "tiers": [["first_prize", 2]], "at_least_one": True}]},
+     ["award_rules[0].at_least_one"]),
+    ({"award_rules": [{"type": "proportional", "tiers": [["first_prize", "10"]], "at_least_one": "maybe"}]},
+     ["award_rules[0].at_least_one"]),
     ({"award_rules": [{"type": "medals", "min_field": [0, 5, 6]}]}, ["award_rules[0]"]),
     ({"award_rules": [{"type": "medals", "min_total": "80"}]}, ["award_rules[0].min_total"]),
     ({"award_rules": [{"type": "threshold"}]}, ["award_rules[0].min_total"]),

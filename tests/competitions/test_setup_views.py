@@ -518,6 +518,7 @@ def test_rules_page_shows_defaults_and_saves_every_shape(setup, web):
     web.as_("organizer")
     page = text(web.get(f"/competitions/{cid}/rules"))
     assert 'name="prop-on" value="1" checked' in page and 'value="completion_time" selected' in page
+    assert 'name="prop-at-least-one" value="1" checked' in page  # the winner gets the first tier, by default
     data = {
         "appeal_window_minutes": "90", "board_freeze_at": "2026-05-03T15:30", "conflict_same_chain": "y",
         "tb-0-key": f"module:{module_id}", "tb-0-dir": "desc", "tb-1-key": "completion_time", "tb-1-dir": "asc",
@@ -535,7 +536,8 @@ def test_rules_page_shows_defaults_and_saves_every_shape(setup, web):
     c = setup.competition(cid)
     assert c.tie_break == [[f"module:{module_id}", "desc"], ["completion_time", "asc"]]
     assert c.award_rules == [
-        {"type": "proportional", "tiers": [["first_prize", "15"], ["second_prize", "25"]], "rounding": "half_up"},
+        {"type": "proportional", "tiers": [["first_prize", "15"], ["second_prize", "25"]], "rounding": "half_up",
+         "at_least_one": False},  # (its box left unticked)
         {"type": "fixed", "tiers": [["first_prize", 2]]},
         {"type": "medals", "codes": ["gold", "silver", "bronze"], "min_field": [4, 5, 6]},
         {"type": "threshold", "min_total": "700.5", "code": "medallion_for_excellence", "unless": ["gold", "silver"]},
