@@ -20,6 +20,7 @@ from .awards import (
     Rounding,
     ThresholdAward,
     assign_awards,
+    empty_tiers,
     round_count,
 )
 from .common import DomainRuleError, Id, Number, exact, quantize_total, require_decimal, round_half_up
@@ -169,6 +170,7 @@ __all__ = [
     "allowed_registration_events",
     "aspect_points",
     "assign_awards",
+    "empty_tiers",
     "check_bands",
     "check_scheme",
     "default_threshold",

@@ -19,7 +19,7 @@ and who got none of the ``unless`` codes; they are applied after every other str
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -173,6 +173,25 @@ def _medals(ranked: Sequence[RankedEntry], config: MedalAwards) -> dict[Id, str]
     return out
 
 
+def empty_tiers(strategies: Sequence[AwardStrategy], awards: Mapping[Id, Sequence[str]], field_size: int
+                ) -> tuple[str, ...]:
+    """The codes of count-based tiers (a proportional share or a fixed count above 0) that nobody got in ``awards``
+    (``assign_awards``' result) although ``field_size`` entrants are ranked: what the organizer is warned of before
+    publishing. Strict shares of a small field round a tier down to nobody (``at_least_one`` off, or fewer entrants
+    than tiers), and a tie on the boundary before a tier can empty it (two tied firsts take a one-place first tier,
+    and with one place in the second, rank 3 is past its boundary)."""
+    if field_size <= 0:
+        return ()
+    given = {code for codes in awards.values() for code in codes}
+    out: list[str] = []
+    for strategy in strategies:
+        if isinstance(strategy, ProportionalAwards | FixedCountAwards):
+            for code, share in strategy.tiers:
+                if share > 0 and code not in given and code not in out:
+                    out.append(code)
+    return tuple(out)
+
+
 def assign_awards(ranking: Iterable[RankedEntry], strategies: Sequence[AwardStrategy]) -> dict[Id, tuple[str, ...]]:
     """Award codes per entry (every entry of the ranking is a key; unranked entries get none).
 
@@ -216,5 +235,6 @@ __all__ = [
     "Rounding",
     "ThresholdAward",
     "assign_awards",
+    "empty_tiers",
     "round_count",
 ]

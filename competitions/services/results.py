@@ -40,13 +40,17 @@ from app.people.models import ConsentPurpose, Worker
 from app.tabular import Sheet, xlsx_bytes
 from competitions.domain import (
     DomainRuleError,
+    FixedCountAwards,
+    MedalAwards,
     ModuleSpec,
+    ProportionalAwards,
     RankedEntry,
     ResultStatus,
     Scheme,
     Standing,
     assign_awards,
     award_rules_from_json,
+    empty_tiers,
     promotion_bands_from_json,
     quantize_total,
     rank,
@@ -323,6 +327,28 @@ def review_results(actor: User, competition_id: int) -> dict[str, Any]:
     require_organizer(actor)
     results = compute_results(competition_id)
     return results.as_dict(identities=results.decoded)
+
+
+def award_summary(competition: Competition, results: dict[str, Any]) -> dict[str, Any]:
+    """What ``results`` (``review_results``) award, for the organizer to check before publishing: how many entries
+    get each award (in the order of the rules), and the count-based tiers that should give one yet give none
+    (``empty_tiers``: e.g. strict shares of a small field, or a tie before a one-place tier)."""
+    strategies = award_rules_from_json(competition.award_rules or [])
+    given = {i: [a["code"] for a in e["awards"]] for i, e in enumerate(results["entries"])}  # (ids: once decoded)
+    counts: dict[str, int] = {}
+    for strategy in strategies:
+        if isinstance(strategy, ProportionalAwards | FixedCountAwards):
+            codes = [c for c, _ in strategy.tiers]
+        else:
+            codes = list(strategy.codes) if isinstance(strategy, MedalAwards) else [strategy.code]
+        for code in codes:
+            counts.setdefault(code, 0)
+    for codes in given.values():
+        for code in codes:
+            counts[code] = counts.get(code, 0) + 1
+    field_size = sum(1 for e in results["entries"] if e["rank"] is not None)
+    return {"counts": [{"code": c, "label": award_label(c), "entries": n} for c, n in counts.items()],
+            "empty": [{"code": c, "label": award_label(c)} for c in empty_tiers(strategies, given, field_size)]}
 
 
 # --- decoding --------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from flask import Blueprint, flash, redirect, render_template, request, send_fil
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from wtforms import HiddenField, TextAreaField
+from wtforms import BooleanField, HiddenField, TextAreaField
 from wtforms.validators import Length
 
 from app.accounts.forms import EmptyForm
@@ -73,6 +73,8 @@ def results_labels() -> dict:
 
 class PublishForm(Form):
     reason = TextAreaField(_l("Reason for the correction"), validators=[Length(max=2000)])
+    # The organizer confirms the award counts shown beside the box (a publication cannot be taken back).
+    awards_checked = BooleanField(_l("I have checked the award counts"))
 
 
 class PromotionDecisionForm(Form):
@@ -128,6 +130,7 @@ def review(competition_id: int):
         "competitions/results/review.html", competition=competition, results=results, problem=problem,
         modules=modules, unlocked=unlocked, versions=versions, promotions=promotions,
         blockers=_publish_blockers(competition, results, problem),
+        awards=services.award_summary(competition, results) if results else None,
         form=PublishForm(), button_form=EmptyForm())
 
 
@@ -158,6 +161,9 @@ def decode(competition_id: int):
 @roles_required(*ORGANIZERS)
 def publish(competition_id: int):
     form = _valid(PublishForm())
+    if not form.awards_checked.data:
+        raise DomainError(_("Check the award counts and tick the box before publishing."), code="awards_unchecked",
+                          status=422)
     version = services.publish(current_user, competition_id, form.reason.data or "")
     flash(_("Version %(version)d of the results is published.", version=version.version), "success")
     return redirect(url_for("competitions_results.version", competition_id=competition_id, number=version.version))

@@ -785,6 +785,21 @@ def test_at_least_one_only_raises_empty_tiers_and_the_winner_gets_the_first(fiel
         assert given_awards[result[0].entry_id] == (tiers[shared[0]][0],)
 
 
+@pytest.mark.parametrize(("totals", "strategy", "empty"), [
+    ((100, 90, 80, 70, 60, 50, 40, 30), ProportionalAwards(at_least_one=False), (FIRST,)),  # 0 / 1 / 2
+    ((), ProportionalAwards(), ()),  # nobody ranked: nothing to warn of
+    ((100, 90, 80, 70, 60, 50, 40, 30), ProportionalAwards(), ()),  # 1 / 1 / 2
+    ((100, 100, 80), FixedCountAwards(tiers=((FIRST, 1), (SECOND, 1), (THIRD, 1))), (SECOND,)),  # a tie takes 2
+    ((100, 90), ProportionalAwards(), (FIRST, SECOND, THIRD)),  # fewer entrants than tiers: the shares alone
+    ((100, 90, 80), MedalAwards(), ()),  # medals go by the minimum field, not by counts
+    ((100, 90, 80), FixedCountAwards(tiers=((FIRST, 1), (SECOND, 0), (THIRD, 1))), ()),  # no place: not owed
+])
+def test_empty_tiers_names_count_tiers_owed_an_award_that_nobody_got(totals, strategy, empty):
+    result = ranked_field(*totals)
+    awards = d.assign_awards(result, [strategy])
+    assert d.empty_tiers([strategy], awards, len(result)) == empty
+
+
 def test_award_rules_json_keeps_at_least_one_and_defaults_to_it():
     from competitions.domain.config import award_rules_from_json, award_rules_to_json
 

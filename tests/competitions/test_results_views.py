@@ -102,7 +102,13 @@ def test_decode_then_publish_then_correct(rw):  # noqa: F811
     assert "Promote to" in html and "National technical expert" in html
     assert rw.audit("competition_decode")
 
+    # the organizer confirms the award counts shown beside the button; without the tick nothing is published
+    awards = html[html.index('id="awards"'):html.index('id="publish"')]
+    assert "First prize 1 entries" in awards and "Medallion for excellence" in awards, awards
+    assert 'name="awards_checked"' in html and "I have checked the award counts: First prize 1" in html
     resp = b.post("/publish")
+    assert resp.status_code == 422 and versions(rw) == 0
+    resp = b.post("/publish", {"awards_checked": "y"})
     assert resp.status_code == 302
     assert resp.headers["Location"].endswith(f"/competitions/{rw.competition.id}/results/versions/1")
     assert versions(rw) == 1
@@ -116,15 +122,15 @@ def test_decode_then_publish_then_correct(rw):  # noqa: F811
     # a correction without a reason is refused and writes nothing
     rw.mark("A104", rw.p2, "j1", 20)
     db.session.commit()
-    resp = b.post("/publish", {"reason": "  "})
+    resp = b.post("/publish", {"reason": "  ", "awards_checked": "y"})
     assert resp.status_code == 422
     assert versions(rw) == 1
-    resp = b.post("/publish", {"reason": "x" * 2001})
+    resp = b.post("/publish", {"reason": "x" * 2001, "awards_checked": "y"})
     assert resp.status_code == 422 and versions(rw) == 1
     html = b.get().get_data(as_text=True)
     assert "Publish a correction" in html and 'name="reason"' in html
 
-    resp = b.post("/publish", {"reason": "申诉复核改判"})
+    resp = b.post("/publish", {"reason": "申诉复核改判", "awards_checked": "y"})
     assert resp.status_code == 302 and versions(rw) == 2
     v1 = b.get("/versions/1").get_data(as_text=True)
     assert "This version is superseded by version 2" in v1 and "55.33" in v1
@@ -144,7 +150,7 @@ def test_publish_is_refused_with_reasons_when_not_ready(rw):  # noqa: F811
     html = b.get().get_data(as_text=True)
     assert "Close scoring first" in html
     assert "Some marks are missing" in html and "Some entries lack marks: A104." in html
-    resp = b.post("/publish")
+    resp = b.post("/publish", {"awards_checked": "y"})
     assert resp.status_code == 409
     assert versions(rw) == 0
 
@@ -177,7 +183,7 @@ def test_pdf_sheet_of_each_version(rw):  # noqa: F811
     rw.ready_to_publish()
     b = Browser(rw, "organizer")
     assert b.get("/versions/1/sheet.pdf").status_code == 404  # nothing published yet
-    b.post("/publish")
+    b.post("/publish", {"awards_checked": "y"})
     resp = b.get("/versions/1/sheet.pdf")
     assert resp.status_code == 200 and resp.mimetype == "application/pdf" and resp.data.startswith(b"%PDF")
     assert "attachment" in resp.headers["Content-Disposition"]
@@ -256,3 +262,24 @@ def test_review_explains_an_invalid_scheme_instead_of_failing(rw):  # noqa: F811
     assert resp.status_code == 200
     assert "The marking scheme is invalid; results cannot be computed." in html
     assert "Completeness" in html and "Not locked" in html
+
+
+def test_the_page_warns_of_an_award_tier_nobody_gets(rw):  # noqa: F811
+    """Found in use: strict shares of a small field leave 一等奖 empty; the page says so before publishing."""
+    rw.ready_to_publish()
+    rw.competition.award_rules = [{"type": "proportional", "tiers": [["first_prize", "10"], ["second_prize", "20"],
+                                                                     ["third_prize", "30"]], "at_least_one": False}]
+    db.session.commit()
+    html = Browser(rw, "organizer").get().get_data(as_text=True)
+    awards = html[html.index('id="awards"'):html.index('id="publish"')]
+    assert "Nobody gets First prize" in awards and "Nobody gets Second prize" in awards
+    assert "Nobody gets Third prize" not in awards and "Third prize 1 entries" in awards
+    rw.competition.award_rules = [{"type": "proportional", "tiers": [["first_prize", "10"], ["second_prize", "20"],
+                                                                     ["third_prize", "30"]]}]
+    db.session.commit()
+    html = Browser(rw, "organizer").get().get_data(as_text=True)
+    awards = html[html.index('id="awards"'):html.index('id="publish"')]
+    # the default gives each tier one place (1 / 1 / 1): A101 first, A102 and A103 tied second take the second
+    # tier's place and the third's boundary (rank 3); A104 is rank 4, so the third tier is empty, and said so
+    assert "First prize 1 entries" in awards and "Second prize 2 entries" in awards
+    assert "Nobody gets Third prize" in awards and "Nobody gets First prize" not in awards
