@@ -151,8 +151,8 @@ class PublicCertificateSchema(ma.Schema):
     issued_at = ma.fields.String(metadata={"description": "YYYY-MM-DD"})
     valid_until = ma.fields.String(allow_none=True)
     status_label = ma.fields.String()
-    revoked_at = ma.fields.String(allow_none=True)
-    revoked_reason = ma.fields.String(allow_none=True)
+    revoked_at = ma.fields.String(allow_none=True, metadata={
+        "description": "YYYY-MM-DD in Asia/Shanghai (the reason is for the holder and the issuer only)"})
     key_id = ma.fields.String()
 
 

@@ -2,8 +2,9 @@
 
 Used by the public page ``/v/<serial>``, the JSON API, the manual lookup (serial + full name) and
 ``flask certs verify``. What leaves this module for the public is :meth:`Verification.public_dict`: the
-steps, the masked name, achievement, issuer, dates, status (and the revocation reason), and the serial of a
-correction — never the ID number, its hash, the full name or the signature material.
+steps, the masked name, achievement, issuer, dates (calendar days in the installation's time zone, Asia/Shanghai,
+as the issue date is), status and the serial of a correction — never the ID number, its hash, the full name, the
+signature material or the reason for a revocation (the holder and the issuer see it on their own pages).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
+from app.db import local_date
 from app.people.domain import mask_name
 from certificates import domain
 from certificates.models import Certificate
@@ -61,6 +63,8 @@ DETAIL_MESSAGES = {
     "not_yet_valid": _l("The certificate is not valid yet."),
     "expired": _l("The certificate has expired."),
     "mismatch": _l("It does not match."),
+    "id_match:mismatch": _l("The ID number you entered is not the holder's."),
+    "pdf_match:mismatch": _l("This PDF file is not the one the issuer produced: it may have been altered."),
     "no_id_hash": _l("This certificate was issued without an ID number."),
     "no_pdf_hash": _l("No PDF fingerprint is on record for this certificate."),
     "skipped": _l("Not checked, because an earlier step failed."),
@@ -72,8 +76,11 @@ def step_label(code: str) -> str:
     return str(STEP_LABELS.get(code, code))
 
 
-def detail_message(code: str | None) -> str:
-    return str(DETAIL_MESSAGES.get(code, code)) if code else ""
+def detail_message(code: str | None, step: str | None = None) -> str:
+    """What a step's detail code means (a step may say it more precisely: ``<step>:<detail>``)."""
+    if not code:
+        return ""
+    return str(DETAIL_MESSAGES.get(f"{step}:{code}") or DETAIL_MESSAGES.get(code, code))
 
 
 @dataclass(frozen=True)
@@ -92,14 +99,23 @@ class Verification:
     def failed_step(self) -> domain.Step | None:
         return self.result.failed_step
 
+    @property
+    def check_failed(self) -> bool:
+        """Whether what failed is one of the visitor's own checks (an ID number or a PDF that does not match) on a
+        certificate that is otherwise in force: the page then says the *check* failed, not the certificate."""
+        failed = self.failed_step
+        return failed is not None and failed.code in ("id_match", "pdf_match")
+
     def steps(self) -> list[dict[str, Any]]:
-        """Steps with translated labels; ``id_match``/``pdf_match`` only when they were asked for."""
+        """Steps with translated labels; ``id_match``/``pdf_match`` only when they were asked for. A step's
+        explanation says what passing it means, so a failed step carries only what went wrong."""
         out = []
         for s in self.result.steps:
             if s.code in ("id_match", "pdf_match") and s.code not in self.requested:
                 continue
             out.append({"code": s.code, "ok": s.ok, "detail": s.detail_code, "label": step_label(s.code),
-                        "explanation": str(STEP_EXPLANATIONS.get(s.code, "")), "message": detail_message(s.detail_code)})
+                        "explanation": "" if s.ok is False else str(STEP_EXPLANATIONS.get(s.code, "")),
+                        "message": detail_message(s.detail_code, s.code)})
         return out
 
     def public_dict(self) -> dict[str, Any]:
@@ -114,7 +130,7 @@ class Verification:
             "certificate": None,
             "superseded_by": self.superseded_by,
             "failed_step": self.failed_step.code if self.failed_step else None,
-            "reason": detail_message(self.failed_step.detail_code) if self.failed_step else None,
+            "reason": detail_message(self.failed_step.detail_code, self.failed_step.code) if self.failed_step else None,
         }
         if shown:
             p = cert.payload
@@ -127,9 +143,10 @@ class Verification:
                 "issuer_code": p.get("issuer_code"),
                 "issued_at": p.get("issued_at"),
                 "valid_until": p.get("valid_until"),
-                "status_label": issuance.status_label(cert.status),
-                "revoked_at": cert.revoked_at.date().isoformat() if cert.revoked_at and cert.status == "revoked" else None,
-                "revoked_reason": cert.revoked_reason if cert.status == "revoked" else None,
+                "status_label": (issuance.status_label(cert.status) if self.valid or cert.status != "issued"
+                                 else str(_l("On record, not revoked"))),  # never "valid" beside a failed check
+                "revoked_at": (local_date(cert.revoked_at).isoformat()
+                               if cert.revoked_at and cert.status == "revoked" else None),
                 "key_id": cert.key_id,
             }
         return body

@@ -51,6 +51,7 @@ def test_revoked_certificate_is_listed_as_revoked_without_download(app_ctx, clie
     html = client.get("/my/certificates").get_data(as_text=True)
     assert cert.serial in html and "Revoked" in html
     assert f"/certificates/{cert.id}.pdf" not in html
+    assert "Revoked on" in html and "成绩更正" in html, "the holder is told why (the public page is not)"
 
 
 def test_account_without_worker_and_other_roles(app_ctx, client, login, create_user):

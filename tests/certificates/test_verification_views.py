@@ -14,7 +14,7 @@ import nacl.signing
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from app.db import db
+from app.db import db, local_date
 from certificates import domain
 from certificates.models import Certificate, CertificateTemplate, CertificateTemplateVersion
 from certificates.services import keys
@@ -131,9 +131,19 @@ def test_revoked(client, world, cert):
     revoke_certificate(world.organizer, cert.id, reason="获奖资格被取消")
     body = _api(_en(client), cert.serial)
     assert _failed(body) == ("not_revoked", "revoked") and body["status"] == "revoked"
-    assert body["certificate"]["revoked_reason"] == "获奖资格被取消"
+    # the reason is for the holder and the issuer, not the public; the date is Beijing's
+    assert "revoked_reason" not in body["certificate"] and body["certificate"]["revoked_at"] == local_date().isoformat()
     html = client.get(f"/v/{cert.serial}").get_data(as_text=True)
-    assert "The issuer revoked this certificate." in html and "获奖资格被取消" in html
+    assert "The issuer revoked this certificate." in html and "获奖资格被取消" not in html
+
+
+def test_a_revocation_just_after_midnight_in_beijing_is_dated_that_day(client, world, cert):
+    from datetime import UTC, datetime
+
+    revoke_certificate(world.organizer, cert.id, reason="资格取消")
+    cert.revoked_at = datetime(2026, 12, 7, 16, 55, tzinfo=UTC)  # 00:55 on 12-08 in Beijing
+    db.session.flush()
+    assert _api(client, cert.serial)["certificate"]["revoked_at"] == "2026-12-08"
 
 
 def test_superseded_links_to_the_correction(client, world, cert):
@@ -209,7 +219,13 @@ def test_id_number_check(client, cert):
     assert resp.status_code == 200 and "ID number matches" in html and "Valid certificate." in html
     assert ID_A not in html and ID_A.lower() not in html  # the number is not echoed back
     resp = client.post(f"/v/{cert.serial}", data={"csrf_token": token, "id_number": "110105198505170000"})
-    assert "It does not match." in resp.get_data(as_text=True)
+    html = resp.get_data(as_text=True)
+    # found in use: "Valid" beside "Not a valid certificate. It does not match.", and the failed step followed by
+    # the text of a passed one ("The ID number you entered is the holder's.")
+    assert "The check failed." in html and "The ID number you entered is not the holder&#39;s." in html
+    assert "Valid certificate." not in html and "Not a valid certificate." not in html
+    assert 'class="badge ok">Valid<' not in html and "On record, not revoked" in html
+    assert "The ID number you entered is the holder&#39;s." not in html
 
 
 def test_pdf_hash_check_through_the_api(client, cert):
@@ -305,4 +321,6 @@ def test_pdf_upload_check(client, cert):
     assert altered != pdf.data
     resp = client.post(f"/v/{cert.serial}", data={"csrf_token": token, "pdf": (io.BytesIO(altered), "c.pdf")},
                        content_type="multipart/form-data")
-    assert "It does not match." in resp.get_data(as_text=True) and "Not a valid certificate." in resp.get_data(as_text=True)
+    html = resp.get_data(as_text=True)
+    assert "The check failed." in html and "This PDF file is not the one the issuer produced" in html
+    assert "Valid certificate." not in html and "The PDF file is the one the issuer produced." not in html
