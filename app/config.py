@@ -169,6 +169,11 @@ class Config:
     # Strict-Transport-Security on responses served over TLS (request.is_secure): browsers then use only HTTPS for
     # this many seconds. 0 sends none.
     HSTS_MAX_AGE = 31_536_000
+    # Public certificate verification, per client address (certificates.views.verify): every page or JSON answer by
+    # serial (serials are sequential: nobody walks them at speed), and the lookup by serial + full name and the
+    # ID/PDF check (guesses).
+    VERIFY_PAGE_RATE_LIMIT = "60 per minute"
+    VERIFY_RATE_LIMIT = "10 per minute"
     # The live board's event streams (competitions.services.board): a stream holds one of gunicorn's threads for up
     # to BOARD_STREAM_SECONDS. One process keeps at most BOARD_STREAMS_PER_PROCESS open, at most
     # BOARD_STREAMS_PER_CLIENT of them for one client address; a stream over either cap is refused at once (503 or

@@ -25,9 +25,11 @@ MARKS = {True: "OK  ", False: "FAIL", None: "--  "}
 @click.argument("serial")
 def verify(serial: str) -> None:
     """Print the verification steps of SERIAL; exit 1 when it is not valid."""
+    from dataclasses import replace
+
     from certificates.services.verification import verify_serial
 
-    v = verify_serial(serial)
+    v = replace(verify_serial(serial), revealed=True)  # the server's operator: holder and achievement shown
     body = v.public_dict()
     click.echo(f"certificate {v.serial}")
     for step in body["steps"]:

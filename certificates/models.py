@@ -16,6 +16,7 @@ from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, Uniqu
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import db, utcnow
+from certificates.domain import new_verify_code
 
 
 class CertificateIssuer(db.Model):
@@ -87,6 +88,8 @@ class Certificate(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     serial: Mapped[str] = mapped_column(String(14), unique=True)
+    # random, in the QR address: shows the holder's masked name and the achievement (certificates.domain)
+    verify_code: Mapped[str] = mapped_column(String(16), default=new_verify_code)
     kind: Mapped[str] = mapped_column(String(24))
     issuer_id: Mapped[int] = mapped_column(ForeignKey("certificate_issuer.id"))
     template_version_id: Mapped[int | None] = mapped_column(ForeignKey("certificate_template_version.id"))

@@ -61,7 +61,7 @@ class CertificateListItemSchema(ma.Schema):
     def _verification_url(self, c) -> str:
         from flask import url_for
 
-        return url_for("certificates_verify.page", serial=c.serial, _external=True)
+        return url_for("certificates_verify.page", serial=c.serial, c=c.verify_code, _external=True)
 
 
 class CertificateSchema(CertificateListItemSchema):
@@ -144,8 +144,9 @@ class StepSchema(ma.Schema):
 class PublicCertificateSchema(ma.Schema):
     kind = ma.fields.String()
     kind_label = ma.fields.String()
-    holder_name_masked = ma.fields.String(metadata={"description": "张帅坤 → 张*坤; never the full name or ID"})
-    achievement = ma.fields.String()
+    holder_name_masked = ma.fields.String(allow_none=True, metadata={
+        "description": "张帅坤 → 张*坤; never the full name or ID. Null without the verification code (c)"})
+    achievement = ma.fields.String(allow_none=True, metadata={"description": "Null without the verification code (c)"})
     issuer_name = ma.fields.String()
     issuer_code = ma.fields.String()
     issued_at = ma.fields.String(metadata={"description": "YYYY-MM-DD"})
@@ -166,9 +167,16 @@ class VerificationSchema(ma.Schema):
     certificate = ma.fields.Nested(PublicCertificateSchema, allow_none=True,
                                    metadata={"description": "Only when the record exists and its signature holds"})
     superseded_by = ma.fields.String(allow_none=True, metadata={"description": "Serial of the correction"})
+    details_shown = ma.fields.Boolean(metadata={
+        "description": "Whether the holder (masked) and the achievement are shown: only with the certificate's "
+                       "verification code (c, in its QR address); by serial alone only validity, kind, issuer and "
+                       "dates"})
 
 
 class VerificationQuerySchema(ma.Schema):
     # No ID number here: it would travel in URLs and logs (the page's POST form checks one).
+    c = Text(validate=ma.validate.Length(max=40), metadata={
+        "description": "The certificate's verification code (in its QR address): shows the holder (masked) and the "
+                       "achievement"})
     pdf_sha256 = Text(validate=ma.validate.Regexp(r"^[0-9a-fA-F]{64}$"),
                                   metadata={"description": "Optional: check a PDF file's SHA-256 (hex)"})

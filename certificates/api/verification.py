@@ -10,8 +10,10 @@ from flask.views import MethodView
 
 from app.api import Blueprint
 from app.auth import public
+from app.extensions import limiter
 from certificates.schemas import VerificationQuerySchema, VerificationSchema
 from certificates.services import verification
+from certificates.views.verify import page_limit
 
 blp = Blueprint("certificates_api_verification", __name__, url_prefix="/api/v1",
                 description="Certificate verification (public)")
@@ -19,6 +21,8 @@ blp = Blueprint("certificates_api_verification", __name__, url_prefix="/api/v1",
 
 @blp.route("/certificates/<serial>/verification", endpoint="verification")
 class Verification(MethodView):
+    decorators = [limiter.limit(page_limit)]  # serials are sequential: nobody walks them at speed
+
     @public
     @blp.arguments(VerificationQuerySchema, location="query")
     @blp.response(200, VerificationSchema)
@@ -29,4 +33,4 @@ class Verification(MethodView):
         Steps: serial_format → record_exists → signature → key_valid → not_revoked → within_validity
         (→ pdf_match when pdf_sha256 is given). The public keys are at /.well-known/jiangxin-keys.json.
         """
-        return verification.verify_serial(serial, pdf_sha256=args.get("pdf_sha256")).public_dict()
+        return verification.verify_serial(serial, code=args.get("c"), pdf_sha256=args.get("pdf_sha256")).public_dict()

@@ -97,9 +97,10 @@ def public_base_url() -> str:
     return FALLBACK_BASE_URL
 
 
-def verification_url(serial: str) -> str:
-    """The absolute address of a certificate's public verification page (what its QR code holds)."""
-    return f"{public_base_url()}/v/{serial}"
+def verification_url(serial: str, code: str | None = None) -> str:
+    """The absolute address of a certificate's public verification page (what its QR code holds), with its
+    verification code: only that (or the holder's full name) shows whose it is and what for."""
+    return f"{public_base_url()}/v/{serial}" + (f"?c={code}" if code else "")
 
 
 def content_of(certificate: Certificate) -> CertificateContent:
@@ -112,7 +113,7 @@ def content_of(certificate: Certificate) -> CertificateContent:
         achievement=certificate.achievement,
         issued_on=certificate.issued_on,
         valid_until=certificate.valid_until,
-        verification_url=verification_url(certificate.serial),
+        verification_url=verification_url(certificate.serial, certificate.verify_code),
         subject=str(details.get("subject") or details.get("competition") or ""),
         issuer_name=str(payload.get("issuer_name") or (certificate.issuer.name if certificate.issuer else "")),
         details=details,

@@ -2,16 +2,18 @@
 
 Used by the public page ``/v/<serial>``, the JSON API, the manual lookup (serial + full name) and
 ``flask certs verify``. What leaves this module for the public is :meth:`Verification.public_dict`: the
-steps, the masked name, achievement, issuer, dates (calendar days in the installation's time zone, Asia/Shanghai,
-as the issue date is), status and the serial of a correction — never the ID number, its hash, the full name, the
-signature material or the reason for a revocation (the holder and the issuer see it on their own pages).
+steps, the masked name and the achievement (only with the certificate's verification code, which its QR address
+carries, or after the manual lookup with the holder's full name: serials are sequential), issuer, dates (calendar
+days in the installation's time zone, Asia/Shanghai, as the issue date is), status and the serial of a correction —
+never the ID number, its hash, the full name, the signature material or the reason for a revocation (the holder
+and the issuer see it on their own pages).
 """
 
 from __future__ import annotations
 
 import hmac
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -90,6 +92,7 @@ class Verification:
     certificate: Certificate | None
     superseded_by: str | None = None  # serial of the correction
     requested: frozenset[str] = frozenset()  # optional steps the visitor asked for: id_match, pdf_match
+    revealed: bool = False  # the visitor showed the verification code (QR) or the holder's full name
 
     @property
     def valid(self) -> bool:
@@ -132,13 +135,15 @@ class Verification:
             "failed_step": self.failed_step.code if self.failed_step else None,
             "reason": detail_message(self.failed_step.detail_code, self.failed_step.code) if self.failed_step else None,
         }
+        body["details_shown"] = bool(shown and self.revealed)
         if shown:
             p = cert.payload
             body["certificate"] = {
                 "kind": p.get("kind"),
                 "kind_label": issuance.kind_label(p.get("kind", "")),
-                "holder_name_masked": mask_name(p.get("holder_name", "")),
-                "achievement": p.get("achievement"),
+                # who and what for: only with the verification code or the full name (serials can be walked)
+                "holder_name_masked": mask_name(p.get("holder_name", "")) if self.revealed else None,
+                "achievement": p.get("achievement") if self.revealed else None,
                 "issuer_name": p.get("issuer_name"),
                 "issuer_code": p.get("issuer_code"),
                 "issued_at": p.get("issued_at"),
@@ -160,9 +165,11 @@ def record_of(certificate: Certificate) -> domain.CertificateRecord:
     )
 
 
-def verify_serial(serial: str, *, today: date | None = None, id_number: str | None = None,
+def verify_serial(serial: str, *, code: str | None = None, today: date | None = None, id_number: str | None = None,
                   pdf_sha256: str | None = None) -> Verification:
-    """Run every verification step for ``serial`` (any spelling a person might type)."""
+    """Run every verification step for ``serial`` (any spelling a person might type). ``code``: the verification
+    code of the QR address; only when it is the certificate's does the answer name the holder (masked) and the
+    achievement."""
     normalized = domain.normalize_serial(serial or "")[:40]
     parsed = domain.parse_serial(normalized)
     certificate = issuance.certificate_by_serial(normalized) if not isinstance(parsed, str) else None
@@ -173,8 +180,9 @@ def verify_serial(serial: str, *, today: date | None = None, id_number: str | No
     if certificate is not None and certificate.status == domain.CertificateStatus.SUPERSEDED:
         nxt = issuance.superseded_by(certificate)
         newer = nxt.serial if nxt is not None else None
-    requested = frozenset(code for code, given in (("id_match", id_number), ("pdf_match", pdf_sha256)) if given is not None)
-    return Verification(normalized, result, certificate, newer, requested)
+    requested = frozenset(step for step, given in (("id_match", id_number), ("pdf_match", pdf_sha256)) if given is not None)
+    revealed = certificate is not None and domain.same_verify_code(code, certificate.verify_code)
+    return Verification(normalized, result, certificate, newer, requested, revealed)
 
 
 def _name_key(name: str) -> str:
@@ -192,4 +200,4 @@ def lookup(serial: str, full_name: str) -> Verification | None:
     given = _name_key(full_name).encode()
     expected = _name_key(cert.payload.get("holder_name", "") if cert is not None else "").encode()
     same = hmac.compare_digest(given, expected) if given else False
-    return verification if cert is not None and same else None
+    return replace(verification, revealed=True) if cert is not None and same else None

@@ -21,17 +21,18 @@ from certificates.models import Certificate
 bp = Blueprint("certificates_my", __name__, template_folder="../templates")
 
 
-def verification_path(serial: str) -> str:
-    """The public verification page of a serial (``/v/<serial>``), whichever blueprint serves it."""
+def verification_path(serial: str, code: str) -> str:
+    """The public verification page of a certificate (``/v/<serial>?c=<code>``: with its verification code, which
+    shows whose it is and what for), whichever blueprint serves it."""
     for rule in current_app.url_map.iter_rules():
         if rule.rule == "/v/<serial>":
-            return url_for(rule.endpoint, serial=serial)
-    return f"/v/{serial}"
+            return url_for(rule.endpoint, serial=serial, c=code)
+    return f"/v/{serial}?c={code}"
 
 
-def share_url(serial: str) -> str:
+def share_url(serial: str, code: str) -> str:
     base = (current_app.config.get("PUBLIC_BASE_URL") or request.host_url).rstrip("/")
-    return base + verification_path(serial)
+    return base + verification_path(serial, code)
 
 
 def my_certificates(actor) -> list[Certificate]:
@@ -53,7 +54,7 @@ def index():
         items.append({
             "certificate": c, "kind": kind_label(c.kind), "status": status_label(c.status),
             "pdf_url": url_for_optional("certificates_download.pdf", certificate_id=c.id),
-            "verify_url": verification_path(c.serial), "share_url": share_url(c.serial),
+            "verify_url": verification_path(c.serial, c.verify_code), "share_url": share_url(c.serial, c.verify_code),
             "issuer": (c.payload or {}).get("issuer_name") or c.issuer.name,
         })
     return render_template("certificates/my/index.html", items=items, linked=bool(current_user.worker_id))

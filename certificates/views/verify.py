@@ -3,7 +3,10 @@ serial + full name at ``/v``, and the public keys document at ``/.well-known/jia
 
 Nothing here needs a login and nothing shows more than masked data (certificates.services.verification).
 The manual lookup and the optional ID/PDF check are rate-limited (``VERIFY_RATE_LIMIT``, default
-10 per minute per address); a wrong name and an unknown serial get the same answer.
+10 per minute per address), every page by serial too (``VERIFY_PAGE_RATE_LIMIT``, default 60 per minute: serials
+are sequential); a wrong name and an unknown serial get the same answer. By serial alone a page confirms validity,
+kind, issuer and dates; the holder (masked) and the achievement need the verification code of the QR address
+(``?c=``) or the manual lookup with the full name.
 """
 
 from __future__ import annotations
@@ -26,17 +29,24 @@ def _verify_limit() -> str:
     return current_app.config.get("VERIFY_RATE_LIMIT") or "10 per minute"
 
 
+def page_limit() -> str:
+    """Every lookup by serial (the page and its JSON) is limited per address: serials are sequential."""
+    return current_app.config.get("VERIFY_PAGE_RATE_LIMIT") or "60 per minute"
+
+
 def _render(v: verification.Verification, form: CheckForm | None = None, checked: bool = False, status: int = 200):
     return render_template("certificates/verify/page.html", v=v, body=v.public_dict(), form=form or CheckForm(),
                            checked=checked), status
 
 
 @bp.route("/v/<serial>")
+@limiter.limit(page_limit)
 @public
 def page(serial: str):
-    v = verification.verify_serial(serial)
+    code = request.args.get("c") or None
+    v = verification.verify_serial(serial, code=code)
     if v.serial != serial and v.certificate is not None:  # c25-0001-… typed by hand: show the canonical address
-        return redirect(url_for(".page", serial=v.serial))
+        return redirect(url_for(".page", serial=v.serial, c=code))
     return _render(v)
 
 
@@ -53,7 +63,8 @@ def check(serial: str):
     upload = form.pdf.data
     if upload and getattr(upload, "filename", ""):
         pdf_sha256 = hashlib.sha256(upload.read()).hexdigest()
-    v = verification.verify_serial(serial, id_number=id_number, pdf_sha256=pdf_sha256)
+    v = verification.verify_serial(serial, code=request.args.get("c") or None, id_number=id_number,
+                                   pdf_sha256=pdf_sha256)
     return _render(v, CheckForm(formdata=None), checked=id_number is not None or pdf_sha256 is not None)
 
 

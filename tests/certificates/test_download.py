@@ -173,7 +173,7 @@ def test_qr_points_to_the_public_base_url(client, login, world, app, monkeypatch
     login(client, world["users"]["worker_a"])
     data = client.get(url(cert)).data
     drawn, _, _ = drawn_qr(data)
-    assert drawn == segno_cells(f"https://jx.example.org/v/{cert.serial}")[0]
+    assert drawn == segno_cells(f"https://jx.example.org/v/{cert.serial}?c={cert.verify_code}")[0]
 
 
 def test_without_public_base_url_the_request_host_is_used(client, login, world, app, monkeypatch):

@@ -28,8 +28,9 @@ def test_worker_sees_only_their_own_certificates(app_ctx, client, login, create_
     assert mine.serial in html and "一等奖" in html and "2026年市职工职业技能大赛" in html
     assert theirs.serial not in html and "特等奖" not in html and "李娜" not in html
     assert f'href="/certificates/{mine.id}.pdf"' in html
-    assert f'href="/v/{mine.serial}"' in html
-    assert re.search(rf'data-url="http://localhost/v/{mine.serial}"', html)
+    # the holder's links carry the verification code: who shares one shows whose it is and what for
+    assert f'href="/v/{mine.serial}?c={mine.verify_code}"' in html
+    assert re.search(rf'data-url="http://localhost/v/{mine.serial}\?c={mine.verify_code}"', html)
     assert 'src="/static/js/share.js"' in html and "<script>" not in html  # no inline script (CSP)
     # the PDF of the own certificate downloads; another worker's does not
     own = client.get(f"/certificates/{mine.id}.pdf")

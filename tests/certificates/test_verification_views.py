@@ -56,19 +56,43 @@ def _assert_masked(text: str, cert: Certificate) -> None:
 
 def test_valid_certificate_page_and_json(client, cert):
     _en(client)
-    resp = client.get(f"/v/{cert.serial}")
+    resp = client.get(f"/v/{cert.serial}?c={cert.verify_code}")  # the QR code's address
     assert resp.status_code == 200
     html = resp.get_data(as_text=True)
     assert "Valid certificate." in html and "张*坤" in html and "荣获一等奖" in html and "市总工会" in html
     for label in ("Serial number format and check character", "Digital signature", "Not revoked"):
         assert label in html
     _assert_masked(html, cert)
-    body = _api(client, cert.serial)
-    assert body["valid"] is True and _failed(body) is None
+    body = _api(client, cert.serial, c=cert.verify_code)
+    assert body["valid"] is True and _failed(body) is None and body["details_shown"] is True
     assert body["certificate"]["holder_name_masked"] == "张*坤"
     assert body["certificate"]["issued_at"] == cert.issued_on.isoformat()
     assert [s["code"] for s in body["steps"]] == list(domain.STEP_CODES[:6])  # optional checks only when asked
     _assert_masked(json.dumps(body, ensure_ascii=False), cert)
+
+
+def test_by_serial_alone_the_page_names_neither_holder_nor_achievement(client, cert):
+    """Found in use: serials are sequential, so anyone could list every holder's masked name and award. By serial
+    alone the page confirms validity, kind, issuer and date; the QR code's verification code (or the holder's full
+    name, through the lookup) shows the rest. A wrong code is no code."""
+    _en(client)
+    for code in (None, "2222222222", cert.verify_code[:-1]):
+        html = client.get(f"/v/{cert.serial}", query_string={"c": code} if code else {}).get_data(as_text=True)
+        assert "Valid certificate." in html and "市总工会" in html and cert.issued_on.isoformat() in html
+        assert "张*坤" not in html and "荣获一等奖" not in html and 'id="details-hidden"' in html
+        body = _api(client, cert.serial, **({"c": code} if code else {}))
+        assert body["valid"] is True and body["details_shown"] is False
+        assert body["certificate"]["holder_name_masked"] is None and body["certificate"]["achievement"] is None
+    typed = f"{cert.verify_code[:5].lower()} {cert.verify_code[5:]}"  # read off the paper and typed by hand
+    assert "张*坤" in client.get(f"/v/{cert.serial}", query_string={"c": typed}).get_data(as_text=True)
+
+
+def test_every_lookup_by_serial_is_rate_limited(client, cert, app, monkeypatch):
+    monkeypatch.setitem(app.config, "VERIFY_PAGE_RATE_LIMIT", "3 per minute")
+    pages = [client.get(f"/v/{cert.serial}").status_code for _ in range(4)]
+    assert pages == [200, 200, 200, 429]
+    api = [client.get(f"/api/v1/certificates/{cert.serial}/verification").status_code for _ in range(4)]
+    assert api[-1] == 429
 
 
 def test_typed_serial_with_hyphens_redirects_to_the_canonical_address(client, cert):
@@ -246,6 +270,7 @@ def test_lookup_by_serial_and_full_name(client, cert):
     token = _token(client, "/v")
     ok = client.post("/v", data={"csrf_token": token, "serial": cert.serial.lower(), "full_name": " 张帅坤 "})
     assert ok.status_code == 200 and "Valid certificate." in ok.get_data(as_text=True)
+    assert "张*坤" in ok.get_data(as_text=True) and "荣获一等奖" in ok.get_data(as_text=True), "the full name shows it"
 
     def answer(serial, name):
         resp = client.post("/v", data={"csrf_token": token, "serial": serial, "full_name": name})
