@@ -266,12 +266,14 @@ def _init_request_hooks(app: Flask) -> None:
 
     @app.after_request
     def _commit(resp):
-        # One commit per request: services only flush. Failed responses roll back. A request that never used
-        # the session (e.g. a cached public read) or has nothing open skips it: no session is made just to end.
+        # One commit per request: services only flush. Failed responses roll back — unless the view marked its
+        # refusal as a fact to keep (``app.errors.keep_refusal``: a wrong password's audited, counted failure). A
+        # request that never used the session (e.g. a cached public read) or has nothing open skips it: no session
+        # is made just to end.
         if not db.session.registry.has():
             return resp
         session = db.session()
-        if resp.status_code >= 400:
+        if resp.status_code >= 400 and not g.get("keep_refusal"):
             session.rollback()
         elif session.in_transaction() or session.new or session.dirty or session.deleted:
             try:

@@ -13,12 +13,19 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, current_app, flash, jsonify, redirect, render_template, request
+from flask import Flask, current_app, flash, g, jsonify, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
+
+
+def keep_refusal() -> None:
+    """This request's refusal (its error answer) is itself a fact to keep: what it wrote commits, where every other
+    error answer rolls back (``app._commit``) — a wrong password's failed attempt, audited and counted by the login
+    throttle, must stay counted however the refusal is answered."""
+    g.keep_refusal = True
 
 
 class DomainError(Exception):
@@ -246,7 +253,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def handle_domain_error(exc: DomainError):
-        db.session.rollback()
+        if not g.get("keep_refusal"):  # a kept refusal commits after the answer (app._commit)
+            db.session.rollback()
         resp = error_response(exc.status, exc.code, exc.message, exc.details)
         if exc.retry_after is None:
             return resp

@@ -10,4 +10,5 @@ DOMAIN = Domain(
     models=("app.accounts.models",),
     blueprints=("app.accounts.views:bp",), api=("app.accounts.api:blp",),
     areas=(Area("accounts.users", _l("Users"), _l("Accounts and roles"), (Role.ADMIN,), position=900),),
+    commands=("app.accounts.cli:users",),
 )

@@ -185,3 +185,78 @@ def test_a_revoked_token_is_not_noted(app, client, logged_in):
     db.session.commit()
     assert app.test_client().get("/api/v1/me", headers=_bearer(secret)).status_code == 401
     assert _token_of(user).last_used_at is None
+
+
+# --- a token for a script, without scraping the login form (issue 15, item 24) ---------------------------------
+
+
+def _actions() -> list[str]:
+    from app.audit.models import AuditEntry
+
+    return list(db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
+
+
+def test_a_script_gets_a_token_with_the_accounts_username_and_password(app, create_user):
+    user = create_user("judge", username="judge-script")
+    db.session.commit()
+    script = app.test_client()
+    resp = script.post("/api/v1/tokens", json={"name": "评分脚本", "username": " Judge-Script ",
+                                               "password": "password-123"})
+    assert resp.status_code == 201, resp.json
+    secret = resp.json["token"]
+    assert "password" not in resp.json and "username" not in resp.json
+    me = script.get("/api/v1/me", headers=_bearer(secret))
+    assert me.status_code == 200 and me.json["username"] == "judge-script"
+    assert _actions()[-2:] == ["login", "token_created"]
+    assert db.session.scalar(select(ApiToken.name).where(ApiToken.user_id == user.id)) == "评分脚本"
+
+
+def test_a_wrong_password_is_401_creates_nothing_and_stays_counted(app, create_user):
+    from app.accounts.models import LoginThrottle
+
+    user = create_user("judge", username="judge-guess")
+    db.session.commit()
+    script = app.test_client()
+    resp = script.post("/api/v1/tokens", json={"name": "x", "username": "judge-guess", "password": "wrong-one"},
+                       headers={"Accept-Language": "zh-CN"})
+    assert resp.status_code == 401
+    assert resp.json["error"]["code"] == "wrong_password" and resp.json["error"]["message"] == "用户名或密码错误。"
+    assert db.session.scalar(select(ApiToken).where(ApiToken.user_id == user.id)) is None
+    # the refusal keeps what the login throttle and the audit log must know (every other error rolls back)
+    assert _actions()[-1] == "login_failed"
+    assert db.session.scalar(select(LoginThrottle.failures).where(LoginThrottle.account == "judge-guess")) == 1
+
+
+def test_without_credentials_or_with_both_kinds_the_token_request_is_refused(app, client, create_user, logged_in):
+    script = app.test_client()
+    resp = script.post("/api/v1/tokens", json={"name": "x"})
+    assert resp.status_code == 401 and resp.json["error"]["code"] == "unauthorized"
+    resp = script.post("/api/v1/tokens", json={"name": "x", "username": "nobody"})
+    assert resp.status_code == 401
+    logged_in("judge")
+    resp = client.post("/api/v1/tokens", json={"name": "x", "username": "someone", "password": "p"},
+                       headers={"X-CSRFToken": csrf_token(client)})
+    assert resp.status_code == 422 and resp.json["error"]["code"] == "validation_error"
+    assert db.session.scalar(select(ApiToken)) is None
+
+
+def test_token_requests_by_password_are_limited_per_address(app, create_user, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", "2 per minute")
+    create_user("judge", username="judge-rate")
+    db.session.commit()
+    script = app.test_client()
+    body = {"name": "x", "username": "judge-rate", "password": "wrong"}
+    assert [script.post("/api/v1/tokens", json=body).status_code for _ in range(3)] == [401, 401, 429]
+
+
+def test_the_operator_makes_a_token_on_the_command_line(app, create_user):
+    create_user("judge", username="hr-import")
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["users", "token", "HR-Import", "--name", "nightly"])
+    assert result.exit_code == 0, result.output
+    secret = result.stdout.strip()
+    assert secret.startswith("jx_") and "nightly" in result.stderr
+    assert app.test_client().get("/api/v1/me", headers=_bearer(secret)).json["username"] == "hr-import"
+    assert _actions()[-2:] == ["token_created", "token_created_by_operator"]
+    missing = app.test_cli_runner().invoke(args=["users", "token", "nobody"])
+    assert missing.exit_code != 0 and "no enabled account" in missing.output
