@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 from datetime import UTC, datetime
@@ -51,6 +52,24 @@ class TranslationDomain(Domain):
                     translations.plural = catalog.plural
             self.cache[key] = translations
         return self.cache[key]
+
+
+SOURCE_LANGUAGE = "en"  # the language of the messages in the code: it needs no catalogue
+
+
+class CataloguesMissing(RuntimeError):
+    """A language's compiled catalogue is missing: the app would silently speak English instead."""
+
+
+def check_catalogues(directory: str, languages) -> None:
+    """Stop the start when a language other than the source one has no compiled catalogue (``messages.mo``, made by
+    ``make translations``): every page would fall back to English without a word."""
+    missing = [lang for lang in languages if lang != SOURCE_LANGUAGE
+               and not os.path.isfile(os.path.join(directory, lang, "LC_MESSAGES", "messages.mo"))]
+    if missing:
+        raise CataloguesMissing(
+            f"the translations of {', '.join(missing)} are not compiled ({directory}/<language>/LC_MESSAGES/"
+            "messages.mo is missing): run `make translations` (pybabel compile -d app/translations) first")
 
 
 def select_locale() -> str:
@@ -154,6 +173,7 @@ def create_app(config: Config | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
     babel.domain_instance = TranslationDomain()
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = app.root_path + "/translations"
+    check_catalogues(app.config["BABEL_TRANSLATION_DIRECTORIES"], app.config["LANGUAGES"])
     limiter.init_app(app)
     _warn_of_a_per_process_limiter(app)
     _init_login(app)

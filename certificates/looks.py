@@ -30,6 +30,23 @@ DEFAULTS: dict[str, dict[str, str]] = {
     "studio_honor": {"name": "创新工作室荣誉证书（默认）", "title": "荣誉证书",
                      "body": "{holder_name}：\n被命名为“{achievement}”。\n特发此证，以资鼓励。"},
 }
+#: What a certificate states for an award, a skill level and taking part: the official Chinese terms, part of the
+#: signed text. Stored here, never taken from the interface's translations: what is signed must not depend on whether
+#: the catalogues were compiled (without them the demo once signed "荣获Second prize。" for ever) nor on the language
+#: of whoever issues.
+AWARD_WORDS: dict[str, str] = {
+    "first_prize": "一等奖", "second_prize": "二等奖", "third_prize": "三等奖",
+    "gold": "金牌", "silver": "银牌", "bronze": "铜牌", "medallion_for_excellence": "优胜奖",
+}
+SKILL_LEVEL_WORDS: dict[int, str] = {5: "五级/初级工", 4: "四级/中级工", 3: "三级/高级工", 2: "二级/技师", 1: "一级/高级技师"}
+PARTICIPATION_WORDS = "参赛"
+
+
+def award_words(codes: list[str]) -> str:
+    """The achievement of an award certificate: its awards' words, joined with 、 (an unknown code as it is)."""
+    return "、".join(AWARD_WORDS.get(code, code) for code in codes)
+
+
 DEFAULT_ISSUER = "匠心职工技能竞赛组委会"
 DEFAULT_COLOR = "#b22222"
 DEFAULT_BORDER = "double"

@@ -3,7 +3,8 @@
 The rows come from the competition's **latest published results version**, asked of
 ``competitions.services.results`` (``latest_version`` / ``get_version``), never from the competition tables:
 every entrant who took part gets one certificate — an **award** certificate when the published result gives
-them an award (the award labels joined, e.g. 一等奖), a **participation** certificate otherwise. Entrants
+them an award (the awards' stored Chinese words joined, ``certificates.looks.AWARD_WORDS``, e.g. 一等奖), a
+**participation** certificate otherwise. Entrants
 who were absent (缺考) get nothing, and neither do disqualified ones.
 
 Entrants whose skill-level promotion (竞赛晋级) the organizer **confirmed** (``competitions.services.promotions``)
@@ -28,18 +29,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import current_app
-from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from app.audit.services import record
 from app.db import db
 from app.errors import Conflict, NotFound, PermissionDenied
 from certificates.domain import CertificateKind
+from certificates.looks import PARTICIPATION_WORDS, SKILL_LEVEL_WORDS, award_words
 from certificates.models import CertificateBatch
 from certificates.services import batches
-
-PARTICIPATION_TEXT = _l("Participant")
 
 
 def _require_organizer(actor) -> None:
@@ -65,9 +63,7 @@ def published_version(actor, competition_id: int) -> dict[str, Any]:
 def plan(actor, competition_id: int, *, template_ids: dict[str, int | None] | None = None) -> dict[str, Any]:
     """What the action would issue: staged rows (award / participation / skill level / already issued) and skipped
     entrants."""
-    from app.people.labels import SKILL_LEVEL_LABELS
     from competitions.services.promotions import certificate_facts, confirmed_promotions
-    from competitions.services.results import award_label
 
     version = published_version(actor, competition_id)
     promotions = confirmed_promotions(competition_id)
@@ -75,42 +71,40 @@ def plan(actor, competition_id: int, *, template_ids: dict[str, int | None] | No
     name = version["competition"]["name"]
     rows: list[dict[str, Any]] = []
     skipped: list[dict[str, Any]] = []
-    locale = current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN")
-    with force_locale(locale):  # the certificate text is in the default language, whoever clicks
-        participation_text = str(PARTICIPATION_TEXT)
-        for n, e in enumerate(version.get("entries", []), start=1):
-            if not e.get("worker_id"):
-                continue
-            if e.get("status") != "ranked":
-                skipped.append({"name": e.get("name", ""), "code": e.get("code"), "status": e.get("status")})
-                continue
-            awards = [a.get("code") for a in e.get("awards") or [] if a.get("code")]
-            kind = CertificateKind.AWARD.value if awards else CertificateKind.PARTICIPATION.value
-            achievement = "、".join(award_label(c) for c in awards) if awards else participation_text
-            details: dict[str, Any] = {"subject": name[: batches.SUBJECT_MAX], "competition_version": version["version"]}
-            if e.get("rank") is not None:
-                details["rank"] = int(e["rank"])
+    # the certificate's words are stored Chinese terms (certificates.looks), whoever clicks and in any language
+    for n, e in enumerate(version.get("entries", []), start=1):
+        if not e.get("worker_id"):
+            continue
+        if e.get("status") != "ranked":
+            skipped.append({"name": e.get("name", ""), "code": e.get("code"), "status": e.get("status")})
+            continue
+        awards = [a.get("code") for a in e.get("awards") or [] if a.get("code")]
+        kind = CertificateKind.AWARD.value if awards else CertificateKind.PARTICIPATION.value
+        achievement = award_words(awards) if awards else PARTICIPATION_WORDS
+        details: dict[str, Any] = {"subject": name[: batches.SUBJECT_MAX], "competition_version": version["version"]}
+        if e.get("rank") is not None:
+            details["rank"] = int(e["rank"])
+        rows.append({
+            "row": n, "name": e.get("name") or "", "worker_id": e["worker_id"], "id_last4": "", "kind": kind,
+            "subject": name[: batches.SUBJECT_MAX],
+            "subject_key": f"competition:{competition_id}:entry:{e['entry_id']}",
+            "achievement": achievement[: batches.ACHIEVEMENT_MAX], "details": details, "issued_on": None,
+            "state": "ok", "code": e.get("code"), "rank": e.get("rank"),
+        })
+        promoted = promotions.get(e["entry_id"])
+        level = None if promoted is None else promoted.get("recommended_level")
+        if level is not None and level in SKILL_LEVEL_WORDS:
+            level_text = SKILL_LEVEL_WORDS[level]
+            level_details: dict[str, Any] = {
+                "subject": name[: batches.SUBJECT_MAX], "competition_version": version["version"],
+                "skill_level": level_text, **{k: v[: batches.DETAIL_MAX] for k, v in facts.items()}}
             rows.append({
-                "row": n, "name": e.get("name") or "", "worker_id": e["worker_id"], "id_last4": "", "kind": kind,
-                "subject": name[: batches.SUBJECT_MAX],
-                "subject_key": f"competition:{competition_id}:entry:{e['entry_id']}",
-                "achievement": achievement[: batches.ACHIEVEMENT_MAX], "details": details, "issued_on": None,
+                "row": n, "name": e.get("name") or "", "worker_id": e["worker_id"], "id_last4": "",
+                "kind": CertificateKind.SKILL_LEVEL.value, "subject": name[: batches.SUBJECT_MAX],
+                "subject_key": f"competition:{competition_id}:entry:{e['entry_id']}:promotion",
+                "achievement": level_text[: batches.ACHIEVEMENT_MAX], "details": level_details, "issued_on": None,
                 "state": "ok", "code": e.get("code"), "rank": e.get("rank"),
             })
-            promoted = promotions.get(e["entry_id"])
-            level = None if promoted is None else promoted.get("recommended_level")
-            if level is not None and level in SKILL_LEVEL_LABELS:
-                level_text = str(SKILL_LEVEL_LABELS[level])
-                level_details: dict[str, Any] = {
-                    "subject": name[: batches.SUBJECT_MAX], "competition_version": version["version"],
-                    "skill_level": level_text, **{k: v[: batches.DETAIL_MAX] for k, v in facts.items()}}
-                rows.append({
-                    "row": n, "name": e.get("name") or "", "worker_id": e["worker_id"], "id_last4": "",
-                    "kind": CertificateKind.SKILL_LEVEL.value, "subject": name[: batches.SUBJECT_MAX],
-                    "subject_key": f"competition:{competition_id}:entry:{e['entry_id']}:promotion",
-                    "achievement": level_text[: batches.ACHIEVEMENT_MAX], "details": level_details, "issued_on": None,
-                    "state": "ok", "code": e.get("code"), "rank": e.get("rank"),
-                })
     live = batches.live_certificates({(f"worker:{r['worker_id']}", r["subject_key"], r["kind"]) for r in rows})
     for r in rows:
         c = live.get((f"worker:{r['worker_id']}", r["subject_key"], r["kind"]))

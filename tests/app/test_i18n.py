@@ -58,3 +58,16 @@ def test_openapi_document_lists_the_api(client):
     for path in ("/api/v1/me", "/api/v1/tokens", "/api/v1/workers", "/api/v1/enterprises", "/api/v1/trades",
                  "/api/v1/workers/imports"):
         assert path in paths, path
+
+
+def test_a_missing_compiled_catalogue_stops_the_start_with_a_clear_message(tmp_path):
+    """Found in use: without compiled catalogues the demo ran in English and signed English award words."""
+    import pytest
+
+    from app import CataloguesMissing, check_catalogues
+
+    with pytest.raises(CataloguesMissing, match=r"zh_CN are not compiled .*make translations"):
+        check_catalogues(str(tmp_path), ("zh_CN", "en"))
+    (tmp_path / "zh_CN" / "LC_MESSAGES").mkdir(parents=True)
+    (tmp_path / "zh_CN" / "LC_MESSAGES" / "messages.mo").write_bytes(b"")
+    check_catalogues(str(tmp_path), ("zh_CN", "en"))  # the source language (en) needs none

@@ -87,3 +87,19 @@ def test_before_publication_and_for_other_roles(rw):  # noqa: F811
         assert api.post(f"/api/v1/competitions/{rw.competition.id}/certificates", json={},
                         headers=rw.headers(role)).status_code == 403, role
     assert _certificates(rw.competition.id) == []
+
+
+def test_the_signed_words_do_not_depend_on_the_catalogues_or_the_issuers_language(rw, monkeypatch):  # noqa: F811
+    """Found in use: without compiled catalogues the demo signed "荣获Second prize。" for ever. A certificate's words
+    are stored Chinese terms (certificates.looks), whatever the translations and whoever issues."""
+    from babel.support import NullTranslations
+
+    from app import TranslationDomain
+    from certificates.services.from_results import plan
+
+    _publish(rw)
+    monkeypatch.setattr(TranslationDomain, "get_translations", lambda self: NullTranslations())  # never compiled
+    with rw.client.application.test_request_context(headers={"Accept-Language": "en"}):
+        rows = plan(rw.users["organizer"], rw.competition.id)["rows"]
+    words = {r["name"]: r["achievement"] for r in rows}
+    assert words["张帅坤"] == "一等奖" and sorted(set(words.values())) == ["一等奖", "参赛"]
