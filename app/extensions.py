@@ -50,4 +50,15 @@ class AppLimiter(Limiter):
 
 limiter = AppLimiter(key_func=get_remote_address, default_limits=[])
 
-__all__ = ["db", "migrate", "login_manager", "csrf", "babel", "limiter", "unlimited_read"]
+
+def configured_limit(name: str) -> Callable[[], str]:
+    """A limit read from the app's configuration ``name`` when a request is checked (so a test or an installation
+    can change it): ``@limiter.limit(configured_limit("LOGIN_RATE_LIMIT"))``."""
+
+    def limit() -> str:
+        return current_app.config[name]
+
+    limit.__name__ = f"configured_limit_{name.lower()}"
+    return limit
+
+__all__ = ["db", "migrate", "login_manager", "csrf", "babel", "limiter", "configured_limit", "unlimited_read"]

@@ -59,9 +59,9 @@ class CertificateListItemSchema(ma.Schema):
     verification_url = ma.fields.Method("_verification_url")
 
     def _verification_url(self, c) -> str:
-        from flask import url_for
+        from certificates.services.render import verification_url
 
-        return url_for("certificates_verify.page", serial=c.serial, c=c.verify_code, _external=True)
+        return verification_url(c.serial, c.verify_code)
 
 
 class CertificateSchema(CertificateListItemSchema):

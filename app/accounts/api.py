@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import current_app
 from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -12,12 +11,8 @@ from app.accounts import services
 from app.api import Blueprint
 from app.auth import login_required, public
 from app.errors import DomainError, keep_refusal
-from app.extensions import limiter
+from app.extensions import configured_limit, limiter
 from app.fields import Int, Text
-
-
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
 
 blp = Blueprint("accounts_api", __name__, url_prefix="/api/v1", description="Current user and API tokens")
 
@@ -70,7 +65,7 @@ class Tokens(MethodView):
     def get(self):
         return services.list_tokens(current_user)
 
-    decorators = [limiter.limit(_login_limit, methods=["POST"])]  # password guesses, as on the login page
+    decorators = [limiter.limit(configured_limit("LOGIN_RATE_LIMIT"), methods=["POST"])]  # password guesses, as on the login page
 
     @public
     @blp.arguments(TokenRequestSchema)

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import func, select
 
 from app.accounts import services
-from app.accounts.models import User
 from app.audit.services import record
 from app.db import db
 
@@ -23,7 +21,7 @@ users = AppGroup("users", help="Accounts.")
 @click.option("--name", default="script", show_default=True, help="What the token is for (shown in its list).")
 def token(username: str, name: str) -> None:
     """Create a personal API token for USERNAME and print its secret (shown once)."""
-    user = db.session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
+    user = services.user_by_username(username)
     if user is None or not user.is_enabled:
         raise click.ClickException(f"no enabled account named {username!r}")
     new = services.create_token(user, name)

@@ -60,11 +60,16 @@ def check_password(user: User | None, password: str) -> bool:
         return False
 
 
+def user_by_username(username: str) -> User | None:
+    """The account of a username as people type it (around spaces and case do not matter), or None."""
+    return db.session.execute(select(User).where(func.lower(User.username) == username.strip().lower())).scalar_one_or_none()
+
+
 def authenticate(username: str, password: str) -> User | None:
     """The user, or None (the failure is audited and counted, so the caller must not roll back). Raises
     ``LoginThrottled`` while the account waits after failed attempts (``app.accounts.throttle``), whatever the
     password: unknown usernames are throttled alike, so the answer tells nothing about which accounts exist."""
-    user = db.session.execute(select(User).where(func.lower(User.username) == username.strip().lower())).scalar_one_or_none()
+    user = user_by_username(username)
     account = throttle.account_key(user.username if user else username)
     admission = throttle.reserve(account)
     if not admission.allowed:

@@ -13,7 +13,7 @@ from app.accounts import services, sessions
 from app.accounts.forms import EmptyForm, LoginForm, PasswordForm, RoleGrantForm, TokenForm, UserCreateForm, UserEditForm
 from app.accounts.models import Role
 from app.auth import login_required, public, roles_required
-from app.extensions import limiter
+from app.extensions import configured_limit, limiter
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
 
@@ -41,14 +41,8 @@ def _safe_next(target: str | None) -> str:
     return url_for("core.index")
 
 
-def _login_limit() -> str:
-    from flask import current_app
-
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(configured_limit("LOGIN_RATE_LIMIT"), methods=["POST"])
 @public
 def login():
     form = LoginForm(next=request.args.get("next", ""))

@@ -10,10 +10,9 @@ from flask.views import MethodView
 
 from app.api import Blueprint
 from app.auth import public
-from app.extensions import limiter
+from app.extensions import configured_limit, limiter
 from certificates.schemas import VerificationQuerySchema, VerificationSchema
 from certificates.services import verification
-from certificates.views.verify import page_limit
 
 blp = Blueprint("certificates_api_verification", __name__, url_prefix="/api/v1",
                 description="Certificate verification (public)")
@@ -21,7 +20,7 @@ blp = Blueprint("certificates_api_verification", __name__, url_prefix="/api/v1",
 
 @blp.route("/certificates/<serial>/verification", endpoint="verification")
 class Verification(MethodView):
-    decorators = [limiter.limit(page_limit)]  # serials are sequential: nobody walks them at speed
+    decorators = [limiter.limit(configured_limit("VERIFY_PAGE_RATE_LIMIT"))]  # serials are sequential
 
     @public
     @blp.arguments(VerificationQuerySchema, location="query")

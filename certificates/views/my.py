@@ -8,7 +8,7 @@ explanation, not someone else's list.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -17,6 +17,7 @@ from app import url_for_optional
 from app.auth import roles_required
 from app.db import db
 from certificates.models import Certificate
+from certificates.services.render import verification_url
 
 bp = Blueprint("certificates_my", __name__, template_folder="../templates")
 
@@ -29,10 +30,6 @@ def verification_path(serial: str, code: str) -> str:
             return url_for(rule.endpoint, serial=serial, c=code)
     return f"/v/{serial}?c={code}"
 
-
-def share_url(serial: str, code: str) -> str:
-    base = (current_app.config.get("PUBLIC_BASE_URL") or request.host_url).rstrip("/")
-    return base + verification_path(serial, code)
 
 
 def my_certificates(actor) -> list[Certificate]:
@@ -54,7 +51,7 @@ def index():
         items.append({
             "certificate": c, "kind": kind_label(c.kind), "status": status_label(c.status),
             "pdf_url": url_for_optional("certificates_download.pdf", certificate_id=c.id),
-            "verify_url": verification_path(c.serial, c.verify_code), "share_url": share_url(c.serial, c.verify_code),
+            "verify_url": verification_path(c.serial, c.verify_code), "share_url": verification_url(c.serial, c.verify_code),
             "issuer": (c.payload or {}).get("issuer_name") or c.issuer.name,
         })
     return render_template("certificates/my/index.html", items=items, linked=bool(current_user.worker_id))

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 
 from app.auth import public
-from app.extensions import limiter
+from app.extensions import configured_limit, limiter
 from certificates.forms import CheckForm, LookupForm
 from certificates.services import keys, verification
 
@@ -25,13 +25,8 @@ bp = Blueprint("certificates_verify", __name__, template_folder="../templates")
 KEYS_MAX_AGE = 3600
 
 
-def _verify_limit() -> str:
-    return current_app.config.get("VERIFY_RATE_LIMIT") or "10 per minute"
-
-
-def page_limit() -> str:
-    """Every lookup by serial (the page and its JSON) is limited per address: serials are sequential."""
-    return current_app.config.get("VERIFY_PAGE_RATE_LIMIT") or "60 per minute"
+VERIFY_PAGE_LIMIT = configured_limit("VERIFY_PAGE_RATE_LIMIT")  # every answer by serial: serials are sequential
+VERIFY_LIMIT = configured_limit("VERIFY_RATE_LIMIT")  # guesses of a name, an ID number or a PDF
 
 
 def _render(v: verification.Verification, form: CheckForm | None = None, checked: bool = False, status: int = 200):
@@ -40,7 +35,7 @@ def _render(v: verification.Verification, form: CheckForm | None = None, checked
 
 
 @bp.route("/v/<serial>")
-@limiter.limit(page_limit)
+@limiter.limit(VERIFY_PAGE_LIMIT)
 @public
 def page(serial: str):
     code = request.args.get("c") or None
@@ -51,7 +46,7 @@ def page(serial: str):
 
 
 @bp.route("/v/<serial>", methods=["POST"])
-@limiter.limit(_verify_limit)
+@limiter.limit(VERIFY_LIMIT)
 @public
 def check(serial: str):
     """The optional last steps: does a given ID number / PDF file match the certificate?"""
@@ -69,7 +64,7 @@ def check(serial: str):
 
 
 @bp.route("/v", methods=["GET", "POST"])
-@limiter.limit(_verify_limit, methods=["POST"])
+@limiter.limit(VERIFY_LIMIT, methods=["POST"])
 @public
 def lookup():
     form = LookupForm()

@@ -20,6 +20,7 @@ from .awards import (
     Rounding,
     ThresholdAward,
     assign_awards,
+    award_codes,
     empty_tiers,
     round_count,
 )
@@ -170,6 +171,7 @@ __all__ = [
     "allowed_registration_events",
     "aspect_points",
     "assign_awards",
+    "award_codes",
     "empty_tiers",
     "check_bands",
     "check_scheme",

@@ -173,6 +173,20 @@ def _medals(ranked: Sequence[RankedEntry], config: MedalAwards) -> dict[Id, str]
     return out
 
 
+def award_codes(strategies: Sequence[AwardStrategy]) -> tuple[str, ...]:
+    """Every award code the strategies can give, in their order (each once)."""
+    out: list[str] = []
+    for strategy in strategies:
+        if isinstance(strategy, ProportionalAwards | FixedCountAwards):
+            codes = [code for code, _ in strategy.tiers]
+        elif isinstance(strategy, MedalAwards):
+            codes = list(strategy.codes)
+        else:
+            codes = [strategy.code]
+        out += [code for code in codes if code not in out]
+    return tuple(out)
+
+
 def empty_tiers(strategies: Sequence[AwardStrategy], awards: Mapping[Id, Sequence[str]], field_size: int
                 ) -> tuple[str, ...]:
     """The codes of count-based tiers (a proportional share or a fixed count above 0) that nobody got in ``awards``
@@ -235,6 +249,7 @@ __all__ = [
     "Rounding",
     "ThresholdAward",
     "assign_awards",
+    "award_codes",
     "empty_tiers",
     "round_count",
 ]

@@ -40,15 +40,13 @@ from app.people.models import ConsentPurpose, Worker
 from app.tabular import Sheet, xlsx_bytes
 from competitions.domain import (
     DomainRuleError,
-    FixedCountAwards,
-    MedalAwards,
     ModuleSpec,
-    ProportionalAwards,
     RankedEntry,
     ResultStatus,
     Scheme,
     Standing,
     assign_awards,
+    award_codes,
     award_rules_from_json,
     empty_tiers,
     promotion_bands_from_json,
@@ -335,14 +333,7 @@ def award_summary(competition: Competition, results: dict[str, Any]) -> dict[str
     (``empty_tiers``: e.g. strict shares of a small field, or a tie before a one-place tier)."""
     strategies = award_rules_from_json(competition.award_rules or [])
     given = {i: [a["code"] for a in e["awards"]] for i, e in enumerate(results["entries"])}  # (ids: once decoded)
-    counts: dict[str, int] = {}
-    for strategy in strategies:
-        if isinstance(strategy, ProportionalAwards | FixedCountAwards):
-            codes = [c for c, _ in strategy.tiers]
-        else:
-            codes = list(strategy.codes) if isinstance(strategy, MedalAwards) else [strategy.code]
-        for code in codes:
-            counts.setdefault(code, 0)
+    counts = dict.fromkeys(award_codes(strategies), 0)
     for codes in given.values():
         for code in codes:
             counts[code] = counts.get(code, 0) + 1

@@ -89,6 +89,13 @@ def test_at_least_one_only_raises_empty_tiers_and_the_winner_gets_the_first(fiel
         assert given_awards[result[0].entry_id] == (tiers[shared[0]][0],)
 
 
+def test_award_codes_lists_what_the_strategies_can_give_in_their_order_once():
+    strategies = [MedalAwards(), ProportionalAwards(), FixedCountAwards(tiers=((FIRST, 1), ("gold", 2))),
+                  ThresholdAward(min_total=D(90))]
+    assert d.award_codes(strategies) == (GOLD, SILVER, BRONZE, FIRST, SECOND, THIRD, EXCELLENCE)
+    assert d.award_codes([]) == ()
+
+
 @pytest.mark.parametrize(("totals", "strategy", "empty"), [
     ((100, 90, 80, 70, 60, 50, 40, 30), ProportionalAwards(at_least_one=False), (FIRST,)),  # 0 / 1 / 2
     ((), ProportionalAwards(), ()),  # nobody ranked: nothing to warn of
