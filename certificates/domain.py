@@ -196,34 +196,6 @@ def normalize_serial(value: str) -> str:
     return _SERIAL_SEPARATORS.sub("", unicodedata.normalize("NFKC", value or "")).upper()
 
 
-# --- verification codes ---------------------------------------------------------------------------------------
-#
-# Serials are sequential, so anyone can type the next one. By serial alone the public page therefore confirms only
-# that a certificate is valid, its kind, issuer and date; who holds it (masked name) and what for (achievement) need
-# the certificate's random verification code — carried in its QR address, ``/v/<serial>?c=<code>`` — or the
-# holder's full name (as the national lookup asks for serial + name).
-
-VERIFY_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read off paper without doubt
-VERIFY_CODE_LENGTH = 10  # 31**10 ≈ 8·10^14 (49 bits): far past any rate-limited guessing
-
-
-def new_verify_code() -> str:
-    """A fresh random verification code (``secrets``)."""
-    return "".join(secrets.choice(VERIFY_CODE_ALPHABET) for _ in range(VERIFY_CODE_LENGTH))
-
-
-def normalize_verify_code(value: str | None) -> str:
-    """As typed or scanned: full-width to ASCII, spaces and hyphens removed, upper case."""
-    return normalize_serial(value or "")
-
-
-def same_verify_code(given: str | None, stored: str | None) -> bool:
-    """Whether ``given`` is the certificate's code (constant time; an empty or missing code never matches)."""
-    if not given or not stored:
-        return False
-    return hmac.compare_digest(normalize_verify_code(given).encode(), stored.encode())
-
-
 def is_issuer_code(code: str) -> bool:
     return isinstance(code, str) and bool(_ISSUER_CODE_RE.match(code))
 
@@ -263,6 +235,34 @@ def parse_serial(value: str) -> ParsedSerial | SerialError:
     return ParsedSerial(
         serial=s, kind=_LETTER_KIND[s[0]], year=2000 + int(s[1:3]), issuer_code=s[3:7], seq=int(s[7:13])
     )
+
+
+# --- verification codes ---------------------------------------------------------------------------------------
+#
+# Serials are sequential, so anyone can type the next one. By serial alone the public page therefore confirms only
+# that a certificate is valid, its kind, issuer and date; who holds it (masked name) and what for (achievement) need
+# the certificate's random verification code — carried in its QR address, ``/v/<serial>?c=<code>`` — or the
+# holder's full name (as the national lookup asks for serial + name).
+
+VERIFY_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read off paper without doubt
+VERIFY_CODE_LENGTH = 10  # 31**10 ≈ 8·10^14 (49 bits): far past any rate-limited guessing
+
+
+def new_verify_code() -> str:
+    """A fresh random verification code (``secrets``)."""
+    return "".join(secrets.choice(VERIFY_CODE_ALPHABET) for _ in range(VERIFY_CODE_LENGTH))
+
+
+def normalize_verify_code(value: str | None) -> str:
+    """As typed or scanned: full-width to ASCII, spaces and hyphens removed, upper case."""
+    return normalize_serial(value or "")
+
+
+def same_verify_code(given: str | None, stored: str | None) -> bool:
+    """Whether ``given`` is the certificate's code (constant time; an empty or missing code never matches)."""
+    if not given or not stored:
+        return False
+    return hmac.compare_digest(normalize_verify_code(given).encode(), stored.encode())
 
 
 # --- 2. Canonical JSON -------------------------------------------------------------------------------------
