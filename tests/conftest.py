@@ -126,9 +126,9 @@ def _transaction(request, app):
         conn = db.engine.connect()
         trans = conn.begin()
         original = db.session
-        db.session = scoped_session(
+        db.session = _SessionOfApp(app, scoped_session(
             sessionmaker(bind=conn, join_transaction_mode="create_savepoint"), scopefunc=_app_ctx_id
-        )
+        ), original)
         try:
             yield
         finally:
@@ -140,6 +140,30 @@ def _transaction(request, app):
     from app.extensions import limiter
 
     limiter.reset()
+
+
+class _SessionOfApp:
+    """``db.session`` during a test: the test's app gets the session bound to the test's transaction; any other app
+    keeps its own. ``db`` is one object for every app of the process, and a thread of another app may still run: a
+    browser test's live-server board stream polls the database for up to a minute after its page closed. Given the
+    test's connection, it used it from its own thread and its rollbacks undid the test's rows (seen in CI as an FK
+    violation on user_role and as a trade that vanished between two requests of one test)."""
+
+    def __init__(self, app, bound, original) -> None:
+        self._app, self._bound, self._original = app, bound, original
+
+    def _current(self):
+        from flask import current_app, has_app_context
+
+        if has_app_context() and current_app._get_current_object() is not self._app:
+            return self._original
+        return self._bound
+
+    def __call__(self, *args, **kwargs):
+        return self._current()(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._current(), name)
 
 
 def _forget_audit_anchor() -> None:
